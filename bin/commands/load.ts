@@ -1,0 +1,78 @@
+import { type Command, Option } from 'commander';
+import { type LoadSummary, loadPaths } from '../../pipeline/load.ts';
+import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
+import { EXIT, UsageError } from '../exit-codes.ts';
+import { globalOptions, withWarehouse } from '../global-options.ts';
+import { renderTable } from '../table.ts';
+
+export function registerLoadCommand(program: Command): void {
+  program
+    .command('load')
+    .description('load local NDJSON files (.ndjson, .ndjson.gz), folders of them, or - for stdin')
+    .argument('<paths...>', 'files, folders, or - for standard input')
+    .option('--source <name>', 'source name the rows are recorded under', 'local')
+    .addOption(new Option('--concurrency <n>', 'files loaded at once').default(2).argParser(positiveInt))
+    .addOption(
+      new Option('--max-line-bytes <n>', 'longer lines are rejected')
+        .default(64 * 1024 * 1024)
+        .argParser(positiveInt),
+    )
+    .action(async (paths: string[], options, command: Command) => {
+      const { json } = globalOptions(command);
+      await withWarehouse(command, async (warehouse, logger) => {
+        const progress: ProgressReporter =
+          !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
+        const summary = await loadPaths(warehouse.db, {
+          paths,
+          source: options.source,
+          concurrency: options.concurrency,
+          maxLineBytes: options.maxLineBytes,
+          progress,
+        });
+        if (json) logger.info({ event: 'load.done', ...withoutOutcomes(summary) }, `load ${summary.status}`);
+        else process.stdout.write(`${describeLoad(summary)}\n`);
+        process.exitCode = summary.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+      });
+    });
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a positive whole number, got "${value}"`);
+  return n;
+}
+
+function withoutOutcomes(summary: LoadSummary) {
+  const { outcomes, ...rest } = summary;
+  return {
+    ...rest,
+    failures: outcomes.filter((o) => o.error).map((o) => ({ file: o.path, error: o.error })),
+  };
+}
+
+/** The summary a person reads after a load: rows per type, rejects, speed, failures. */
+export function describeLoad(summary: LoadSummary): string {
+  const seconds = summary.durationMs / 1000;
+  const rows = Object.entries(summary.counts as Record<string, number>)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([type, resources]) => [type, resources]);
+  const out: string[] = [];
+  if (rows.length > 0) out.push(renderTable(['resource type', 'resources'], rows), '');
+  out.push(
+    `run ${summary.runId} ${summary.status}: ${summary.resources} resources from ${summary.files} files` +
+      `${summary.filesSkipped > 0 ? ` (${summary.filesSkipped} already loaded, skipped)` : ''}` +
+      ` in ${seconds.toFixed(1)} s (${Math.round(summary.resources / Math.max(seconds, 0.001))} resources/s,` +
+      ` ${(summary.bytes / 1e6 / Math.max(seconds, 0.001)).toFixed(1)} MB/s)`,
+  );
+  if (summary.rejects > 0) {
+    out.push(
+      `${summary.rejects} lines rejected: list them with \`fhir-etl rejects --run ${summary.runId}\`` +
+        ` (or SELECT * FROM fhir_etl.rejects WHERE run_id = ${summary.runId})`,
+    );
+  }
+  for (const outcome of summary.outcomes) {
+    if (outcome.error)
+      out.push(`FAILED ${outcome.path}: ${outcome.error} (nothing of this file was committed)`);
+  }
+  return out.join('\n');
+}

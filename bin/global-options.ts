@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { openWarehouse, type Warehouse } from '../loaders/index.ts';
+import { createLogger, type Logger } from '../pipeline/logger.ts';
+
+export interface GlobalOptions {
+  databaseUrl?: string;
+  json: boolean;
+}
+
+export function globalOptions(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}
+
+/** Opens the warehouse the global options name, runs `fn`, and always lets it go. */
+export async function withWarehouse<T>(
+  command: Command,
+  fn: (warehouse: Warehouse, logger: Logger) => Promise<T>,
+  options: { migrate?: boolean } = {},
+) {
+  const { databaseUrl, json } = globalOptions(command);
+  const logger = createLogger({ json });
+  const warehouse = await openWarehouse({
+    databaseUrl: databaseUrl || undefined,
+    migrate: options.migrate ?? true,
+  });
+  try {
+    return await fn(warehouse, logger);
+  } finally {
+    await warehouse.close();
+  }
+}

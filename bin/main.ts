@@ -1,0 +1,50 @@
+import { Command, CommanderError, Option } from 'commander';
+import { FhirEtlError } from '../errors/index.ts';
+import { registerDbCommands } from './commands/db.ts';
+import { registerLoadCommand } from './commands/load.ts';
+import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerRejectsCommand } from './commands/rejects.ts';
+import { registerStatusCommand } from './commands/status.ts';
+import { EXIT, UsageError } from './exit-codes.ts';
+
+/** Parses the command line and runs one command; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('fhir-etl')
+    .description('Load payer FHIR data into a PostgreSQL analytics warehouse.')
+    .addOption(
+      new Option(
+        '--database-url <url>',
+        'PostgreSQL to load into (default: $DATABASE_URL, else the embedded server)',
+      ).env('DATABASE_URL'),
+    )
+    .option('--json', 'log JSON lines instead of a progress bar', false)
+    .showHelpAfterError()
+    .exitOverride();
+  registerLoadCommand(program);
+  registerStatusCommand(program);
+  registerRejectsCommand(program);
+  registerMigrateCommand(program);
+  registerDbCommands(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    return reportFailure(error);
+  }
+}
+
+function reportFailure(error: unknown): number {
+  if (error instanceof CommanderError) {
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`fhir-etl: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof FhirEtlError) {
+    process.stderr.write(`fhir-etl: ${error.message} [${error.code}]\n`);
+    return EXIT.failed;
+  }
+  process.stderr.write(`fhir-etl: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+  return EXIT.failed;
+}

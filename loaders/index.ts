@@ -1,0 +1,23 @@
+export * from './errors.ts';
+export { copyInto } from './postgres/copy.ts';
+export { COPY_NULL, encodeCopyValue, escapeCopyText } from './postgres/copy-text.ts';
+export { migrate, readMigrations } from './postgres/migrate.ts';
+export {
+  type FileLoadResult,
+  type FileToLoad,
+  loadFile,
+  type RejectRecord,
+  type ResourceRecord,
+  type TypeCounts,
+} from './raw/load-file.ts';
+export { type RawTableRegistry, rawTableName, rawTableRegistry } from './raw/raw-tables.ts';
+export type { StagedTarget, TargetCounts } from './raw/staged-target.ts';
+export { maskPassword, openWarehouse, type Warehouse, type WarehouseOptions } from './warehouse/connect.ts';
+export {
+  acquireEmbedded,
+  defaultHome,
+  releaseEmbedded,
+  runningServer,
+  startKept,
+  stopKept,
+} from './warehouse/embedded.ts';

@@ -1,0 +1,88 @@
+import pgModule, { type ConnectionPool, sql } from '@databases/pg';
+import { WarehouseError } from '../errors.ts';
+import { migrate } from '../postgres/migrate.ts';
+import { acquireEmbedded, defaultHome, releaseEmbedded } from './embedded.ts';
+
+/** An open warehouse: a connection pool, where it points, and how to let it go. */
+export interface Warehouse {
+  db: ConnectionPool;
+  /** The connection URL with any password masked, safe to print. */
+  displayUrl: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export interface WarehouseOptions {
+  /** --database-url or DATABASE_URL; undefined starts (or joins) the embedded server. */
+  databaseUrl?: string | undefined;
+  /** Where the embedded server lives (default `.fhir-etl`). */
+  home?: string;
+  /** Apply pending migrations before returning (default true). */
+  migrate?: boolean;
+  poolSize?: number;
+}
+
+/** Connects to the configured PostgreSQL (13 or newer), or to the embedded one, and migrates it. */
+export async function openWarehouse(options: WarehouseOptions = {}): Promise<Warehouse> {
+  const home = options.home ?? defaultHome();
+  const embedded = !options.databaseUrl;
+  const url = options.databaseUrl ?? (await acquireEmbedded(home)).url;
+  const release = embedded ? () => releaseEmbedded(home) : async () => undefined;
+  const db = pgModule.default({
+    connectionString: url,
+    bigIntMode: 'number',
+    poolSize: options.poolSize ?? 6,
+    // Connection failures are reported by checkReachable below; keep the library quiet.
+    onError: () => undefined,
+    onConnectionOpened: () => undefined,
+    onConnectionClosed: () => undefined,
+  });
+  try {
+    await checkReachable(db, url);
+    if (options.migrate !== false) await migrate(db);
+  } catch (error) {
+    await db.dispose().catch(() => undefined);
+    await release();
+    throw error;
+  }
+  return {
+    db,
+    displayUrl: maskPassword(url),
+    embedded,
+    async close() {
+      await db.dispose();
+      await release();
+    },
+  };
+}
+
+async function checkReachable(db: ConnectionPool, url: string): Promise<void> {
+  let version: number;
+  try {
+    const [row] = await db.query(sql`SELECT current_setting('server_version_num')::int AS version`);
+    version = row.version;
+  } catch (cause) {
+    throw new WarehouseError(
+      `cannot connect to PostgreSQL at ${maskPassword(url)}: ${(cause as Error).message}`,
+      { url: maskPassword(url) },
+      cause,
+    );
+  }
+  if (version < 130000) {
+    throw new WarehouseError(`PostgreSQL 13 or newer is required; ${maskPassword(url)} runs ${version}`, {
+      url: maskPassword(url),
+      version,
+    });
+  }
+}
+
+/** postgres://user:secret@host/db -> postgres://user:***@host/db */
+export function maskPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}

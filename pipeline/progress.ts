@@ -1,0 +1,80 @@
+import { SingleBar } from 'cli-progress';
+import type { Logger } from 'pino';
+import type { FileLoadResult } from '../loaders/index.ts';
+
+/** What a load tells the person or machine watching it. */
+export interface ProgressReporter {
+  start(files: number, totalBytes: number): void;
+  fileStarted(path: string): void;
+  bytes(count: number): void;
+  fileDone(path: string, result: FileLoadResult): void;
+  stop(): void;
+}
+
+/** A progress bar on a terminal: bytes read against the inputs' total size. */
+export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): ProgressReporter {
+  const bar = new SingleBar({
+    stream,
+    format: ' {bar} {percentage}% | {value_mb}/{total_mb} MB | {files_done}/{files} files | {rate} MB/s',
+    barsize: 30,
+    hideCursor: true,
+    clearOnComplete: true,
+  });
+  let started = 0;
+  let done = 0;
+  let files = 0;
+  let read = 0;
+  const payload = () => ({
+    value_mb: (read / 1e6).toFixed(1),
+    total_mb: (bar.getTotal() / 1e6).toFixed(1),
+    files_done: done,
+    files,
+    rate: (read / 1e6 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),
+  });
+  return {
+    start(fileCount, totalBytes) {
+      files = fileCount;
+      started = Date.now();
+      bar.start(Math.max(totalBytes, 1), 0, payload());
+    },
+    fileStarted() {},
+    bytes(count) {
+      read += count;
+      bar.update(read, payload());
+    },
+    fileDone() {
+      done++;
+      bar.update(read, payload());
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+/** JSON lines, one per file, for logs and machines (`--json`, or when stderr is not a terminal). */
+export function logProgress(logger: Logger): ProgressReporter {
+  return {
+    start(files, totalBytes) {
+      logger.info({ event: 'load.start', files, bytes: totalBytes }, 'load started');
+    },
+    fileStarted(path) {
+      logger.debug({ event: 'file.start', file: path }, 'file started');
+    },
+    bytes() {},
+    fileDone(path, result) {
+      logger.info(
+        {
+          event: 'file.done',
+          file: path,
+          status: result.status,
+          resources: result.resources,
+          rejects: result.rejects,
+          bytes: result.bytes,
+        },
+        result.status === 'already-loaded' ? `${path}: already loaded, skipped` : `${path}: loaded`,
+      );
+    },
+    stop() {},
+  };
+}

@@ -1,0 +1,89 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { OVERLONG_MARKER } from './parse-line.ts';
+
+const NEWLINE = 0x0a;
+/** How much of an overlong line is kept for the reject record. */
+const PREFIX_BYTES = 1024;
+
+/**
+ * Bounds the memory a single line can take: passes whole lines through, holds at most
+ * `maxLineBytes` of an unfinished line, and replaces a line that grows past the limit by a
+ * short marker line (`\0<bytes>\0<limit>\0<prefix>`) so it is rejected with its line number
+ * while the lines around it load. split2 downstream then never buffers more than the limit.
+ */
+export class LineLengthGuard extends Transform {
+  readonly #maxLineBytes: number;
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  #skipping = false;
+  #skippedBytes = 0;
+  #prefix: Buffer = Buffer.alloc(0);
+
+  constructor(maxLineBytes: number) {
+    super();
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    let start = 0;
+    let newline = chunk.indexOf(NEWLINE, start);
+    const out: Buffer[] = [];
+    while (newline !== -1) {
+      this.#appendPart(chunk.subarray(start, newline + 1), out, true);
+      start = newline + 1;
+      newline = chunk.indexOf(NEWLINE, start);
+    }
+    if (start < chunk.length) this.#appendPart(chunk.subarray(start), out, false);
+    if (out.length > 0) this.push(out.length === 1 ? out[0] : Buffer.concat(out));
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.#skipping) this.push(this.#marker());
+    else if (this.#heldBytes > 0) this.push(Buffer.concat(this.#held));
+    callback();
+  }
+
+  /** Adds a piece of the current line; `ends` when the piece carries the line's newline. */
+  #appendPart(part: Buffer, out: Buffer[], ends: boolean): void {
+    if (this.#skipping) {
+      this.#skippedBytes += part.length;
+    } else if (this.#heldBytes + part.length - (ends ? 1 : 0) > this.#maxLineBytes) {
+      this.#startSkipping(part);
+    } else if (ends) {
+      if (this.#heldBytes > 0) {
+        out.push(...this.#held, part);
+        this.#held = [];
+        this.#heldBytes = 0;
+      } else {
+        out.push(part);
+      }
+      return;
+    } else {
+      // Copy: the chunk's memory may be reused by the source once we return.
+      this.#held.push(Buffer.from(part));
+      this.#heldBytes += part.length;
+      return;
+    }
+    if (ends) {
+      out.push(this.#marker());
+      this.#skipping = false;
+    }
+  }
+
+  #startSkipping(part: Buffer): void {
+    const head = Buffer.concat([...this.#held, part.subarray(0, PREFIX_BYTES)]);
+    this.#prefix = head.subarray(0, PREFIX_BYTES);
+    this.#skippedBytes = this.#heldBytes + part.length;
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#skipping = true;
+  }
+
+  #marker(): Buffer {
+    const prefix = this.#prefix.toString('utf8').replace(/[\r\n\0]/g, ' ');
+    return Buffer.from(
+      `${OVERLONG_MARKER}${this.#skippedBytes}${OVERLONG_MARKER}${this.#maxLineBytes}${OVERLONG_MARKER}${prefix}\n`,
+    );
+  }
+}
