@@ -46,10 +46,15 @@ export class LineLengthGuard extends Transform {
 
   /** Adds a piece of the current line; `ends` when the piece carries the line's newline. */
   #appendPart(part: Buffer, out: Buffer[], ends: boolean): void {
+    const bytes = part.length - (ends ? 1 : 0);
     if (this.#skipping) {
-      this.#skippedBytes += part.length;
-    } else if (this.#heldBytes + part.length - (ends ? 1 : 0) > this.#maxLineBytes) {
-      this.#startSkipping(part);
+      this.#skippedBytes += bytes;
+      if (this.#prefix.length < PREFIX_BYTES) {
+        const more = part.subarray(0, Math.min(bytes, PREFIX_BYTES - this.#prefix.length));
+        this.#prefix = Buffer.concat([this.#prefix, more]);
+      }
+    } else if (this.#heldBytes + bytes > this.#maxLineBytes) {
+      this.#startSkipping(part, bytes);
     } else if (ends) {
       if (this.#heldBytes > 0) {
         out.push(...this.#held, part);
@@ -71,10 +76,10 @@ export class LineLengthGuard extends Transform {
     }
   }
 
-  #startSkipping(part: Buffer): void {
-    const head = Buffer.concat([...this.#held, part.subarray(0, PREFIX_BYTES)]);
-    this.#prefix = head.subarray(0, PREFIX_BYTES);
-    this.#skippedBytes = this.#heldBytes + part.length;
+  #startSkipping(part: Buffer, bytes: number): void {
+    const head = Buffer.concat([...this.#held, part.subarray(0, Math.min(bytes, PREFIX_BYTES))]);
+    this.#prefix = Buffer.from(head.subarray(0, PREFIX_BYTES));
+    this.#skippedBytes = this.#heldBytes + bytes;
     this.#held = [];
     this.#heldBytes = 0;
     this.#skipping = true;

@@ -1,0 +1,2 @@
+export * from './ndjson/index.ts';
+export * from './viewdef/index.ts';

@@ -1,0 +1,265 @@
+import fhirpath from 'fhirpath';
+import { referencedVariables } from '../fhirpath/tokenize.ts';
+import { ViewDefinitionError } from './errors.ts';
+import type { ViewDefinition } from './types.ts';
+
+/**
+ * Checks that `json` is a usable ViewDefinition and returns it typed. Throws
+ * ViewDefinitionError naming the view, the JSON path and the problem.
+ * @see SQL on FHIR v2, StructureDefinition-ViewDefinition-notes, "Validation"
+ */
+export function parseViewDefinition(json: unknown, origin?: string): ViewDefinition {
+  const view =
+    isRecord(json) && typeof json.name === 'string'
+      ? json.name
+      : isRecord(json) && typeof json.id === 'string'
+        ? json.id
+        : '(unnamed)';
+  const checker = new ViewChecker(view, origin);
+  checker.view(json);
+  return json as ViewDefinition;
+}
+
+/** Valid column and constant names. @see StructureDefinition-ViewDefinition-notes, "Column names" */
+export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+const VIEW_KEYS = new Set([
+  'resourceType',
+  'id',
+  'meta',
+  'implicitRules',
+  'language',
+  'text',
+  'contained',
+  'extension',
+  'modifierExtension',
+  'url',
+  'identifier',
+  'version',
+  'name',
+  'title',
+  'status',
+  'experimental',
+  'date',
+  'publisher',
+  'contact',
+  'description',
+  'useContext',
+  'copyright',
+  'resource',
+  'resourceVersion',
+  'fhirVersion',
+  'constant',
+  'select',
+  'where',
+  'profile',
+]);
+const SELECT_KEYS = new Set([
+  'id',
+  'extension',
+  'modifierExtension',
+  'column',
+  'select',
+  'forEach',
+  'forEachOrNull',
+  'repeat',
+  'unionAll',
+]);
+const COLUMN_KEYS = new Set([
+  'id',
+  'extension',
+  'modifierExtension',
+  'name',
+  'path',
+  'type',
+  'collection',
+  'description',
+  'tag',
+]);
+const WHERE_KEYS = new Set(['id', 'extension', 'path', 'description']);
+const BUILTIN_VARIABLES = new Set([
+  'rowIndex',
+  'resource',
+  'rootResource',
+  'context',
+  'ucum',
+  'sct',
+  'loinc',
+  'factory',
+  'terminologies',
+]);
+
+class ViewChecker {
+  private readonly constants = new Set<string>();
+  constructor(
+    private readonly name: string,
+    private readonly origin: string | undefined,
+  ) {}
+
+  fail(path: string, message: string, cause?: unknown): never {
+    throw new ViewDefinitionError(message, { view: this.name, path, origin: this.origin }, cause);
+  }
+
+  view(json: unknown): void {
+    if (!isRecord(json)) this.fail('', 'a ViewDefinition must be a JSON object');
+    this.keys(json, VIEW_KEYS, '');
+    if (json.resourceType !== undefined && json.resourceType !== 'ViewDefinition') {
+      this.fail('resourceType', `must be 'ViewDefinition', got ${JSON.stringify(json.resourceType)}`);
+    }
+    if (typeof json.resource !== 'string' || !/^[A-Z][A-Za-z]+$/.test(json.resource)) {
+      this.fail('resource', 'is required: the FHIR resource type the view reads (e.g. "Patient")');
+    }
+    this.constantList(json.constant);
+    if (!Array.isArray(json.select) || json.select.length === 0)
+      this.fail('select', 'must be a non-empty array');
+    const columns = this.selects(json.select, 'select');
+    this.uniqueColumns(columns);
+    if (json.where !== undefined) {
+      if (!Array.isArray(json.where)) this.fail('where', 'must be an array');
+      json.where.forEach((clause, i) => {
+        const path = `where[${i}]`;
+        if (!isRecord(clause)) this.fail(path, 'must be an object with a path');
+        this.keys(clause, WHERE_KEYS, path);
+        this.expression(clause.path, `${path}.path`);
+      });
+    }
+  }
+
+  private constantList(list: unknown): void {
+    if (list === undefined) return;
+    if (!Array.isArray(list)) this.fail('constant', 'must be an array');
+    list.forEach((constant, i) => {
+      const path = `constant[${i}]`;
+      if (!isRecord(constant)) this.fail(path, 'must be an object');
+      if (typeof constant.name !== 'string' || !NAME_PATTERN.test(constant.name)) {
+        this.fail(`${path}.name`, `must match ${NAME_PATTERN.source}`);
+      }
+      const values = Object.keys(constant).filter((k) => k.startsWith('value'));
+      if (values.length !== 1)
+        this.fail(path, `constant '${constant.name}' must have exactly one value[x], found ${values.length}`);
+      const other = Object.keys(constant).filter(
+        (k) => !k.startsWith('value') && k !== 'name' && k !== 'id' && k !== 'extension',
+      );
+      if (other.length > 0) this.fail(`${path}.${other[0]}`, 'unknown key');
+      const value = constant[values[0] as string];
+      if (!['string', 'number', 'boolean'].includes(typeof value))
+        this.fail(`${path}.${values[0]}`, 'must be a primitive value');
+      this.constants.add(constant.name);
+    });
+  }
+
+  /** Validates a list of select nodes; returns the column names they produce, in order. */
+  private selects(list: unknown, path: string): string[] {
+    if (!Array.isArray(list)) this.fail(path, 'must be an array');
+    return list.flatMap((node, i) => this.select(node, `${path}[${i}]`));
+  }
+
+  private select(node: unknown, path: string): string[] {
+    if (!isRecord(node)) this.fail(path, 'must be an object');
+    this.keys(node, SELECT_KEYS, path);
+    if (node.forEach !== undefined && node.forEachOrNull !== undefined) {
+      this.fail(path, 'forEach and forEachOrNull cannot both be set');
+    }
+    if (node.forEach !== undefined) this.expression(node.forEach, `${path}.forEach`);
+    if (node.forEachOrNull !== undefined) this.expression(node.forEachOrNull, `${path}.forEachOrNull`);
+    if (node.repeat !== undefined) {
+      if (!Array.isArray(node.repeat) || node.repeat.length === 0)
+        this.fail(`${path}.repeat`, 'must be a non-empty array of FHIRPath expressions');
+      node.repeat.forEach((expression, i) => {
+        this.expression(expression, `${path}.repeat[${i}]`);
+      });
+    }
+    const names: string[] = [];
+    if (node.column !== undefined) {
+      if (!Array.isArray(node.column)) this.fail(`${path}.column`, 'must be an array');
+      node.column.forEach((column, i) => {
+        names.push(this.column(column, `${path}.column[${i}]`));
+      });
+    }
+    if (node.select !== undefined) names.push(...this.selects(node.select, `${path}.select`));
+    if (node.unionAll !== undefined) names.push(...this.unionAll(node.unionAll, `${path}.unionAll`));
+    if (node.column === undefined && node.select === undefined && node.unionAll === undefined) {
+      this.fail(path, 'must have column, select or unionAll');
+    }
+    return names;
+  }
+
+  /** @see StructureDefinition-ViewDefinition-notes, "unionAll": branches must have the same columns in the same order. */
+  private unionAll(list: unknown, path: string): string[] {
+    if (!Array.isArray(list) || list.length === 0) this.fail(path, 'must be a non-empty array');
+    const branches = list.map((node, i) => this.select(node, `${path}[${i}]`));
+    const first = branches[0] as string[];
+    branches.forEach((names, i) => {
+      if (names.join(',') !== first.join(',')) {
+        this.fail(
+          `${path}[${i}]`,
+          `unionAll branches must have the same columns in the same order: [${first.join(', ')}] vs [${names.join(', ')}]`,
+        );
+      }
+    });
+    return first;
+  }
+
+  private column(column: unknown, path: string): string {
+    if (!isRecord(column)) this.fail(path, 'must be an object');
+    this.keys(column, COLUMN_KEYS, path);
+    if (typeof column.name !== 'string' || !NAME_PATTERN.test(column.name)) {
+      this.fail(
+        `${path}.name`,
+        `column name ${JSON.stringify(column.name)} must match ${NAME_PATTERN.source}`,
+      );
+    }
+    this.expression(column.path, `${path}.path`);
+    if (column.type !== undefined && typeof column.type !== 'string')
+      this.fail(`${path}.type`, 'must be a string');
+    if (column.collection !== undefined && typeof column.collection !== 'boolean')
+      this.fail(`${path}.collection`, 'must be a boolean');
+    if (column.description !== undefined && typeof column.description !== 'string')
+      this.fail(`${path}.description`, 'must be a string');
+    if (column.tag !== undefined && !Array.isArray(column.tag)) this.fail(`${path}.tag`, 'must be an array');
+    return column.name;
+  }
+
+  /** FHIRPath syntax (fhirpath.js parser) and references to constants. */
+  private expression(expression: unknown, path: string): void {
+    if (typeof expression !== 'string' || expression.trim() === '')
+      this.fail(path, 'must be a FHIRPath expression string');
+    try {
+      fhirpath.parse(expression);
+    } catch (error) {
+      this.fail(path, `invalid FHIRPath '${expression}': ${firstLine(error)}`, error);
+    }
+    let variables: string[];
+    try {
+      variables = referencedVariables(expression);
+    } catch (error) {
+      this.fail(path, `invalid FHIRPath '${expression}': ${firstLine(error)}`, error);
+    }
+    for (const name of variables) {
+      if (!this.constants.has(name) && !BUILTIN_VARIABLES.has(name))
+        this.fail(path, `undefined constant %${name}`);
+    }
+  }
+
+  private uniqueColumns(names: string[]): void {
+    const seen = new Set<string>();
+    for (const name of names) {
+      if (seen.has(name)) this.fail('select', `duplicate column name '${name}'`);
+      seen.add(name);
+    }
+  }
+
+  private keys(object: Record<string, unknown>, allowed: ReadonlySet<string>, path: string): void {
+    for (const key of Object.keys(object)) {
+      if (!allowed.has(key)) this.fail(path === '' ? key : `${path}.${key}`, `unknown key '${key}'`);
+    }
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+}
