@@ -91,3 +91,14 @@ CREATE TABLE fhir_etl.raw_tables (
   table_name    text NOT NULL UNIQUE,
   created_at    timestamptz NOT NULL DEFAULT now()
 );
+
+-- The view tables built so far: which definition each table was built from. A definition that
+-- changes (its signature differs) gets its table recreated and rebuilt from fhir_raw.
+CREATE TABLE fhir_etl.views (
+  name          text PRIMARY KEY,
+  resource_type text        NOT NULL,
+  table_schema  text        NOT NULL,
+  signature     text        NOT NULL,
+  definition    jsonb       NOT NULL,
+  built_at      timestamptz NOT NULL DEFAULT now()
+);

@@ -1,8 +1,16 @@
 import type { ConnectionPool } from '@databases/pg';
 import pLimit from 'p-limit';
 import { errorMessage } from '../errors/index.ts';
-import { type FileLoadResult, loadFile, rawTableRegistry, type StagedTarget } from '../loaders/index.ts';
-import { parseResourceLine, readLines } from '../transforms/index.ts';
+import {
+  type FileLoadResult,
+  loadFile,
+  rawTableRegistry,
+  rebuildStaleViewTables,
+  type StagedTarget,
+  viewTable,
+  viewTarget,
+} from '../loaders/index.ts';
+import { type CompiledView, parseResourceLine, readLines } from '../transforms/index.ts';
 import { expandInputs, type InputFile } from './inputs.ts';
 import type { ProgressReporter } from './progress.ts';
 import { closeAbandonedRuns, finishRun, type RunTotals, startRun } from './runs.ts';
@@ -14,8 +22,10 @@ export interface LoadOptions {
   concurrency: number;
   maxLineBytes: number;
   progress?: ProgressReporter;
-  /** The view tables to fill beside fhir_raw, made fresh for each file. */
-  targets?: () => StagedTarget[];
+  /** The views whose tables are filled beside fhir_raw, in the same transaction as each file. */
+  views?: CompiledView[];
+  /** The schema of the view tables (default `fhir`). */
+  viewSchema?: string;
 }
 
 export interface FileOutcome {
@@ -43,6 +53,10 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
   runId = await startRun(db, 'load', options.source);
   const started = Date.now();
   const rawTables = rawTableRegistry(db);
+  const viewTables = (options.views ?? []).map((view) => viewTable(view, options.viewSchema ?? 'fhir'));
+  // A view that is new or whose definition changed is rebuilt from fhir_raw before rows are added to it.
+  await rebuildStaleViewTables(db, viewTables);
+  const targets = (): StagedTarget[] => (viewTables.length > 0 ? [viewTarget(viewTables)] : []);
   const limit = pLimit(Math.max(1, options.concurrency));
   options.progress?.start(
     inputs.length,
@@ -51,7 +65,7 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
   const outcomes: FileOutcome[] = await Promise.all(
     inputs.map((input) =>
       limit(() =>
-        loadOne(db, input, runId, options, rawTables).then(
+        loadOne(db, input, runId, options, rawTables, targets).then(
           (result): FileOutcome => ({ path: input.path, result }),
           (error: unknown): FileOutcome => ({ path: input.path, error: errorMessage(error) }),
         ),
@@ -78,6 +92,7 @@ async function loadOne(
   runId: number,
   options: LoadOptions,
   rawTables: ReturnType<typeof rawTableRegistry>,
+  targets: () => StagedTarget[],
 ): Promise<FileLoadResult> {
   let bytes = 0;
   const stream = input.open();
@@ -94,7 +109,7 @@ async function loadOne(
       db,
       { source: options.source, fileKey: input.fileKey, path: input.path, runId },
       parsed(lines),
-      { rawTables, targets: options.targets?.() ?? [], bytesRead: () => bytes },
+      { rawTables, targets: targets(), bytesRead: () => bytes },
     );
     if (result.status === 'already-loaded' && input.bytes) options.progress?.bytes(input.bytes - bytes);
     options.progress?.fileDone(input.path, result);

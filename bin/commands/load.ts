@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { type LoadSummary, loadPaths } from '../../pipeline/load.ts';
 import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
+import { configuredViews } from '../../pipeline/views.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
@@ -17,8 +18,16 @@ export function registerLoadCommand(program: Command): void {
         .default(64 * 1024 * 1024)
         .argParser(positiveInt),
     )
+    .option('--views <dir...>', 'folders of your own ViewDefinitions, loaded beside the shipped ones')
+    .option('--no-views', 'land fhir_raw only; fill no view tables')
+    .option('--schema <name>', 'schema of the view tables', 'fhir')
     .action(async (paths: string[], options, command: Command) => {
       const { json } = globalOptions(command);
+      // Commander folds --views DIR and --no-views into one option: false, or a list of folders.
+      const views =
+        options.views === false
+          ? []
+          : await configuredViews(Array.isArray(options.views) ? options.views : []);
       await withWarehouse(command, async (warehouse, logger) => {
         const progress: ProgressReporter =
           !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
@@ -28,6 +37,8 @@ export function registerLoadCommand(program: Command): void {
           concurrency: options.concurrency,
           maxLineBytes: options.maxLineBytes,
           progress,
+          views,
+          viewSchema: options.schema,
         });
         if (json) logger.info({ event: 'load.done', ...withoutOutcomes(summary) }, `load ${summary.status}`);
         else process.stdout.write(`${describeLoad(summary)}\n`);

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import pgModule, { type ConnectionPool, sql } from '@databases/pg';
 import { WarehouseError } from '../errors.ts';
 import { migrate } from '../postgres/migrate.ts';
@@ -26,7 +27,7 @@ export interface WarehouseOptions {
 export async function openWarehouse(options: WarehouseOptions = {}): Promise<Warehouse> {
   const home = options.home ?? defaultHome();
   const embedded = !options.databaseUrl;
-  const url = options.databaseUrl ?? (await acquireEmbedded(home)).url;
+  const url = withDefaultUser(options.databaseUrl ?? (await acquireEmbedded(home)).url);
   const release = embedded ? () => releaseEmbedded(home) : async () => undefined;
   const db = pgModule.default({
     connectionString: url,
@@ -73,6 +74,18 @@ async function checkReachable(db: ConnectionPool, url: string): Promise<void> {
       url: maskPassword(url),
       version,
     });
+  }
+}
+
+/** Like libpq (and psql): a URL without a user name connects as $PGUSER, else the OS user. */
+function withDefaultUser(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username || parsed.searchParams.has('user')) return url;
+    parsed.username = process.env.PGUSER ?? userInfo().username;
+    return parsed.toString();
+  } catch {
+    return url;
   }
 }
 

@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { rebuildViewTables, viewTable } from '../../loaders/index.ts';
+import { configuredViews } from '../../pipeline/views.ts';
+import { UsageError } from '../exit-codes.ts';
+import { withWarehouse } from '../global-options.ts';
+import { renderTable } from '../table.ts';
+
+export function registerRebuildCommand(program: Command): void {
+  program
+    .command('rebuild')
+    .description('recompute view tables from fhir_raw without extracting again')
+    .option('--view <name...>', 'only these views (default: all)')
+    .option('--views <dir...>', 'folders of your own ViewDefinitions, beside the shipped ones')
+    .option('--schema <name>', 'schema of the view tables', 'fhir')
+    .action(async (options, command: Command) => {
+      const views = await configuredViews(options.views ?? []);
+      const wanted: string[] | undefined = options.view;
+      const unknown = (wanted ?? []).filter((name) => !views.some((v) => v.name === name));
+      if (unknown.length > 0) {
+        throw new UsageError(`no view named ${unknown.join(', ')}; \`fhir-etl view list\` shows them`);
+      }
+      const selected = views.filter((v) => !wanted || wanted.includes(v.name));
+      await withWarehouse(command, async (warehouse) => {
+        const results = await rebuildViewTables(
+          warehouse.db,
+          selected.map((view) => viewTable(view, options.schema)),
+        );
+        process.stdout.write(
+          `${renderTable(
+            ['view', 'resources', 'rows', 'failed'],
+            results.map((r) => [r.view, r.resources, r.rows, r.failures.length]),
+          )}\n`,
+        );
+        const failures = results.flatMap((r) =>
+          r.failures.map((f) => `${r.view}: ${f.source}/${f.id}: ${f.error}`),
+        );
+        for (const failure of failures.slice(0, 20)) process.stderr.write(`evaluation failed: ${failure}\n`);
+        process.exitCode = failures.length > 0 ? 1 : 0;
+      });
+    });
+}

@@ -1,0 +1,96 @@
+import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { copyInto } from '../postgres/copy.ts';
+import { escapeCopyText } from '../postgres/copy-text.ts';
+import { rawTableName } from '../raw/raw-tables.ts';
+import { recreateViewTable, staleViewTables, VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
+
+export interface RebuildResult {
+  view: string;
+  rows: number;
+  resources: number;
+  failures: Array<{ source: string; id: string; error: string }>;
+}
+
+const PAGE = 2000;
+
+/**
+ * Recreates each view's table and fills it from fhir_raw (every source, deleted resources
+ * excluded) without extracting again; one transaction per view, so a view is either wholly
+ * rebuilt or left as it was. Resources whose evaluation fails are reported, not fatal.
+ */
+export async function rebuildViewTables(
+  db: ConnectionPool,
+  tables: ViewTable[],
+  onProgress?: (view: string, resources: number) => void,
+): Promise<RebuildResult[]> {
+  const results: RebuildResult[] = [];
+  for (const table of tables) {
+    results.push((await db.tx((tx) => rebuildOne(tx, table, onProgress, false))) as RebuildResult);
+  }
+  return results;
+}
+
+/** Rebuilds the tables that are missing or were built from another definition; returns their names. */
+export async function rebuildStaleViewTables(
+  db: ConnectionPool,
+  tables: ViewTable[],
+): Promise<RebuildResult[]> {
+  const results: RebuildResult[] = [];
+  for (const table of await staleViewTables(db, tables)) {
+    // Checked again under the lock: a concurrent load may have rebuilt it meanwhile.
+    const result = await db.tx((tx) => rebuildOne(tx, table, undefined, true));
+    if (result) results.push(result);
+  }
+  return results;
+}
+
+async function rebuildOne(
+  tx: Transaction,
+  table: ViewTable,
+  onProgress: ((view: string, resources: number) => void) | undefined,
+  onlyIfStale: boolean,
+): Promise<RebuildResult | undefined> {
+  await tx.query(sql`SELECT pg_advisory_xact_lock(${VIEW_TABLES_LOCK})`);
+  if (onlyIfStale && (await staleViewTables(tx, [table])).length === 0) return undefined;
+  await recreateViewTable(tx, table);
+  const result: RebuildResult = { view: table.view.name, rows: 0, resources: 0, failures: [] };
+  const raw = rawTableName(table.view.resource);
+  const [exists] = await tx.query(sql`SELECT to_regclass(${`fhir_raw.${raw}`}) IS NOT NULL AS present`);
+  if (!exists.present) return result;
+  const copy = `COPY ${quoteIdent(table.schema)}.${quoteIdent(table.table)} (_source, _resource_id, _run_id, ${table.view.columns
+    .map((c) => quoteIdent(c.name))
+    .join(', ')}) FROM STDIN`;
+  let after = { source: '', id: '' };
+  for (;;) {
+    const page: Array<{ source: string; id: string; run_id: number; resource: string }> = await tx.query(sql`
+      SELECT source, id, run_id, resource::text AS resource FROM ${sql.ident('fhir_raw', raw)}
+      WHERE NOT deleted AND (source, id) > (${after.source}, ${after.id})
+      ORDER BY source, id LIMIT ${PAGE}`);
+    if (page.length === 0) break;
+    const lines: string[] = [];
+    for (const row of page) {
+      result.resources++;
+      try {
+        for (const values of table.view.emit(JSON.parse(row.resource))) {
+          let line = `${escapeCopyText(row.source)}\t${escapeCopyText(row.id)}\t${row.run_id}`;
+          for (let i = 0; i < values.length; i++)
+            line += `\t${(table.encoders[i] as (v: unknown) => string)(values[i])}`;
+          lines.push(`${line}\n`);
+        }
+      } catch (error) {
+        result.failures.push({ source: row.source, id: row.id, error: (error as Error).message });
+      }
+    }
+    if (lines.length > 0) await copyInto(tx, copy, lines.join(''));
+    result.rows += lines.length;
+    const last = page[page.length - 1] as { source: string; id: string };
+    after = { source: last.source, id: last.id };
+    onProgress?.(table.view.name, result.resources);
+  }
+  await tx.query(sql`ANALYZE ${sql.ident(table.schema, table.table)}`);
+  return result;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,95 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { FhirEtlError } from '../../errors/index.ts';
+import { ViewDefinitionError } from './errors.ts';
+import type { ViewDefinition } from './types.ts';
+import { parseViewDefinition } from './validate.ts';
+
+/** A folder of views could not be listed (missing, not a folder, no permission). */
+export class ViewsDirError extends FhirEtlError {
+  constructor(message: string, context: { dir: string }, cause?: unknown) {
+    super(message, { code: 'VIEWS_DIR_UNREADABLE', context, cause });
+  }
+}
+
+/** One validated ViewDefinition and the file it came from. */
+export interface ViewFile {
+  /** The table name the view produces (as compileView names it). */
+  name: string;
+  /** Absolute path of the .json file. */
+  file: string;
+  definition: ViewDefinition;
+}
+
+/** The name compileView gives a view: `name`, else `id`, else the resource type in lower case. */
+export function viewName(definition: ViewDefinition): string {
+  return (
+    definition.name ?? (typeof definition.id === 'string' ? definition.id : definition.resource.toLowerCase())
+  );
+}
+
+/**
+ * Reads and validates every `*.json` ViewDefinition in `dirs`, in the order given (pass the
+ * shipped folder first, then the user's), files sorted by name within a folder. Two views with
+ * the same name are refused with a ViewDefinitionError naming both files.
+ */
+export async function loadViewFiles(dirs: readonly string[]): Promise<ViewFile[]> {
+  const views: ViewFile[] = [];
+  const byName = new Map<string, string>();
+  const seenDirs = new Set<string>();
+  for (const dir of dirs) {
+    const absolute = resolve(dir);
+    // The same folder named twice (e.g. --views schemas/views) is read once, not a clash with itself.
+    if (seenDirs.has(absolute)) continue;
+    seenDirs.add(absolute);
+    for (const file of await jsonFiles(absolute)) {
+      const definition = parseViewDefinition(await readJson(file), file);
+      const name = viewName(definition);
+      const first = byName.get(name);
+      if (first !== undefined) {
+        throw new ViewDefinitionError(`view name '${name}' is already used by ${first}`, {
+          view: name,
+          path: 'name',
+          origin: file,
+        });
+      }
+      byName.set(name, file);
+      views.push({ name, file, definition });
+    }
+  }
+  return views;
+}
+
+/** The ViewDefinitions of `dirs` (see loadViewFiles), without their file names. */
+export async function loadViewDefinitions(dirs: readonly string[]): Promise<ViewDefinition[]> {
+  return (await loadViewFiles(dirs)).map((view) => view.definition);
+}
+
+async function jsonFiles(dir: string): Promise<string[]> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a folder' : String(error);
+    throw new ViewsDirError(`views folder ${dir} ${why}`, { dir }, error);
+  }
+  return entries
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+async function readJson(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ViewDefinitionError(
+      `not valid JSON: ${(error as Error).message}`,
+      { view: basename(file, '.json'), path: '', origin: file },
+      error,
+    );
+  }
+}
