@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { WarehouseError } from '../errors.ts';
 import { withFileLock } from './file-lock.ts';
@@ -123,7 +123,10 @@ async function initialise(home: string, state: ServerState): Promise<void> {
   await rm(dataDir, { recursive: true, force: true });
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const owner = await serverOwner({ create: true });
-  if (owner.uid !== undefined) await chown(dataDir, owner.uid, owner.gid ?? owner.uid);
+  if (owner.uid !== undefined) {
+    await assertReachable(home, owner.uid, owner.gid ?? owner.uid);
+    await chown(dataDir, owner.uid, owner.gid ?? owner.uid);
+  }
   const passwordFile = join(home, 'initdb-password');
   await writeFile(passwordFile, `${state.password}\n`, { mode: 0o600 });
   if (owner.uid !== undefined) await chown(passwordFile, owner.uid, owner.gid ?? owner.uid);
@@ -228,6 +231,28 @@ async function serverOwner(options: { create?: boolean } = {}): Promise<{ uid?: 
     );
   }
   return (await osUser('postgres')) ?? {};
+}
+
+/**
+ * As root, the server runs as `postgres`, which must be able to walk every folder down to its
+ * data directory; a home under a private folder (such as /root) would fail obscurely later.
+ */
+async function assertReachable(home: string, uid: number, gid: number): Promise<void> {
+  let dir = resolve(home);
+  for (;;) {
+    const info = await stat(dir);
+    const bit = info.uid === uid ? 0o100 : info.gid === gid ? 0o010 : 0o001;
+    if ((info.mode & bit) === 0) {
+      throw new WarehouseError(
+        `the embedded PostgreSQL runs as the OS user postgres (PostgreSQL refuses root), which cannot enter ${dir}; ` +
+          'set FHIR_ETL_HOME to a folder it can reach (for example /var/lib/fhir-etl), or set DATABASE_URL',
+        { home, dir },
+      );
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
 }
 
 async function osUser(name: string): Promise<{ uid: number; gid: number } | undefined> {
