@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { rebuildViewTables, viewTable } from '../../loaders/index.ts';
+import { rebuildViews } from '../../pipeline/rebuild.ts';
 import { configuredViews } from '../../pipeline/views.ts';
 import { UsageError } from '../exit-codes.ts';
 import { withWarehouse } from '../global-options.ts';
@@ -21,10 +21,7 @@ export function registerRebuildCommand(program: Command): void {
       }
       const selected = views.filter((v) => !wanted || wanted.includes(v.name));
       await withWarehouse(command, async (warehouse) => {
-        const results = await rebuildViewTables(
-          warehouse.db,
-          selected.map((view) => viewTable(view, options.schema)),
-        );
+        const { runId, results } = await rebuildViews(warehouse.db, selected, options.schema);
         process.stdout.write(
           `${renderTable(
             ['view', 'resources', 'rows', 'failed'],
@@ -34,7 +31,10 @@ export function registerRebuildCommand(program: Command): void {
         const failures = results.flatMap((r) =>
           r.failures.map((f) => `${r.view}: ${f.source}/${f.id}: ${f.error}`),
         );
-        for (const failure of failures.slice(0, 20)) process.stderr.write(`evaluation failed: ${failure}\n`);
+        for (const failure of failures.slice(0, 5)) process.stderr.write(`evaluation failed: ${failure}\n`);
+        if (failures.length > 0) {
+          process.stderr.write(`${failures.length} resources failed: \`fhir-etl rejects --run ${runId}\` lists them\n`);
+        }
         process.exitCode = failures.length > 0 ? 1 : 0;
       });
     });

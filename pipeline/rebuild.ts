@@ -1,0 +1,53 @@
+import { type ConnectionPool, sql } from '@databases/pg';
+import { type RebuildResult, rawTableName, rebuildViewTables, viewTable } from '../loaders/index.ts';
+import type { CompiledView } from '../transforms/index.ts';
+import { finishRun, startRun } from './runs.ts';
+
+export interface RebuildSummary {
+  runId: number;
+  results: RebuildResult[];
+}
+
+/**
+ * `fhir-etl rebuild`: recomputes view tables from fhir_raw, recorded as a run; resources whose
+ * evaluation fails are kept in fhir_etl.rejects with the view named, like a load's.
+ */
+export async function rebuildViews(
+  db: ConnectionPool,
+  views: CompiledView[],
+  schema: string,
+): Promise<RebuildSummary> {
+  const runId = await startRun(db, 'rebuild', '*');
+  try {
+    const results = await rebuildViewTables(
+      db,
+      views.map((view) => viewTable(view, schema)),
+    );
+    const failures = results.flatMap((r) => r.failures.map((f) => ({ ...f, view: r.view })));
+    for (const failure of failures) {
+      const view = views.find((v) => v.name === failure.view) as CompiledView;
+      await db.query(sql`
+        INSERT INTO fhir_etl.rejects (run_id, source, file, resource_type, resource_id, reason)
+        VALUES (${runId}, ${failure.source}, ${`fhir_raw.${rawTableName(view.resource)}`}, ${view.resource},
+                ${failure.id}, ${`view ${failure.view}: ${failure.error}`})`);
+    }
+    await finishRun(db, runId, {
+      files: 0,
+      filesSkipped: 0,
+      resources: results.reduce((sum, r) => sum + r.resources, 0),
+      bytes: 0,
+      rejects: failures.length,
+      counts: {},
+      viewCounts: Object.fromEntries(results.map((r) => [r.view, r.rows])),
+    });
+    return { runId, results };
+  } catch (error) {
+    await finishRun(
+      db,
+      runId,
+      { files: 0, filesSkipped: 0, resources: 0, bytes: 0, rejects: 0, counts: {}, viewCounts: {} },
+      (error as Error).message,
+    );
+    throw error;
+  }
+}
