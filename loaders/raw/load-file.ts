@@ -103,7 +103,7 @@ async function loadInTransaction(
   if (await isCommitted(tx, file)) return alreadyLoaded();
   await tx.query(sql`
     CREATE TEMP TABLE ${sql.ident(STAGE)} (
-      seq integer, resource_type text, id text, version_id text, last_updated timestamptz, resource jsonb
+      seq integer, resource_type text, id text, version_id text, last_updated timestamptz, resource text
     ) ON COMMIT DROP`);
   await tx.query(
     sql`CREATE TEMP TABLE fhir_etl_changed (resource_type text, id text, seq integer) ON COMMIT DROP`,
@@ -121,6 +121,14 @@ async function loadInTransaction(
     if (batch.size > 0) await copyInto(tx, `COPY ${STAGE} FROM STDIN`, batch.take());
     for (const target of targets) await target.flush(tx);
     if (rejects.length > 0) rejectCount += await insertRejects(tx, file, rejects.splice(0), options);
+  };
+  // One batch is sent while the next is parsed: PostgreSQL ingests as Node parses, and at
+  // most two batches are in memory. Only one flush runs at a time on the connection.
+  let inFlight: Promise<void> = Promise.resolve();
+  const startFlush = async () => {
+    await inFlight;
+    inFlight = flush();
+    inFlight.catch(() => undefined);
   };
 
   for await (const record of records) {
@@ -141,9 +149,10 @@ async function loadInTransaction(
         if (failure) rejects.push(failure);
       }
     }
-    if (batch.full || rejects.length >= 1000 || targets.some((t) => t.full)) await flush();
+    if (batch.full || rejects.length >= 1000 || targets.some((t) => t.full)) await startFlush();
   }
-  await flush();
+  await startFlush();
+  await inFlight;
 
   for (const [resourceType, typeCounts] of Object.entries(counts)) {
     const merged = await mergeType(tx, file, resourceType, duplicates.has(resourceType));
@@ -204,7 +213,7 @@ async function mergeType(
     WITH staged AS MATERIALIZED (${staged}),
     merged AS (
       INSERT INTO ${table} AS t (source, id, version_id, last_updated, resource, run_id, deleted)
-      SELECT ${file.source}, id, version_id, last_updated, resource, ${file.runId}, false FROM staged
+      SELECT ${file.source}, id, version_id, last_updated, resource::jsonb, ${file.runId}, false FROM staged
       ON CONFLICT (source, id) DO UPDATE
         SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
             resource = EXCLUDED.resource, run_id = EXCLUDED.run_id, deleted = false
