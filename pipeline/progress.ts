@@ -24,9 +24,10 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
   let done = 0;
   let files = 0;
   let read = 0;
+  let total = 0;
   const payload = () => ({
     value_mb: (read / 1e6).toFixed(1),
-    total_mb: (bar.getTotal() / 1e6).toFixed(1),
+    total_mb: (total / 1e6).toFixed(1),
     files_done: done,
     files,
     rate: (read / 1e6 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),
@@ -35,6 +36,7 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
     start(fileCount, totalBytes) {
       files = fileCount;
       started = Date.now();
+      total = totalBytes;
       bar.start(Math.max(totalBytes, 1), 0, payload());
     },
     fileStarted() {},
