@@ -93,3 +93,16 @@ test.serial('an identical copy leaves the stored row untouched', async (t) => {
   const [row] = await warehouse.db.query(sql`SELECT run_id FROM fhir_raw.patient WHERE id = 'p6'`);
   t.is(row.run_id, first.runId);
 });
+
+test.serial('two loads of the same file at once commit it exactly once', async (t) => {
+  const path = file(patient('p7', 'Once'), patient('p8', 'Once'));
+  const [a, b] = await Promise.all([load(path), load(path)]);
+  const loaded = [a, b].map((summary) => summary.files);
+  const skipped = [a, b].map((summary) => summary.filesSkipped);
+  t.deepEqual(loaded.sort(), [0, 1]);
+  t.deepEqual(skipped.sort(), [0, 1]);
+  const [{ n }] = await warehouse.db.query(
+    sql`SELECT count(*)::int AS n FROM fhir_etl.files WHERE path = ${path}`,
+  );
+  t.is(n, 1);
+});
