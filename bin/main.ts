@@ -3,8 +3,10 @@ import { FhirEtlError } from '../errors/index.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerLoadCommand } from './commands/load.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerRebuildCommand } from './commands/rebuild.ts';
 import { registerRejectsCommand } from './commands/rejects.ts';
 import { registerStatusCommand } from './commands/status.ts';
+import { registerViewCommand } from './commands/view.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 
 /** Parses the command line and runs one command; returns the process exit code. */
@@ -21,10 +23,12 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   registerLoadCommand(program);
+  registerRebuildCommand(program);
   registerStatusCommand(program);
   registerRejectsCommand(program);
   registerMigrateCommand(program);
   registerDbCommands(program);
+  registerViewCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

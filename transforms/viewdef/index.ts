@@ -1,5 +1,15 @@
 export { type CompileOptions, compileView } from './compile.ts';
 export { ViewDefinitionError, ViewEvaluationError } from './errors.ts';
+export {
+  readSuiteFile,
+  runSuiteCase,
+  runSuiteFile,
+  type SuiteCase,
+  type SuiteCaseResult,
+  type SuiteEngine,
+  type SuiteFile,
+  suiteFiles,
+} from './test-suite.ts';
 export type {
   ColumnDefinition,
   CompiledView,
@@ -10,3 +20,4 @@ export type {
   WhereClause,
 } from './types.ts';
 export { parseViewDefinition } from './validate.ts';
+export { loadViewDefinitions, loadViewFiles, type ViewFile, ViewsDirError, viewName } from './views-dir.ts';
