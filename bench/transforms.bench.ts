@@ -1,14 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4';
-import { compileView, parseViewDefinition } from '../transforms/index.ts';
+import { shippedViewsDir } from '../schemas/index.ts';
+import { type CompiledView, compileView, parseViewDefinition } from '../transforms/index.ts';
 
 /**
  * Resources per second on one core for three realistic views: the baseline
  * (fhirpath.js, each column compiled once and evaluated per resource) against
  * our engine (fast closures with fhirpath.js fallback), both engines of ours too.
+ * Then the shipped views together (view 'all shipped views'): every Synthea
+ * resource through every shipped view of its type, counted once per resource.
  */
 export async function benchTransforms(): Promise<
   Array<{ view: string; engine: string; resourcesPerSecond: number }>
@@ -35,7 +38,42 @@ export async function benchTransforms(): Promise<
       });
     }
   }
+  results.push(...benchShippedViews(folder));
   return results;
+}
+
+/** All shipped views over all Synthea resources, on each engine. */
+function benchShippedViews(
+  folder: string,
+): Array<{ view: string; engine: string; resourcesPerSecond: number }> {
+  if (!existsSync(folder)) return [];
+  const resources = readdirSync(folder)
+    .filter((f) => f.endsWith('.ndjson'))
+    .sort()
+    .flatMap((f) => readNdjson(join(folder, f)));
+  const definitions = readdirSync(shippedViewsDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) =>
+      parseViewDefinition(
+        JSON.parse(readFileSync(join(shippedViewsDir, f), 'utf8')),
+        join(shippedViewsDir, f),
+      ),
+    );
+  return (['fhirpath', 'fast'] as const).map((engine) => {
+    const byType = new Map<string, CompiledView[]>();
+    for (const definition of definitions) {
+      const view = compileView(definition, { engine });
+      byType.set(view.resource, [...(byType.get(view.resource) ?? []), view]);
+    }
+    const emit: Emit = (resource) => {
+      let rows = 0;
+      for (const view of byType.get(resource.resourceType as string) ?? [])
+        rows += view.emit(resource).length;
+      return rows;
+    };
+    return { view: 'all shipped views', engine, resourcesPerSecond: measure(resources, emit) };
+  });
 }
 
 type Emit = (resource: Record<string, unknown>) => number;
@@ -178,11 +216,15 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const baselines = new Map(
     results.filter((r) => r.engine.includes('baseline')).map((r) => [r.view, r.resourcesPerSecond]),
   );
-  console.log('view          engine                 resources/s   vs baseline');
+  // The shipped views have no plain fhirpath.js baseline; compare with our fhirpath engine.
+  for (const r of results) {
+    if (r.engine === 'fhirpath' && !baselines.has(r.view)) baselines.set(r.view, r.resourcesPerSecond);
+  }
+  console.log('view               engine                 resources/s   vs baseline');
   for (const r of results) {
     const ratio = r.resourcesPerSecond / (baselines.get(r.view) ?? r.resourcesPerSecond);
     console.log(
-      `${r.view.padEnd(13)} ${r.engine.padEnd(22)} ${String(r.resourcesPerSecond).padStart(11)}   ${ratio.toFixed(1)}x`,
+      `${r.view.padEnd(18)} ${r.engine.padEnd(22)} ${String(r.resourcesPerSecond).padStart(11)}   ${ratio.toFixed(1)}x`,
     );
   }
 }

@@ -1,7 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test from 'ava';
-import { compileView, parseViewDefinition } from '../transforms/index.ts';
+import { fileURLToPath } from 'node:url';
+import test, { type ExecutionContext } from 'ava';
+import { shippedViewsDir } from '../schemas/index.ts';
+import { compileView, parseViewDefinition, type ViewDefinition } from '../transforms/index.ts';
+import { fastPathFallbacks } from '../transforms/viewdef/compile.ts';
 
 /** The fast engine must return exactly what fhirpath.js returns, row for row, on real Synthea data. */
 const FIXTURES = process.env.FHIR_ETL_FIXTURES ?? '/work/shared/fixtures/synthea-r4-50';
@@ -132,20 +135,104 @@ for (const { file, view } of VIEWS) {
       t.pass();
       return;
     }
-    const definition = parseViewDefinition(view);
-    const fast = compileView(definition, { engine: 'fast' });
-    const slow = compileView(definition, { engine: 'fhirpath' });
-    const lines = readFileSync(path, 'utf8')
-      .split('\n')
-      .filter((line) => line.trim() !== '');
-    let rows = 0;
-    for (const line of lines) {
-      const resource = JSON.parse(line) as Record<string, unknown>;
-      const expected = slow.emit(resource);
-      t.deepEqual(fast.emit(resource), expected, `${file} ${String(resource.id)}`);
-      rows += expected.length;
-    }
+    const { resources, rows } = compareEngines(t, parseViewDefinition(view), path);
     t.true(rows > 0);
-    t.log(`${lines.length} resources, ${rows} rows`);
+    t.log(`${resources} resources, ${rows} rows`);
   });
+}
+
+/**
+ * Runs `definition` on both engines over every resource of an ndjson file and
+ * asserts identical rows (or the same error). Logs the expressions whose fast
+ * closure bailed to fhirpath.js at run time, with how often.
+ */
+function compareEngines(
+  t: ExecutionContext,
+  definition: ViewDefinition,
+  path: string,
+): { resources: number; rows: number } {
+  const bails = new Map<string, number>();
+  const fast = compileView(definition, {
+    engine: 'fast',
+    onBail: (at, expression) => bails.set(`${at} ${expression}`, (bails.get(`${at} ${expression}`) ?? 0) + 1),
+  });
+  const slow = compileView(definition, { engine: 'fhirpath' });
+  let resources = 0;
+  let rows = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const resource = JSON.parse(line) as Record<string, unknown>;
+    if (resource.resourceType !== definition.resource) continue;
+    resources++;
+    const expected = outcome(() => slow.emit(resource));
+    t.deepEqual(
+      outcome(() => fast.emit(resource)),
+      expected,
+      `${path} ${String(resource.id)}`,
+    );
+    if (Array.isArray(expected)) rows += expected.length;
+  }
+  for (const [expression, count] of bails) t.log(`bailed to fhirpath.js ${count}x: ${expression}`);
+  return { resources, rows };
+}
+
+function outcome(emit: () => unknown[][]): unknown[][] | { error: string } {
+  try {
+    return emit();
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Every shipped view (schemas/views/*.json), on both engines, over Synthea and the committed sample. */
+const SAMPLE = fileURLToPath(new URL('./fixtures/sample/', import.meta.url));
+const SHIPPED = readdirSync(shippedViewsDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((file) => ({
+    file,
+    definition: parseViewDefinition(
+      JSON.parse(readFileSync(join(shippedViewsDir, file), 'utf8')),
+      join(shippedViewsDir, file),
+    ),
+  }));
+
+/**
+ * Shipped-view expressions allowed to run on fhirpath.js, keyed `view.json path`,
+ * each with the reason. Empty: every expression of every shipped view is on the
+ * fast path. Add an entry here (with a reason) only for an expression the fast
+ * subset cannot express exactly.
+ */
+const ACCEPTED_FALLBACKS: Record<string, string> = {};
+
+test('every expression of every shipped view compiles to the fast path', (t) => {
+  t.true(SHIPPED.length >= 19);
+  const found: string[] = [];
+  for (const { file, definition } of SHIPPED) {
+    for (const fallback of fastPathFallbacks(definition)) {
+      const key = `${file} ${fallback.path}`;
+      if (ACCEPTED_FALLBACKS[key] === undefined)
+        found.push(`${key}: ${fallback.expression} (${fallback.reason})`);
+    }
+  }
+  t.deepEqual(found, [], 'expressions falling back to fhirpath.js');
+});
+
+for (const { file, definition } of SHIPPED) {
+  for (const [label, folder] of [
+    ['Synthea', FIXTURES],
+    ['sample', SAMPLE],
+  ] as const) {
+    test(`shipped view ${file}: fast and fhirpath engines emit identical rows over ${label}`, (t) => {
+      const path = join(folder, `${definition.resource}.ndjson`);
+      if (!existsSync(path)) {
+        t.log(`no ${definition.resource} fixtures in ${folder}; nothing to compare`);
+        t.pass();
+        return;
+      }
+      const { resources, rows } = compareEngines(t, definition, path);
+      t.true(resources > 0);
+      t.log(`${resources} resources, ${rows} rows`);
+    });
+  }
 }

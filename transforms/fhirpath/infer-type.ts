@@ -25,7 +25,7 @@ export function typePathOf(node: FastNode | undefined, context: string | undefin
     case 'index':
       return typePathOf(node.source, context);
     case 'binary':
-      return 'boolean';
+      return node.op === '&' ? 'string' : 'boolean';
     case 'call':
       return callType(node, context);
   }
@@ -44,10 +44,23 @@ function callType(
       return node.text;
     case 'extension':
       return 'Extension';
+    case 'iif': {
+      const focus = typePathOf(node.source, context);
+      return sameType(typePathOf(node.args[1], focus), typePathOf(node.args[2] ?? node.args[1], focus));
+    }
+    case 'combine':
+      return sameType(typePathOf(node.source, context), typePathOf(node.args[0], context));
+    case 'select':
+      return typePathOf(node.args[0], typePathOf(node.source, context));
     case 'exists':
     case 'empty':
     case 'not':
+    case 'startsWith':
+    case 'endsWith':
+    case 'contains':
       return 'boolean';
+    case 'trim':
+      return 'string';
     case 'count':
       return 'integer';
     case 'join':
@@ -55,4 +68,8 @@ function callType(
     case 'getReferenceKey':
       return 'string';
   }
+}
+
+function sameType(a: string | undefined, b: string | undefined): string | undefined {
+  return a === b ? a : undefined;
 }

@@ -14,7 +14,7 @@ export type FastNode =
   | { kind: 'call'; source: FastNode; fn: FastFunction; args: FastNode[]; text?: string }
   | { kind: 'binary'; op: BinaryOp; left: FastNode; right: FastNode };
 
-export type BinaryOp = '=' | '!=' | 'and' | 'or' | 'implies';
+export type BinaryOp = '=' | '!=' | 'and' | 'or' | 'implies' | '&';
 
 export type FastFunction =
   | 'exists'
@@ -28,7 +28,14 @@ export type FastFunction =
   | 'extension'
   | 'join'
   | 'getResourceKey'
-  | 'getReferenceKey';
+  | 'getReferenceKey'
+  | 'iif'
+  | 'combine'
+  | 'select'
+  | 'startsWith'
+  | 'endsWith'
+  | 'contains'
+  | 'trim';
 
 /** Parses `expression` into the fast subset, or returns undefined when it is outside it. */
 export function parseFastSubset(expression: string): FastNode | undefined {
@@ -59,6 +66,13 @@ const ARITY: Record<FastFunction, readonly number[]> = {
   join: [0, 1],
   getResourceKey: [0],
   getReferenceKey: [0, 1],
+  iif: [2, 3],
+  combine: [1],
+  select: [1],
+  startsWith: [1],
+  endsWith: [1],
+  contains: [1],
+  trim: [0],
 };
 
 /** Recursive descent over the precedence levels the subset uses (FHIRPath N1 section 6.6). */
@@ -79,6 +93,7 @@ class SubsetParser {
     ['or'],
     ['and'],
     ['=', '!='],
+    ['&'],
   ];
 
   private binaryLevel(level: number): FastNode | undefined {
@@ -93,7 +108,7 @@ class SubsetParser {
       const right = this.binaryLevel(level + 1);
       if (right === undefined) return undefined;
       left = { kind: 'binary', op, left, right };
-      // '=' and '!=' do not chain in FHIRPath without parentheses.
+      // '=' and '!=' do not chain in FHIRPath without parentheses ('&' does, left to right).
       if (level === 3) break;
     }
     return left;
@@ -180,9 +195,13 @@ class SubsetParser {
         this.pos++;
         args.push({ kind: 'literal', value: type.value });
       } else {
-        const arg = this.expression();
-        if (arg === undefined) return undefined;
-        args.push(arg);
+        for (;;) {
+          const arg = this.expression();
+          if (arg === undefined) return undefined;
+          args.push(arg);
+          if (this.tokens[this.pos]?.value !== ',') break;
+          this.pos++;
+        }
       }
       if (this.tokens[this.pos]?.value !== ')') return undefined;
     }

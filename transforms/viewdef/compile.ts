@@ -1,4 +1,10 @@
-import { BAIL, type EvaluationEnv, type Expression } from '../fhirpath/expression.ts';
+import {
+  BAIL,
+  type EvaluationEnv,
+  type Expression,
+  clear as importedClear,
+  truncate as importedTruncate,
+} from '../fhirpath/expression.ts';
 import { compileFast, type FastConstants } from '../fhirpath/fast-compile.ts';
 import { type ConstantValue, compileWithFhirpathJs } from '../fhirpath/fhirpath-js.ts';
 import { typePathOf } from '../fhirpath/infer-type.ts';
@@ -6,9 +12,38 @@ import { type FastNode, parseFastSubset } from '../fhirpath/parse.ts';
 import { ViewDefinitionError, ViewEvaluationError } from './errors.ts';
 import type { ColumnDefinition, CompiledView, SelectNode, ViewColumn, ViewDefinition } from './types.ts';
 
+/** Module-local bindings for hot paths (see fast-compile.ts: imported bindings may be getters). */
+const clear = importedClear;
+const truncate = importedTruncate;
+
 export interface CompileOptions {
   /** 'fast' (default): closures for the common FHIRPath subset, fhirpath.js for the rest. */
   engine?: 'fast' | 'fhirpath';
+  /**
+   * Called, on the fast engine, for every expression that will always run on
+   * fhirpath.js (outside the fast subset), e.g. to report or test coverage.
+   */
+  onFallback?: (fallback: FastPathFallback) => void;
+  /**
+   * Called, on the fast engine, each time a fast expression bails on a value it
+   * cannot handle exactly and fhirpath.js evaluates it instead (diagnostics only).
+   */
+  onBail?: (path: string, expression: string) => void;
+}
+
+/** An expression of a view the fast engine does not compile. */
+export interface FastPathFallback {
+  /** Where it is in the definition: `select[1].column[2].path`, `where[0].path`, `select[0].forEach`. */
+  path: string;
+  expression: string;
+  reason: string;
+}
+
+/** The expressions of `def` that run on fhirpath.js under the fast engine (empty when all are fast). */
+export function fastPathFallbacks(def: ViewDefinition): FastPathFallback[] {
+  const fallbacks: FastPathFallback[] = [];
+  compileView(def, { engine: 'fast', onFallback: (f) => fallbacks.push(f) });
+  return fallbacks;
 }
 
 /**
@@ -17,7 +52,7 @@ export interface CompileOptions {
  * @see SQL on FHIR v2, functional-model.md, "Processing Algorithm"
  */
 export function compileView(def: ViewDefinition, options: CompileOptions = {}): CompiledView {
-  const compiler = new ViewCompiler(def, options.engine ?? 'fast');
+  const compiler = new ViewCompiler(def, options.engine ?? 'fast', options.onFallback, options.onBail);
   const root = compiler.body({ select: def.select }, ROOT_SCOPE(def.resource), '');
   const where = (def.where ?? []).map((clause, i) => ({
     text: clause.path,
@@ -36,7 +71,7 @@ export function compileView(def: ViewDefinition, options: CompileOptions = {}): 
       env.resource = resource;
       env.rowIndex = 0;
       for (const clause of where) {
-        scratch.length = 0;
+        clear(scratch);
         clause.expression(resource, env, scratch);
         if (scratch.length === 0) return [];
         if (scratch.length !== 1 || typeof scratch[0] !== 'boolean') {
@@ -82,6 +117,8 @@ class ViewCompiler {
   constructor(
     def: ViewDefinition,
     private readonly engine: 'fast' | 'fhirpath',
+    private readonly onFallback: ((fallback: FastPathFallback) => void) | undefined,
+    private readonly onBail: ((path: string, expression: string) => void) | undefined,
   ) {
     this.name = def.name ?? (typeof def.id === 'string' ? def.id : '(unnamed)');
     for (const constant of def.constant ?? []) {
@@ -133,6 +170,9 @@ class ViewCompiler {
       );
     }
     if (node.repeat !== undefined) {
+      node.repeat.forEach((p, i) => {
+        this.fallback(`${path}.repeat[${i}]`, p, 'repeat runs on fhirpath.js');
+      });
       const first = node.repeat.map((p, i) => this.fhirpathJs(p, scope.base, `${path}.repeat[${i}]`));
       const deeper = node.repeat.map((p, i) => this.fhirpathJs(p, undefined, `${path}.repeat[${i}]`));
       const body = this.body(node, { base: undefined, typePath: undefined }, path);
@@ -171,6 +211,8 @@ class ViewCompiler {
     ) {
       return { evaluate: compiled.evaluate, childScope: { base: typePath, typePath } };
     }
+    if (compiled.node !== undefined)
+      this.fallback(path, text, `element type ${typePath ?? '(unknown)'} is not statically known`);
     return { evaluate: this.fhirpathJs(text, scope.base, path), childScope: { base: undefined, typePath } };
   }
 
@@ -194,19 +236,28 @@ class ViewCompiler {
       this.engine === 'fast' && node !== undefined
         ? compileFast(node, this.fastConstants as FastConstants)
         : undefined;
-    if (fast === undefined) return { evaluate: slow, node: this.engine === 'fast' ? undefined : node };
+    if (fast === undefined) {
+      this.fallback(path, text, node === undefined ? 'outside the fast FHIRPath subset' : 'not compilable');
+      return { evaluate: slow, node: this.engine === 'fast' ? undefined : node };
+    }
     const view = this.name;
+    const onBail = this.onBail;
     const evaluate: Expression = (focus, env, out) => {
       const mark = out.length;
       try {
         fast(focus, env, out);
       } catch (error) {
         if (error !== BAIL) throw wrapError(error, view, text, env);
-        out.length = mark;
+        truncate(out, mark);
+        onBail?.(path, text);
         slow(focus, env, out);
       }
     };
     return { evaluate, node };
+  }
+
+  private fallback(path: string, expression: string, reason: string): void {
+    if (this.engine === 'fast') this.onFallback?.({ path, expression, reason });
   }
 
   private fhirpathJs(text: string, base: string | undefined, path: string): Expression {
@@ -245,7 +296,7 @@ function columnRow(columns: CompiledColumn[]): SelectEmitter {
     const row = new Array<unknown>(columns.length);
     for (let i = 0; i < columns.length; i++) {
       const column = columns[i] as CompiledColumn;
-      scratch.length = 0;
+      clear(scratch);
       column.evaluate(focus, env, scratch);
       if (column.collection) row[i] = scratch.slice();
       else if (scratch.length === 0) row[i] = null;
@@ -265,12 +316,17 @@ function columnRow(columns: CompiledColumn[]): SelectEmitter {
 function product(parts: SelectEmitter[]): SelectEmitter {
   if (parts.length === 1) return parts[0] as SelectEmitter;
   return (focus, env) => {
-    let rows: unknown[][] = [[]];
+    let rows: unknown[][] | undefined;
     for (const part of parts) {
       const saved = env.rowIndex;
       const partRows = part(focus, env);
       env.rowIndex = saved;
       if (partRows.length === 0) return [];
+      // The first part's rows are fresh arrays: take them as they are.
+      if (rows === undefined) {
+        rows = partRows;
+        continue;
+      }
       if (rows.length === 1 && partRows.length === 1) {
         rows = [(rows[0] as unknown[]).concat(partRows[0])];
         continue;
@@ -279,7 +335,7 @@ function product(parts: SelectEmitter[]): SelectEmitter {
       for (const left of rows) for (const right of partRows) next.push(left.concat(right));
       rows = next;
     }
-    return rows;
+    return rows ?? [[]];
   };
 }
 
@@ -303,9 +359,11 @@ function unionAll(branches: SelectEmitter[]): SelectEmitter {
  * @see StructureDefinition-ViewDefinition-notes, "forEach", "forEachOrNull", "%rowIndex"
  */
 function iterate(elements: Expression, body: SelectEmitter, orNull: boolean, width: number): SelectEmitter {
+  // Reused: an iteration is never re-entered while its items are in use (bodies are other emitters).
+  const items: unknown[] = [];
   return (focus, env) => {
     const saved = env.rowIndex;
-    const items: unknown[] = [];
+    clear(items);
     if (focus !== undefined) elements(focus, env, items);
     let rows: unknown[][];
     if (items.length === 0) {
@@ -320,9 +378,11 @@ function iterate(elements: Expression, body: SelectEmitter, orNull: boolean, wid
       rows = [];
       for (let i = 0; i < items.length; i++) {
         env.rowIndex = i;
-        for (const row of body(items[i], env)) rows.push(row);
+        const itemRows = body(items[i], env);
+        for (let j = 0; j < itemRows.length; j++) rows.push(itemRows[j] as unknown[]);
       }
     }
+    clear(items);
     env.rowIndex = saved;
     return rows;
   };
