@@ -28,9 +28,14 @@ test.serial('load prints rows per type, rejects with how to list them, and exits
   t.regex(result.stdout, /1 lines rejected: list them with `fhir-etl rejects --run \d+`/);
   const rejects = await runCli(['rejects', '--json'], { databaseUrl: warehouse.url });
   t.is(rejects.code, 0);
-  const [reject] = rejects.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const [reject] = rejects.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.like(reject, { line: 2, raw: 'not json', file: path });
-  const [view] = await warehouse.db.query(sql`SELECT gender FROM fhir.patient WHERE _source = 'cli' AND id = 'c1'`);
+  const [view] = await warehouse.db.query(
+    sql`SELECT gender FROM fhir.patient WHERE _source = 'cli' AND id = 'c1'`,
+  );
   t.is(view.gender, 'male');
 });
 
@@ -46,9 +51,14 @@ test.serial('load reads gzip from standard input with -', async (t) => {
 });
 
 test.serial('--json logs one JSON object per line, with the run summary last', async (t) => {
-  const result = await runCli(['--json', 'load', '--source', 'json', SAMPLE_DIR], { databaseUrl: warehouse.url });
+  const result = await runCli(['--json', 'load', '--source', 'json', SAMPLE_DIR], {
+    databaseUrl: warehouse.url,
+  });
   t.is(result.code, 0, result.stderr);
-  const lines = result.stderr.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = result.stderr
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const done = lines.at(-1);
   t.is(done.event, 'load.done');
   t.is(done.status, 'succeeded');
@@ -98,7 +108,11 @@ test.serial('status shows runs, committed files and table sizes; --json for mach
   const json = await runCli(['status', '--json'], { databaseUrl: warehouse.url });
   const status = JSON.parse(json.stdout);
   t.true(status.runs.length >= 3);
-  t.true(status.tables.some((table: { table: string; rows: number }) => table.table === 'fhir_raw.patient' && table.rows > 0));
+  t.true(
+    status.tables.some(
+      (table: { table: string; rows: number }) => table.table === 'fhir_raw.patient' && table.rows > 0,
+    ),
+  );
   t.true(status.sources.some((s: { source: string }) => s.source === 'json'));
 });
 
@@ -107,7 +121,9 @@ test.serial('rebuild recomputes view tables from fhir_raw', async (t) => {
   const result = await runCli(['rebuild', '--view', 'patient'], { databaseUrl: warehouse.url });
   t.is(result.code, 0, result.stderr);
   t.regex(result.stdout, /patient/);
-  const [{ raw }] = await warehouse.db.query(sql`SELECT count(*)::int AS raw FROM fhir_raw.patient WHERE NOT deleted`);
+  const [{ raw }] = await warehouse.db.query(
+    sql`SELECT count(*)::int AS raw FROM fhir_raw.patient WHERE NOT deleted`,
+  );
   const [{ rows }] = await warehouse.db.query(sql`SELECT count(*)::int AS rows FROM fhir.patient`);
   t.is(rows, raw);
   const unknown = await runCli(['rebuild', '--view', 'nope'], { databaseUrl: warehouse.url });

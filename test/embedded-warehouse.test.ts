@@ -3,31 +3,41 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from '@databases/pg';
 import test from 'ava';
-import { acquireEmbedded, openWarehouse, releaseEmbedded, runningServer, startKept, stopKept } from '../loaders/index.ts';
+import {
+  acquireEmbedded,
+  openWarehouse,
+  releaseEmbedded,
+  runningServer,
+  startKept,
+  stopKept,
+} from '../loaders/index.ts';
 
 // Its own home, so this test owns the server's whole lifecycle.
 const home = mkdtempSync(join(tmpdir(), 'fhir-etl-home-'));
 chmodSync(home, 0o755);
 
-test.serial('the embedded server starts on loopback, is shared while in use, and stops with its last user', async (t) => {
-  const first = await acquireEmbedded(home);
-  t.regex(first.url, /^postgres:\/\/fhir_etl:[^@]+@127\.0\.0\.1:\d+\/fhir_etl$/);
-  const second = await acquireEmbedded(home);
-  t.is(second.url, first.url);
-  const warehouse = await openWarehouse({ databaseUrl: first.url });
-  const [row] = await warehouse.db.query(sql`SELECT current_setting('listen_addresses') AS listen`);
-  t.is(row.listen, '127.0.0.1');
-  await warehouse.close();
-  // Another live process (our parent stands in for one) keeps it running; a dead one does not.
-  writeFileSync(join(home, 'postgres.users', String(process.ppid)), '');
-  writeFileSync(join(home, 'postgres.users', '999999999'), '');
-  await releaseEmbedded(home);
-  t.truthy(await runningServer(home));
-  rmSync(join(home, 'postgres.users', String(process.ppid)));
-  await acquireEmbedded(home);
-  await releaseEmbedded(home);
-  t.is(await runningServer(home), undefined);
-});
+test.serial(
+  'the embedded server starts on loopback, is shared while in use, and stops with its last user',
+  async (t) => {
+    const first = await acquireEmbedded(home);
+    t.regex(first.url, /^postgres:\/\/fhir_etl:[^@]+@127\.0\.0\.1:\d+\/fhir_etl$/);
+    const second = await acquireEmbedded(home);
+    t.is(second.url, first.url);
+    const warehouse = await openWarehouse({ databaseUrl: first.url });
+    const [row] = await warehouse.db.query(sql`SELECT current_setting('listen_addresses') AS listen`);
+    t.is(row.listen, '127.0.0.1');
+    await warehouse.close();
+    // Another live process (our parent stands in for one) keeps it running; a dead one does not.
+    writeFileSync(join(home, 'postgres.users', String(process.ppid)), '');
+    writeFileSync(join(home, 'postgres.users', '999999999'), '');
+    await releaseEmbedded(home);
+    t.truthy(await runningServer(home));
+    rmSync(join(home, 'postgres.users', String(process.ppid)));
+    await acquireEmbedded(home);
+    await releaseEmbedded(home);
+    t.is(await runningServer(home), undefined);
+  },
+);
 
 test.serial('db start keeps the server running for other tools until db stop', async (t) => {
   const kept = await startKept(home);

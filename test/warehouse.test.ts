@@ -33,7 +33,9 @@ test('processes migrating the same fresh database at once apply each migration e
     );
     const applied = await Promise.all(opened.map((w) => migrate(w.db)));
     t.is(applied.flat().length, (await readMigrations()).length);
-    const [{ n }] = await opened[0]!.db.query(sql`SELECT count(*)::int AS n FROM fhir_etl.migrations`);
+    const [{ n }] = await (opened[0] as (typeof opened)[number]).db.query(
+      sql`SELECT count(*)::int AS n FROM fhir_etl.migrations`,
+    );
     t.is(n, (await readMigrations()).length);
     await Promise.all(opened.map((w) => w.close()));
   } finally {
@@ -42,9 +44,14 @@ test('processes migrating the same fresh database at once apply each migration e
 });
 
 test('an unreachable database is a clear error naming the address, with the password masked', async (t) => {
-  const error = await t.throwsAsync(openWarehouse({ databaseUrl: 'postgres://someone:secret@127.0.0.1:1/nowhere' }));
+  const error = await t.throwsAsync(
+    openWarehouse({ databaseUrl: 'postgres://someone:secret@127.0.0.1:1/nowhere' }),
+  );
   t.is((error as { code?: string }).code, 'WAREHOUSE_UNAVAILABLE');
-  t.regex(error?.message ?? '', /cannot connect to PostgreSQL at postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere/);
+  t.regex(
+    error?.message ?? '',
+    /cannot connect to PostgreSQL at postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere/,
+  );
   t.notRegex(error?.message ?? '', /secret/);
 });
 

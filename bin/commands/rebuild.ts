@@ -33,7 +33,9 @@ export function registerRebuildCommand(program: Command): void {
         );
         for (const failure of failures.slice(0, 5)) process.stderr.write(`evaluation failed: ${failure}\n`);
         if (failures.length > 0) {
-          process.stderr.write(`${failures.length} resources failed: \`fhir-etl rejects --run ${runId}\` lists them\n`);
+          process.stderr.write(
+            `${failures.length} resources failed: \`fhir-etl rejects --run ${runId}\` lists them\n`,
+          );
         }
         process.exitCode = failures.length > 0 ? 1 : 0;
       });
