@@ -160,7 +160,10 @@ async function loadInTransaction(
     typeCounts.updated = merged.updated;
   }
   const viewCounts: TargetCounts = {};
-  for (const target of targets) Object.assign(viewCounts, await target.finish(tx, file));
+  const merged = Object.fromEntries(
+    Object.entries(counts).map(([type, c]) => [type, { ...c, repeated: duplicates.has(type) }]),
+  );
+  for (const target of targets) Object.assign(viewCounts, await target.finish(tx, file, merged));
 
   const resources = Object.values(counts).reduce((sum, c) => sum + c.resources, 0);
   const bytes = options.bytesRead?.() ?? 0;

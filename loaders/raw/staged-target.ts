@@ -1,6 +1,16 @@
 import type { Transaction } from '@databases/pg';
 import type { FileToLoad, RejectRecord, ResourceRecord } from './load-file.ts';
 
+/** What the merge into fhir_raw did for one resource type of the file. */
+export interface MergedType {
+  /** Resources of this type in the file (repeats included). */
+  resources: number;
+  inserted: number;
+  updated: number;
+  /** The file held some id of this type more than once. */
+  repeated: boolean;
+}
+
 /** Rows written per table by a target, e.g. { patient: 50, eob_item: 812 }. */
 export type TargetCounts = Record<string, number>;
 
@@ -17,5 +27,5 @@ export interface StagedTarget {
   /** True when enough is staged to be worth a flush. */
   readonly full: boolean;
   flush(tx: Transaction): Promise<void>;
-  finish(tx: Transaction, file: FileToLoad): Promise<TargetCounts>;
+  finish(tx: Transaction, file: FileToLoad, merged: Record<string, MergedType>): Promise<TargetCounts>;
 }
