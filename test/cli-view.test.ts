@@ -9,7 +9,7 @@ import { runCli } from './helpers/cli.ts';
 /** `fhir-etl view run|test|list`, run as a user would: none of them opens a database. */
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const PATIENTS = join(root, 'test/fixtures/sample/Patient.ndjson');
+const PATIENTS = join(root, 'examples/sample/Patient.ndjson');
 const PATIENT_VIEW = join(root, 'schemas/views/patient.json');
 const SUITE = join(root, 'test/sql-on-fhir-v2/tests');
 const dir = mkdtempSync(join(tmpdir(), 'fhir-etl-cli-view-'));

@@ -7,11 +7,11 @@ import { compileView, parseViewDefinition } from '../transforms/index.ts';
 
 /**
  * The shipped analytics views (schemas/views/*.json): shape rules every view must follow, and a run
- * over test/fixtures/sample (two Synthea patients plus hand-written CARIN BB / US Core resources,
- * built once by test/fixtures/sample/build.mjs) so that the tests need nothing outside the repo.
+ * over examples/sample (two Synthea patients plus hand-written CARIN BB / US Core resources,
+ * built once by examples/sample/build.mjs) so that the tests need nothing outside the repo.
  */
 
-const sampleDir = fileURLToPath(new URL('./fixtures/sample/', import.meta.url));
+const sampleDir = fileURLToPath(new URL('../examples/sample/', import.meta.url));
 const FHIR_TYPES = new Set([
   'string',
   'id',

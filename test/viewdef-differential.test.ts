@@ -185,7 +185,7 @@ function outcome(emit: () => unknown[][]): unknown[][] | { error: string } {
 }
 
 /** Every shipped view (schemas/views/*.json), on both engines, over Synthea and the committed sample. */
-const SAMPLE = fileURLToPath(new URL('./fixtures/sample/', import.meta.url));
+const SAMPLE = fileURLToPath(new URL('../examples/sample/', import.meta.url));
 const SHIPPED = readdirSync(shippedViewsDir)
   .filter((f) => f.endsWith('.json'))
   .sort()

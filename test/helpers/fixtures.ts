@@ -6,7 +6,7 @@ export const SYNTHEA_DIR = fileURLToPath(new URL('../../../shared/fixtures/synth
 export const hasSynthea = existsSync(SYNTHEA_DIR);
 
 /** A small sample kept in the repo: two Synthea patients and everything that refers to them. */
-export const SAMPLE_DIR = fileURLToPath(new URL('../fixtures/sample/', import.meta.url));
+export const SAMPLE_DIR = fileURLToPath(new URL('../../examples/sample/', import.meta.url));
 
 /** Distinct resource ids per type in a folder of NDJSON files, counted independently of the loader. */
 export function distinctIdsByType(dir: string): Record<string, number> {
