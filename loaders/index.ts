@@ -13,7 +13,13 @@ export {
 export { type RawTableRegistry, rawTableName, rawTableRegistry } from './raw/raw-tables.ts';
 export type { StagedTarget, TargetCounts } from './raw/staged-target.ts';
 export * from './views/index.ts';
-export { maskPassword, openWarehouse, type Warehouse, type WarehouseOptions } from './warehouse/connect.ts';
+export {
+  maskPassword,
+  openWarehouse,
+  type Warehouse,
+  type WarehouseOptions,
+  withDefaultUser,
+} from './warehouse/connect.ts';
 export {
   acquireEmbedded,
   defaultHome,

@@ -62,8 +62,10 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
     inputs.length,
     inputs.reduce((sum, input) => sum + (input.bytes ?? 0), 0),
   );
+  // Largest files first, so the last file to finish is a small one and the connections stay busy.
+  const bySize = [...inputs].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0));
   const outcomes: FileOutcome[] = await Promise.all(
-    inputs.map((input) =>
+    bySize.map((input) =>
       limit(() =>
         loadOne(db, input, runId, options, rawTables, targets).then(
           (result): FileOutcome => ({ path: input.path, result }),

@@ -78,7 +78,7 @@ async function checkReachable(db: ConnectionPool, url: string): Promise<void> {
 }
 
 /** Like libpq (and psql): a URL without a user name connects as $PGUSER, else the OS user. */
-function withDefaultUser(url: string): string {
+export function withDefaultUser(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.username || parsed.searchParams.has('user')) return url;

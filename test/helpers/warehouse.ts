@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import pgModule, { type ConnectionPool, sql } from '@databases/pg';
-import { acquireEmbedded, openWarehouse, releaseEmbedded, type Warehouse } from '../../loaders/index.ts';
+import {
+  acquireEmbedded,
+  openWarehouse,
+  releaseEmbedded,
+  type Warehouse,
+  withDefaultUser,
+} from '../../loaders/index.ts';
 
 /**
  * A fresh, migrated database for one test file, on real PostgreSQL: the server DATABASE_URL
@@ -13,7 +19,7 @@ export interface TestWarehouse extends Warehouse {
 }
 
 export async function createTestWarehouse(): Promise<TestWarehouse> {
-  const serverUrl = process.env.DATABASE_URL || (await acquireEmbedded()).url;
+  const serverUrl = withDefaultUser(process.env.DATABASE_URL || (await acquireEmbedded()).url);
   const name = `fhir_etl_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = pool(serverUrl);
   await admin.query(sql`CREATE DATABASE ${sql.ident(name)}`);
