@@ -93,7 +93,7 @@ export async function readSuiteFile(file: string): Promise<SuiteFile> {
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new Error(`${file}: ${describe(error)}`);
+    throw new Error(`${file}: ${describe(error)}`, { cause: error });
   }
   const suite = json as Partial<SuiteFile> | null;
   if (typeof suite !== 'object' || suite === null || !Array.isArray(suite.tests)) {
