@@ -6,6 +6,7 @@ import test from 'ava';
 import { rebuildViewTables, viewTable } from '../loaders/index.ts';
 import { loadPaths } from '../pipeline/load.ts';
 import { configuredViews } from '../pipeline/views.ts';
+import { shippedViewsDir } from '../schemas/index.ts';
 import { type CompiledView, compileView, parseViewDefinition } from '../transforms/index.ts';
 import { hasSynthea, SAMPLE_DIR, SYNTHEA_DIR } from './helpers/fixtures.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
@@ -260,7 +261,7 @@ test('view definitions in folders load with the shipped ones; a duplicate name i
   );
   const all = await configuredViews([own]);
   t.true(all.some((v) => v.name === 'my_gender'));
-  t.is(all.length, readdirSync(join(SAMPLE_DIR, '../../../schemas/views')).length + 1);
+  t.is(all.length, readdirSync(shippedViewsDir).length + 1);
   writeFileSync(
     join(own, 'patient.json'),
     JSON.stringify({ ...(views[0]?.definition ?? {}), name: 'patient' }),
