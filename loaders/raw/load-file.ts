@@ -4,29 +4,13 @@ import { copyInto } from '../postgres/copy.ts';
 import { COPY_NULL, escapeCopyText } from '../postgres/copy-text.ts';
 import { type RawTableRegistry, rawTableName } from './raw-tables.ts';
 import type { StagedTarget, TargetCounts } from './staged-target.ts';
+import type { AcceptedLine, RejectedLine } from '../../transforms/index.ts';
 
-/** A resource read from a file, ready to land. */
-export interface ResourceRecord {
-  ok: true;
-  line: number;
-  resourceType: string;
-  id: string;
-  versionId: string | null;
-  lastUpdated: string | null;
-  resource: Record<string, unknown>;
-  /** The JSON text as read: stored as is in fhir_raw.<type>.resource. */
-  text: string;
-}
+/** A resource read from a file, ready to land (its `text` is stored as is in fhir_raw). */
+export type ResourceRecord = AcceptedLine;
 
-/** A line that could not be loaded. */
-export interface RejectRecord {
-  ok: false;
-  line: number;
-  reason: string;
-  text: string;
-  resourceType?: string | undefined;
-  id?: string | undefined;
-}
+/** A line or resource that could not be loaded; it goes to fhir_etl.rejects. */
+export type RejectRecord = RejectedLine;
 
 export interface FileToLoad {
   source: string;
