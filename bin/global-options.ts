@@ -4,6 +4,8 @@ import { createLogger, type Logger } from '../pipeline/logger.ts';
 
 export interface GlobalOptions {
   databaseUrl?: string;
+  /** The config file (`--config`); undefined reads fhir-etl.config.yaml when it exists. */
+  config?: string;
   json: boolean;
 }
 
@@ -15,12 +17,13 @@ export function globalOptions(command: Command): GlobalOptions {
 export async function withWarehouse<T>(
   command: Command,
   fn: (warehouse: Warehouse, logger: Logger) => Promise<T>,
-  options: { migrate?: boolean } = {},
+  options: { migrate?: boolean; databaseUrl?: string } = {},
 ) {
   const { databaseUrl, json } = globalOptions(command);
   const logger = createLogger({ json });
+  // --database-url and $DATABASE_URL win over the config file's warehouse.url.
   const warehouse = await openWarehouse({
-    databaseUrl: databaseUrl || undefined,
+    databaseUrl: databaseUrl || options.databaseUrl || undefined,
     migrate: options.migrate ?? true,
   });
   try {

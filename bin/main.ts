@@ -1,10 +1,12 @@
 import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../config/index.ts';
 import { FhirEtlError } from '../errors/index.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerLoadCommand } from './commands/load.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerRebuildCommand } from './commands/rebuild.ts';
 import { registerRejectsCommand } from './commands/rejects.ts';
+import { registerRunCommand } from './commands/run.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerViewCommand } from './commands/view.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
@@ -19,9 +21,11 @@ export async function main(argv: string[]): Promise<number> {
         'PostgreSQL to load into (default: $DATABASE_URL, else the embedded server)',
       ).env('DATABASE_URL'),
     )
+    .option('--config <file>', 'the config file (default: fhir-etl.config.yaml when present)')
     .option('--json', 'log JSON lines instead of a progress bar', false)
     .showHelpAfterError()
     .exitOverride();
+  registerRunCommand(program);
   registerLoadCommand(program);
   registerRebuildCommand(program);
   registerStatusCommand(program);
@@ -41,7 +45,7 @@ function reportFailure(error: unknown): number {
   if (error instanceof CommanderError) {
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
-  if (error instanceof UsageError) {
+  if (error instanceof UsageError || error instanceof ConfigError) {
     process.stderr.write(`fhir-etl: ${error.message}\n`);
     return EXIT.usage;
   }

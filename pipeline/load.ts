@@ -1,16 +1,9 @@
 import type { ConnectionPool } from '@databases/pg';
 import pLimit from 'p-limit';
 import { errorMessage } from '../errors/index.ts';
-import {
-  type FileLoadResult,
-  loadFile,
-  rawTableRegistry,
-  rebuildStaleViewTables,
-  type StagedTarget,
-  viewTable,
-  viewTarget,
-} from '../loaders/index.ts';
-import { type CompiledView, parseResourceLine, readLines } from '../transforms/index.ts';
+import type { FileLoadResult } from '../loaders/index.ts';
+import type { CompiledView } from '../transforms/index.ts';
+import { ingestNdjson, type LoadContext, prepareLoad } from './ingest.ts';
 import { expandInputs, type InputFile } from './inputs.ts';
 import type { ProgressReporter } from './progress.ts';
 import { closeAbandonedRuns, finishRun, type RunTotals, startRun } from './runs.ts';
@@ -26,6 +19,10 @@ export interface LoadOptions {
   views?: CompiledView[];
   /** The schema of the view tables (default `fhir`). */
   viewSchema?: string;
+  /** Stops the load between files: files already started finish (or roll back), no new one starts. */
+  signal?: AbortSignal;
+  /** The command recorded in fhir_etl.runs (default `load`). */
+  command?: string;
 }
 
 export interface FileOutcome {
@@ -50,13 +47,13 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
   let runId = 0;
   const inputs = await expandInputs(options.paths, () => runId);
   await closeAbandonedRuns(db);
-  runId = await startRun(db, 'load', options.source);
+  runId = await startRun(db, options.command ?? 'load', options.source);
   const started = Date.now();
-  const rawTables = rawTableRegistry(db);
-  const viewTables = (options.views ?? []).map((view) => viewTable(view, options.viewSchema ?? 'fhir'));
-  // A view that is new or whose definition changed is rebuilt from fhir_raw before rows are added to it.
-  await rebuildStaleViewTables(db, viewTables);
-  const targets = (): StagedTarget[] => (viewTables.length > 0 ? [viewTarget(viewTables)] : []);
+  const ctx = await prepareLoad(db, {
+    views: options.views ?? [],
+    viewSchema: options.viewSchema,
+    maxLineBytes: options.maxLineBytes,
+  });
   const limit = pLimit(Math.max(1, options.concurrency));
   options.progress?.start(
     inputs.length,
@@ -67,7 +64,7 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
   const outcomes: FileOutcome[] = await Promise.all(
     bySize.map((input) =>
       limit(() =>
-        loadOne(db, input, runId, options, rawTables, targets).then(
+        loadOne(ctx, input, runId, options).then(
           (result): FileOutcome => ({ path: input.path, result }),
           (error: unknown): FileOutcome => ({ path: input.path, error: errorMessage(error) }),
         ),
@@ -77,7 +74,10 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
   options.progress?.stop();
   const totals = sumOutcomes(outcomes);
   const failures = outcomes.filter((outcome) => outcome.error !== undefined);
-  const error = failures.length > 0 ? failures.map((f) => f.error).join('\n') : undefined;
+  const errors = failures.map((f) => f.error as string);
+  if (options.signal?.aborted)
+    errors.push('stopped before every file was loaded (shutdown); the next run loads the rest');
+  const error = errors.length > 0 ? errors.join('\n') : undefined;
   await finishRun(db, runId, totals, error);
   return {
     ...totals,
@@ -89,29 +89,26 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
 }
 
 async function loadOne(
-  db: ConnectionPool,
+  ctx: LoadContext,
   input: InputFile,
   runId: number,
   options: LoadOptions,
-  rawTables: ReturnType<typeof rawTableRegistry>,
-  targets: () => StagedTarget[],
 ): Promise<FileLoadResult> {
-  let bytes = 0;
+  options.signal?.throwIfAborted();
   const stream = input.open();
   options.progress?.fileStarted(input.path);
   try {
-    const lines = readLines(stream, {
-      maxLineBytes: options.maxLineBytes,
-      onBytes: (n) => {
-        bytes += n;
-        options.progress?.bytes(n);
-      },
-    });
-    const result = await loadFile(
-      db,
+    let bytes = 0;
+    const result = await ingestNdjson(
+      ctx,
       { source: options.source, fileKey: input.fileKey, path: input.path, runId },
-      parsed(lines),
-      { rawTables, targets: targets(), bytesRead: () => bytes },
+      stream,
+      {
+        onBytes: (n) => {
+          bytes += n;
+          options.progress?.bytes(n);
+        },
+      },
     );
     if (result.status === 'already-loaded' && input.bytes) options.progress?.bytes(input.bytes - bytes);
     options.progress?.fileDone(input.path, result);
@@ -119,11 +116,6 @@ async function loadOne(
   } finally {
     if (stream !== process.stdin) stream.destroy();
   }
-}
-
-async function* parsed(lines: AsyncIterable<string>) {
-  let line = 0;
-  for await (const text of lines) yield parseResourceLine(text, ++line);
 }
 
 function sumOutcomes(outcomes: FileOutcome[]): RunTotals {

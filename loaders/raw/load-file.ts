@@ -47,6 +47,11 @@ export interface LoadFileOptions {
   batchBytes?: number;
   /** The input's size so far, for the file record (the caller counts bytes as it reads). */
   bytesRead?: () => number;
+  /**
+   * Runs last inside the file's transaction, after its rows and its fhir_etl.files record:
+   * a connector's own checkpoint (a REST page cursor, a bulk file's state) commits with the data.
+   */
+  beforeCommit?: (tx: Transaction, result: FileLoadResult) => Promise<void>;
 }
 
 const STAGE = 'fhir_etl_stage_raw';
@@ -155,7 +160,9 @@ async function loadInTransaction(
     INSERT INTO fhir_etl.files (source, file_key, path, bytes, lines, resources, rejects, counts, run_id)
     VALUES (${file.source}, ${file.fileKey}, ${file.path}, ${bytes}, ${lines}, ${resources}, ${rejectCount},
             ${JSON.stringify(counts)}::jsonb, ${file.runId})`);
-  return { status: 'loaded', lines, bytes, resources, rejects: rejectCount, counts, viewCounts };
+  const result: FileLoadResult = { status: 'loaded', lines, bytes, resources, rejects: rejectCount, counts, viewCounts };
+  await options.beforeCommit?.(tx, result);
+  return result;
 }
 
 async function isCommitted(tx: Transaction, file: FileToLoad): Promise<boolean> {

@@ -1,0 +1,75 @@
+import { type Command, Option } from 'commander';
+import { loadConfig } from '../../config/index.ts';
+import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
+import type { SourceRunResult } from '../../pipeline/run-recorder.ts';
+import { runSources } from '../../pipeline/run.ts';
+import { EXIT, UsageError } from '../exit-codes.ts';
+import { globalOptions, withWarehouse } from '../global-options.ts';
+import { renderTable } from '../table.ts';
+
+const FHIR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('extract the configured sources (Bulk Data, FHIR REST, landing folders) and load them')
+    .option('--source <name...>', 'only these sources (default: all in the config)')
+    .option('--full-refresh', 'ignore the incremental checkpoint and extract everything', false)
+    .addOption(
+      new Option('--since <instant>', 'extract what changed since this FHIR instant').argParser(instant),
+    )
+    .action(async (options, command: Command) => {
+      const { json, config: configFile } = globalOptions(command);
+      const config = await loadConfig(configFile);
+      if (config.sources.length === 0) {
+        throw new UsageError(
+          `no sources configured${config.file ? ` in ${config.file}` : ''}: write fhir-etl.config.yaml (see config/*.example.yaml) or pass --config`,
+        );
+      }
+      await withWarehouse(
+        command,
+        async (warehouse, logger) => {
+          const progress: ProgressReporter =
+            !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
+          const results = await runSources(warehouse.db, config, {
+            sources: options.source,
+            request: { fullRefresh: options.fullRefresh, since: options.since },
+            logger,
+            progress,
+          });
+          if (json)
+            for (const r of results) logger.info({ event: 'source.done', ...r }, `${r.source} ${r.status}`);
+          else process.stdout.write(`${describeRuns(results)}\n`);
+          process.exitCode = results.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
+        },
+        { databaseUrl: config.warehouse.url },
+      );
+    });
+}
+
+function instant(value: string): string {
+  if (!FHIR_INSTANT.test(value))
+    throw new UsageError(`--since must be a FHIR instant such as 2026-01-31T00:00:00Z, got "${value}"`);
+  return value;
+}
+
+/** One line per source, then each failure in full. */
+export function describeRuns(results: SourceRunResult[]): string {
+  const table = renderTable(
+    ['source', 'run', 'status', 'files', 'resources', 'rejects', 'seconds'],
+    results.map((r) => [
+      r.source,
+      r.runId,
+      r.status,
+      r.files,
+      r.resources,
+      r.rejects,
+      Number((r.durationMs / 1000).toFixed(1)),
+    ]),
+  );
+  const failures = results.filter((r) => r.error).map((r) => `${r.source} failed: ${r.error}`);
+  const rejects = results
+    .filter((r) => r.rejects > 0)
+    .map((r) => `${r.source}: ${r.rejects} lines rejected; \`fhir-etl rejects --run ${r.runId}\` lists them`);
+  return [table, ...rejects, ...failures].join('\n');
+}

@@ -1,0 +1,209 @@
+import { z } from 'zod';
+
+/**
+ * The config file (`fhir-etl.config.yaml`, YAML or JSON): the warehouse, the sources and the
+ * views. Every field is checked before any work starts; unknown keys are refused so a typo
+ * never silently falls back to a default.
+ */
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const resourceType = z.string().regex(/^[A-Z][A-Za-z]+$/, 'must be a FHIR resource type, e.g. Patient');
+const cron = z
+  .string()
+  .regex(/^\s*\S+(\s+\S+){4,5}\s*$/, 'must be a cron expression of 5 or 6 fields, e.g. "0 2 * * *"');
+
+/** Client credentials with a shared secret (client_secret_post or client_secret_basic). */
+export const clientCredentialsAuth = z.strictObject({
+  type: z.literal('client_credentials'),
+  tokenUrl: httpUrl,
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  /** How the secret is sent: in the form body (post) or an HTTP Basic header (basic). */
+  method: z.enum(['client_secret_post', 'client_secret_basic']).default('client_secret_post'),
+  /** Sent exactly as written (1up's `bulk-data|user/*.rs` is not a SMART scope, and that is fine). */
+  scope: z.string().optional(),
+});
+
+/** SMART Backend Services: a signed JWT assertion (private_key_jwt) instead of a secret. */
+export const backendServicesAuth = z.strictObject({
+  type: z.literal('backend_services'),
+  /** Omitted: read from `<baseUrl>/.well-known/smart-configuration`. */
+  tokenUrl: httpUrl.optional(),
+  clientId: z.string().min(1),
+  /** A PEM (PKCS#8) file or a JWKS file holding the private key. */
+  privateKeyFile: z.string().min(1),
+  /** The key id registered with the server; read from the JWKS when omitted there. */
+  kid: z.string().optional(),
+  algorithm: z.enum(['RS384', 'ES384']).default('RS384'),
+  scope: z.string().default('system/*.rs'),
+});
+
+/** Authorization code with PKCE (SMART standalone launch), for member-authorized payer reads. */
+export const authorizationCodeAuth = z.strictObject({
+  type: z.literal('authorization_code'),
+  /** Omitted: read from `<baseUrl>/.well-known/smart-configuration`. */
+  authorizeUrl: httpUrl.optional(),
+  tokenUrl: httpUrl.optional(),
+  clientId: z.string().min(1),
+  /** Omitted for a public client. */
+  clientSecret: z.string().min(1).optional(),
+  method: z.enum(['client_secret_post', 'client_secret_basic']).default('client_secret_basic'),
+  redirectUri: httpUrl,
+  scope: z.string().default('launch/patient openid fhirUser offline_access patient/*.rs'),
+  /** Sent as `aud`; defaults to the source's baseUrl. */
+  audience: z.string().optional(),
+});
+
+export const noAuth = z.strictObject({ type: z.literal('none') });
+
+export const bulkAuth = z.discriminatedUnion('type', [clientCredentialsAuth, backendServicesAuth, noAuth]);
+
+/** What a Bulk Data kick-off asks for. @see Bulk Data STU2 export.html#query-parameters */
+export const bulkExport = z
+  .strictObject({
+    level: z.enum(['system', 'patient', 'group']).default('system'),
+    groupId: z.string().min(1).optional(),
+    /** `$export` (HL7 Bulk Data) or `$davinci-data-export` (Da Vinci PDex / ATR, POST only). */
+    operation: z.enum(['export', 'davinci-data-export']).default('export'),
+    /** PDex exportType, e.g. hl7.fhir.us.davinci-pdex#provider-delta. */
+    exportType: z.string().optional(),
+    method: z.enum(['GET', 'POST']).default('GET'),
+    types: z.array(resourceType).optional(),
+    typeFilters: z
+      .array(z.string().regex(/^[A-Z][A-Za-z]+\?.+/, 'must look like Type?param=value'))
+      .optional(),
+    elements: z.array(z.string()).optional(),
+    /** Patient references for a POST kick-off, e.g. Patient/123. */
+    patients: z.array(z.string()).optional(),
+    outputFormat: z.string().default('application/fhir+ndjson'),
+    /** Hosts (other than the FHIR server's) that may receive the bearer token, e.g. a CDN. */
+    tokenHosts: z.array(z.string()).default([]),
+    /** Output files downloaded and loaded at once. */
+    concurrency: z.number().int().min(1).max(32).default(4),
+    /** Cap on the wait between status polls, whatever Retry-After asks for. */
+    maxPollIntervalSeconds: z.number().positive().default(120),
+    /** Give up on an export after this long. */
+    timeoutMinutes: z
+      .number()
+      .positive()
+      .default(24 * 60),
+  })
+  .refine((e) => e.level !== 'group' || e.groupId !== undefined, {
+    message: 'groupId is required when level is group',
+    path: ['groupId'],
+  })
+  .refine((e) => e.operation !== 'davinci-data-export' || e.level === 'group', {
+    message: '$davinci-data-export is a Group operation: set level: group',
+    path: ['operation'],
+  });
+
+const sourceCommon = {
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'must be letters, digits, - or _'),
+  /** A cron expression (node-cron, 5 or 6 fields) for `fhir-etl schedule`. */
+  schedule: cron.optional(),
+  timezone: z.string().optional(),
+};
+
+export const bulkSource = z.strictObject({
+  ...sourceCommon,
+  kind: z.literal('bulk'),
+  baseUrl: httpUrl,
+  export: bulkExport.default({
+    level: 'system',
+    operation: 'export',
+    method: 'GET',
+    outputFormat: 'application/fhir+ndjson',
+    tokenHosts: [],
+    concurrency: 4,
+    maxPollIntervalSeconds: 120,
+    timeoutMinutes: 1440,
+  }),
+  auth: bulkAuth.default({ type: 'none' }),
+});
+
+export const restSource = z.strictObject({
+  ...sourceCommon,
+  kind: z.literal('fhir-rest'),
+  baseUrl: httpUrl,
+  resources: z.array(resourceType).min(1),
+  /** Page size asked for with `_count`. */
+  pageSize: z.number().int().min(1).max(1000).default(100),
+  /** Members read at once. */
+  concurrency: z.number().int().min(1).max(32).default(4),
+  auth: authorizationCodeAuth,
+  /** The send side (`fhir-etl send`): how a member-scoped send token is obtained. */
+  send: z
+    .strictObject({
+      tokenUrl: httpUrl.optional(),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      method: z.enum(['client_secret_post', 'client_secret_basic']).default('client_secret_post'),
+      scope: z.string().default('patient/*.c'),
+      /** Sent as a form parameter naming the member the token is for. */
+      memberParameter: z.string().default('patient'),
+    })
+    .optional(),
+});
+
+/** A landing folder of NDJSON files (dropped by SFTP, a cloud sync, another job), loaded on schedule. */
+export const filesSource = z.strictObject({
+  ...sourceCommon,
+  kind: z.literal('files'),
+  path: z.string().min(1),
+});
+
+export const source = z.discriminatedUnion('kind', [bulkSource, restSource, filesSource]);
+
+export const configSchema = z
+  .strictObject({
+    warehouse: z
+      .strictObject({
+        /** Omitted: $DATABASE_URL, else the embedded PostgreSQL. */
+        url: z.string().min(1).optional(),
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
+          .default('fhir'),
+      })
+      .default({ schema: 'fhir' }),
+    sources: z.array(source).default([]),
+    /** Folders of the user's own ViewDefinitions, loaded beside the shipped ones. */
+    views: z.array(z.string()).default([]),
+    /** Encryption of stored member tokens: a key in an environment variable or a key file. */
+    secrets: z
+      .strictObject({
+        keyEnv: z.string().default('FHIR_ETL_SECRET_KEY'),
+        keyFile: z.string().optional(),
+      })
+      .default({ keyEnv: 'FHIR_ETL_SECRET_KEY' }),
+    /** `fhir-etl schedule`: retries of a failed run, and the metrics endpoint. */
+    scheduler: z
+      .strictObject({
+        retries: z.number().int().min(0).default(3),
+        retryDelaySeconds: z.number().positive().default(60),
+        metricsPort: z.number().int().min(0).max(65535).optional(),
+        metricsHost: z.string().default('127.0.0.1'),
+      })
+      .default({ retries: 3, retryDelaySeconds: 60, metricsHost: '127.0.0.1' }),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.sources.forEach((s, i) => {
+      if (seen.has(s.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `duplicate source name "${s.name}"`,
+          path: ['sources', i, 'name'],
+        });
+      }
+      seen.add(s.name);
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type SourceConfig = z.infer<typeof source>;
+export type BulkSourceConfig = z.infer<typeof bulkSource>;
+export type RestSourceConfig = z.infer<typeof restSource>;
+export type FilesSourceConfig = z.infer<typeof filesSource>;
+export type BulkAuthConfig = z.infer<typeof bulkAuth>;
+export type AuthorizationCodeAuthConfig = z.infer<typeof authorizationCodeAuth>;

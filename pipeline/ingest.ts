@@ -1,0 +1,114 @@
+import type { Readable } from 'node:stream';
+import type { ConnectionPool, Transaction } from '@databases/pg';
+import {
+  type FileLoadResult,
+  type FileToLoad,
+  loadFile,
+  type RawTableRegistry,
+  rawTableRegistry,
+  rebuildStaleViewTables,
+  type StagedTarget,
+  type ViewTable,
+  viewTable,
+  viewTarget,
+} from '../loaders/index.ts';
+import { type CompiledView, parseResourceLine, readLines } from '../transforms/index.ts';
+
+/**
+ * What every load of a run shares, whatever the connector: the warehouse, the fhir_raw
+ * tables, and the view tables filled beside them. Prepared once per run: a view that is new
+ * or whose definition changed is rebuilt from fhir_raw before any file adds rows to it.
+ */
+export interface LoadContext {
+  db: ConnectionPool;
+  rawTables: RawTableRegistry;
+  viewTables: ViewTable[];
+  /** Fresh targets for one file (a target holds per-file staging state). */
+  targets(): StagedTarget[];
+  /** A longer NDJSON line is rejected without being held in memory. */
+  maxLineBytes: number;
+}
+
+export interface LoadContextOptions {
+  views: CompiledView[];
+  /** Schema of the view tables (default `fhir`). */
+  viewSchema?: string;
+  maxLineBytes?: number;
+}
+
+export async function prepareLoad(db: ConnectionPool, options: LoadContextOptions): Promise<LoadContext> {
+  const viewTables = options.views.map((view) => viewTable(view, options.viewSchema ?? 'fhir'));
+  await rebuildStaleViewTables(db, viewTables);
+  return {
+    db,
+    rawTables: rawTableRegistry(db),
+    viewTables,
+    targets: () => (viewTables.length > 0 ? [viewTarget(viewTables)] : []),
+    maxLineBytes: options.maxLineBytes ?? 64 * 1024 * 1024,
+  };
+}
+
+export interface IngestOptions {
+  /** Called with each chunk's size as the input is read (progress). */
+  onBytes?: (bytes: number) => void;
+  /** Runs inside the file's transaction just before it commits (a connector's checkpoint). */
+  beforeCommit?: (tx: Transaction, result: FileLoadResult) => Promise<void>;
+}
+
+/**
+ * Loads one NDJSON stream (plain or gzip, from disk or an HTTP body) as one file: its rows,
+ * rejects and checkpoint commit together, or, when the stream fails part way, nothing does.
+ */
+export async function ingestNdjson(
+  ctx: LoadContext,
+  file: FileToLoad,
+  stream: Readable,
+  options: IngestOptions = {},
+): Promise<FileLoadResult> {
+  let bytes = 0;
+  const lines = readLines(stream, {
+    maxLineBytes: ctx.maxLineBytes,
+    onBytes: (n) => {
+      bytes += n;
+      options.onBytes?.(n);
+    },
+  });
+  return loadFile(ctx.db, file, parsedLines(lines), {
+    rawTables: ctx.rawTables,
+    targets: ctx.targets(),
+    bytesRead: () => bytes,
+    beforeCommit: options.beforeCommit,
+  });
+}
+
+/**
+ * Loads resources already parsed (a FHIR search page's entries) as one file, checked exactly
+ * as NDJSON lines are: `line` in rejects is the resource's position in the batch.
+ */
+export async function ingestResources(
+  ctx: LoadContext,
+  file: FileToLoad,
+  resources: Iterable<unknown> | AsyncIterable<unknown>,
+  options: Pick<IngestOptions, 'beforeCommit'> = {},
+): Promise<FileLoadResult> {
+  let bytes = 0;
+  async function* records() {
+    let position = 0;
+    for await (const resource of resources) {
+      const text = JSON.stringify(resource) ?? 'null';
+      bytes += Buffer.byteLength(text) + 1;
+      yield parseResourceLine(text, ++position);
+    }
+  }
+  return loadFile(ctx.db, file, records(), {
+    rawTables: ctx.rawTables,
+    targets: ctx.targets(),
+    bytesRead: () => bytes,
+    beforeCommit: options.beforeCommit,
+  });
+}
+
+async function* parsedLines(lines: AsyncIterable<string>) {
+  let line = 0;
+  for await (const text of lines) yield parseResourceLine(text, ++line);
+}

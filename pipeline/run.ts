@@ -1,0 +1,71 @@
+import type { ConnectionPool } from '@databases/pg';
+import type { Logger } from 'pino';
+import type { LoadedConfig, SourceConfig } from '../config/index.ts';
+import { FhirEtlError } from '../errors/index.ts';
+import { prepareLoad } from './ingest.ts';
+import type { ProgressReporter } from './progress.ts';
+import type { SourceRunResult } from './run-recorder.ts';
+import { type RunRequest, runSource } from './sources/index.ts';
+import { configuredViews } from './views.ts';
+
+export interface RunOptions {
+  /** Only these sources (default: every configured source). */
+  sources?: string[];
+  request?: RunRequest;
+  logger: Logger;
+  progress?: ProgressReporter;
+  signal?: AbortSignal;
+}
+
+/**
+ * `fhir-etl run`: each selected source in turn, extracted by its connector and loaded through
+ * the shared load path into fhir_raw and the view tables; one fhir_etl.runs record per source.
+ */
+export async function runSources(
+  db: ConnectionPool,
+  config: LoadedConfig,
+  options: RunOptions,
+): Promise<SourceRunResult[]> {
+  const selected = selectSources(config, options.sources);
+  const views = await configuredViews(config.views);
+  const load = await prepareLoad(db, { views, viewSchema: config.warehouse.schema });
+  const results: SourceRunResult[] = [];
+  for (const source of selected) {
+    if (options.signal?.aborted) break;
+    const logger = options.logger.child({ source: source.name });
+    const result = await runSource(
+      {
+        load,
+        config,
+        logger,
+        request: options.request ?? {},
+        progress: options.progress,
+        signal: options.signal,
+      },
+      source,
+    );
+    logger.info({ event: 'run.done', runId: result.runId, status: result.status }, `run ${result.status}`);
+    results.push(result);
+  }
+  return results;
+}
+
+/** The sources named (all when none is), refusing a name the config does not have. */
+export function selectSources(config: LoadedConfig, names: string[] | undefined): SourceConfig[] {
+  if (!names || names.length === 0) return config.sources;
+  const unknown = names.filter((name) => !config.sources.some((s) => s.name === name));
+  if (unknown.length > 0) {
+    const known = config.sources.map((s) => s.name).join(', ') || 'none';
+    throw new UnknownSourceError(unknown, known, config.file);
+  }
+  return config.sources.filter((s) => names.includes(s.name));
+}
+
+export class UnknownSourceError extends FhirEtlError {
+  constructor(unknown: string[], known: string, file: string | undefined) {
+    super(`no source named ${unknown.join(', ')} in ${file ?? 'the config'} (configured: ${known})`, {
+      code: 'UNKNOWN_SOURCE',
+      context: { unknown, file },
+    });
+  }
+}

@@ -1,0 +1,16 @@
+import type { SourceConfig } from '../../config/index.ts';
+import type { SourceRunResult } from '../run-recorder.ts';
+import { runFilesSource } from './files.ts';
+import type { SourceRunContext } from './types.ts';
+
+export type { RunRequest, SourceRunContext, SourceRunner } from './types.ts';
+
+/** Runs one configured source with the connector of its kind. */
+export async function runSource(ctx: SourceRunContext, source: SourceConfig): Promise<SourceRunResult> {
+  switch (source.kind) {
+    case 'files':
+      return runFilesSource(ctx, source);
+    default:
+      throw new Error(`sources of kind ${source.kind} are not wired yet`);
+  }
+}
