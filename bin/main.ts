@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { FhirEtlError } from '../errors/index.ts';
+import { UnknownSourceError } from '../pipeline/run.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerLoadCommand } from './commands/load.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
@@ -45,7 +46,7 @@ function reportFailure(error: unknown): number {
   if (error instanceof CommanderError) {
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
-  if (error instanceof UsageError || error instanceof ConfigError) {
+  if (error instanceof UsageError || error instanceof ConfigError || error instanceof UnknownSourceError) {
     process.stderr.write(`fhir-etl: ${error.message}\n`);
     return EXIT.usage;
   }

@@ -1,0 +1,72 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from '@databases/pg';
+import test from 'ava';
+import { runCli } from './helpers/cli.ts';
+import { SAMPLE_DIR } from './helpers/fixtures.ts';
+import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+
+let warehouse: TestWarehouse;
+let configFile: string;
+
+test.before(async () => {
+  warehouse = await createTestWarehouse();
+  const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-run-'));
+  configFile = join(dir, 'fhir-etl.config.yaml');
+  await writeFile(configFile, `sources:\n  - name: landing\n    kind: files\n    path: ${SAMPLE_DIR}\n`);
+});
+
+test.after.always(async () => {
+  await warehouse?.drop();
+});
+
+test.serial('run loads a landing-folder source into raw and view tables, recorded as a run', async (t) => {
+  const result = await runCli(['--config', configFile, 'run'], { databaseUrl: warehouse.url });
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /landing\s+\d+\s+succeeded/);
+  const [run] = await warehouse.db.query(
+    sql`SELECT command, source, status, resources FROM fhir_etl.runs ORDER BY id DESC LIMIT 1`,
+  );
+  t.like(run, { command: 'run', source: 'landing', status: 'succeeded' });
+  t.true(run.resources > 0);
+  const [patients] = await warehouse.db.query(
+    sql`SELECT count(*)::int AS n FROM fhir.patient WHERE _source = 'landing'`,
+  );
+  t.true(patients.n > 0);
+});
+
+test.serial('a second run finds every file committed and loads nothing', async (t) => {
+  const result = await runCli(['--config', configFile, '--json', 'run'], { databaseUrl: warehouse.url });
+  t.is(result.code, 0, result.stderr);
+  const [run] = await warehouse.db.query(
+    sql`SELECT files, files_skipped, resources FROM fhir_etl.runs ORDER BY id DESC LIMIT 1`,
+  );
+  t.is(run.files, 0);
+  t.is(run.resources, 0);
+  t.true(run.files_skipped > 0);
+});
+
+test('an unknown --source is a usage error naming the configured ones', async (t) => {
+  const result = await runCli(['--config', configFile, 'run', '--source', 'nope'], {
+    databaseUrl: warehouse.url,
+  });
+  t.is(result.code, 2);
+  t.regex(result.stderr, /no source named nope .*configured: landing/);
+});
+
+test('a config with problems is refused before anything runs, exit code 2', async (t) => {
+  const bad = join(await mkdtemp(join(tmpdir(), 'fhir-etl-run-')), 'bad.yaml');
+  await writeFile(bad, 'sources:\n  - name: x\n    kind: bulk\n    baseUrl: nowhere\n');
+  const result = await runCli(['--config', bad, 'run'], { databaseUrl: warehouse.url });
+  t.is(result.code, 2);
+  t.regex(result.stderr, /sources\[0\]\.baseUrl: must be an http\(s\) URL/);
+});
+
+test('--since must be a FHIR instant', async (t) => {
+  const result = await runCli(['--config', configFile, 'run', '--since', 'yesterday'], {
+    databaseUrl: warehouse.url,
+  });
+  t.is(result.code, 2);
+  t.regex(result.stderr, /--since must be a FHIR instant/);
+});

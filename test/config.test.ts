@@ -1,0 +1,129 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { ConfigError, loadConfig, parseConfigText } from '../config/index.ts';
+
+const bulk = `
+sources:
+  - name: provider
+    kind: bulk
+    baseUrl: https://fhir.example.org/r4
+    auth:
+      type: client_credentials
+      tokenUrl: https://auth.example.org/token
+      clientId: \${CLIENT_ID}
+      clientSecret: \${CLIENT_SECRET}
+      scope: "bulk-data|user/*.rs"
+`;
+
+function problemsOf(fn: () => unknown): Array<{ path: string; message: string }> {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+test('${NAME} takes the environment variable, and the scope is kept verbatim', (t) => {
+  const config = parseConfigText(bulk, 'x.yaml', { CLIENT_ID: 'abc', CLIENT_SECRET: 's3cret' });
+  const source = config.sources[0];
+  if (source?.kind !== 'bulk' || source.auth.type !== 'client_credentials') return t.fail();
+  t.is(source.auth.clientId, 'abc');
+  t.is(source.auth.clientSecret, 's3cret');
+  t.is(source.auth.scope, 'bulk-data|user/*.rs');
+  t.is(source.auth.method, 'client_secret_post');
+  t.is(source.export.level, 'system');
+});
+
+test('a missing variable is reported once, by path, and its value never appears', (t) => {
+  const problems = problemsOf(() => parseConfigText(bulk, 'x.yaml', { CLIENT_ID: 'abc' }));
+  t.deepEqual(problems, [
+    { path: 'sources[0].auth.clientSecret', message: 'environment variable CLIENT_SECRET is not set' },
+  ]);
+});
+
+test('${NAME:-default} falls back, and $${ writes a literal ${', (t) => {
+  const config = parseConfigText(
+    'warehouse: { url: "${NO_SUCH_VAR:-postgres://h/db}" }\nviews: ["$${literal}"]',
+    '/etc/x.yaml',
+    {},
+  );
+  t.is(config.warehouse.url, 'postgres://h/db');
+  t.is(config.views[0], '/etc/${literal}');
+});
+
+test('every problem is listed at once, each with its path', (t) => {
+  const text = `
+sources:
+  - name: a
+    kind: bulk
+    baseUrl: not-a-url
+    export: { level: group, concurrency: 0 }
+  - name: b
+    kind: files
+    path: ./land
+    schedule: "every day"
+  - name: c
+    kind: ftp
+unknownKey: 1
+`;
+  const paths = problemsOf(() => parseConfigText(text, 'x.yaml', {})).map((p) => p.path);
+  for (const expected of [
+    'sources[0].baseUrl',
+    'sources[0].export.groupId',
+    'sources[0].export.concurrency',
+    'sources[1].schedule',
+    'sources[2].kind',
+    '',
+  ]) {
+    t.true(paths.includes(expected), `expected a problem at "${expected}" in ${JSON.stringify(paths)}`);
+  }
+});
+
+test('$davinci-data-export is refused below the Group level', (t) => {
+  const problems = problemsOf(() =>
+    parseConfigText(
+      'sources: [{ name: p, kind: bulk, baseUrl: "https://x/r4", export: { operation: davinci-data-export } }]',
+      'x.yaml',
+      {},
+    ),
+  );
+  t.is(problems[0]?.path, 'sources[0].export.operation');
+});
+
+test('relative paths resolve against the config file, JSON is read too', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-config-'));
+  const file = join(dir, 'config.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      views: ['./my-views'],
+      sources: [{ name: 'land', kind: 'files', path: 'landing' }],
+    }),
+  );
+  const config = await loadConfig(file, {});
+  t.is(config.views[0], join(dir, 'my-views'));
+  t.deepEqual(config.sources[0], { name: 'land', kind: 'files', path: join(dir, 'landing') });
+  t.is(config.file, file);
+});
+
+test('an unreadable file or bad YAML is a ConfigError naming the file', async (t) => {
+  const missing = await t.throwsAsync(loadConfig('/no/such/config.yaml', {}), { instanceOf: ConfigError });
+  t.regex(missing?.message ?? '', /\/no\/such\/config\.yaml.*no such file/s);
+  const bad = t.throws(() => parseConfigText('sources: [', 'bad.yaml', {}), { instanceOf: ConfigError });
+  t.regex(bad?.message ?? '', /bad\.yaml.*not valid YAML/s);
+});
+
+test('two sources with one name are refused', (t) => {
+  const problems = problemsOf(() =>
+    parseConfigText(
+      'sources: [{ name: a, kind: files, path: x }, { name: a, kind: files, path: y }]',
+      'x.yaml',
+      {},
+    ),
+  );
+  t.deepEqual(problems, [{ path: 'sources[1].name', message: 'duplicate source name "a"' }]);
+});
