@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../config/index.ts';
 import { openWarehouse, type Warehouse } from '../loaders/index.ts';
 import { createLogger, type Logger } from '../pipeline/logger.ts';
 
@@ -11,6 +12,24 @@ export interface GlobalOptions {
 
 export function globalOptions(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
+}
+
+/**
+ * The views folders and view schema the config file names (when there is one), after those
+ * given on the command line: `--views` adds to the config's folders, `--schema` overrides it.
+ */
+export async function configuredViewOptions(
+  command: Command,
+  options: { views?: string[] | false; schema?: string },
+): Promise<{ viewDirs: string[] | false; schema: string }> {
+  const config = await loadConfig(globalOptions(command).config);
+  return {
+    viewDirs:
+      options.views === false
+        ? false
+        : [...config.views, ...(Array.isArray(options.views) ? options.views : [])],
+    schema: options.schema ?? config.warehouse.schema,
+  };
 }
 
 /** Opens the warehouse the global options name, runs `fn`, and always lets it go. */

@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from '@databases/pg';
@@ -7,6 +7,21 @@ import { runCli } from './helpers/cli.ts';
 import { SAMPLE_DIR } from './helpers/fixtures.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
 
+const PATIENT_GENDER_VIEW = {
+  resourceType: 'ViewDefinition',
+  name: 'patient_gender',
+  resource: 'Patient',
+  status: 'active',
+  select: [
+    {
+      column: [
+        { name: 'id', path: 'getResourceKey()' },
+        { name: 'gender', path: 'gender' },
+      ],
+    },
+  ],
+};
+
 let warehouse: TestWarehouse;
 let configFile: string;
 
@@ -14,7 +29,12 @@ test.before(async () => {
   warehouse = await createTestWarehouse();
   const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-run-'));
   configFile = join(dir, 'fhir-etl.config.yaml');
-  await writeFile(configFile, `sources:\n  - name: landing\n    kind: files\n    path: ${SAMPLE_DIR}\n`);
+  await mkdir(join(dir, 'my-views'));
+  await writeFile(join(dir, 'my-views', 'patient_gender.json'), JSON.stringify(PATIENT_GENDER_VIEW));
+  await writeFile(
+    configFile,
+    `views: [./my-views]\nsources:\n  - name: landing\n    kind: files\n    path: ${SAMPLE_DIR}\n`,
+  );
 });
 
 test.after.always(async () => {
@@ -34,6 +54,18 @@ test.serial('run loads a landing-folder source into raw and view tables, recorde
     sql`SELECT count(*)::int AS n FROM fhir.patient WHERE _source = 'landing'`,
   );
   t.true(patients.n > 0);
+});
+
+test.serial("the config's own views load beside the shipped ones and are listed", async (t) => {
+  const [row] = await warehouse.db.query(sql`SELECT count(*)::int AS n FROM fhir.patient_gender`);
+  const [patients] = await warehouse.db.query(sql`SELECT count(*)::int AS n FROM fhir.patient`);
+  t.is(row.n, patients.n);
+  const list = await runCli(['--config', configFile, 'view', 'list', '--json'], {
+    databaseUrl: warehouse.url,
+  });
+  t.is(list.code, 0, list.stderr);
+  const names = (JSON.parse(list.stdout) as Array<{ name: string }>).map((v) => v.name);
+  t.true(names.includes('patient_gender') && names.includes('explanation_of_benefit'));
 });
 
 test.serial('a second run finds every file committed and loads nothing', async (t) => {

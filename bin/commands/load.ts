@@ -3,7 +3,7 @@ import { type LoadSummary, loadPaths } from '../../pipeline/load.ts';
 import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
 import { configuredViews } from '../../pipeline/views.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
-import { globalOptions, withWarehouse } from '../global-options.ts';
+import { configuredViewOptions, globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
 export function registerLoadCommand(program: Command): void {
@@ -20,14 +20,15 @@ export function registerLoadCommand(program: Command): void {
     )
     .option('--views <dir...>', 'folders of your own ViewDefinitions, loaded beside the shipped ones')
     .option('--no-views', 'land fhir_raw only; fill no view tables')
-    .option('--schema <name>', 'schema of the view tables', 'fhir')
+    .option(
+      '--schema <name>',
+      "schema of the view tables (default: the config's warehouse.schema, else fhir)",
+    )
     .action(async (paths: string[], options, command: Command) => {
       const { json } = globalOptions(command);
       // Commander folds --views DIR and --no-views into one option: false, or a list of folders.
-      const views =
-        options.views === false
-          ? []
-          : await configuredViews(Array.isArray(options.views) ? options.views : []);
+      const { viewDirs, schema } = await configuredViewOptions(command, options);
+      const views = viewDirs === false ? [] : await configuredViews(viewDirs);
       await withWarehouse(command, async (warehouse, logger) => {
         const progress: ProgressReporter =
           !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
@@ -38,7 +39,7 @@ export function registerLoadCommand(program: Command): void {
           maxLineBytes: options.maxLineBytes,
           progress,
           views,
-          viewSchema: options.schema,
+          viewSchema: schema,
         });
         if (json) logger.info({ event: 'load.done', ...withoutOutcomes(summary) }, `load ${summary.status}`);
         else process.stdout.write(`${describeLoad(summary)}\n`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { rebuildViews } from '../../pipeline/rebuild.ts';
 import { configuredViews } from '../../pipeline/views.ts';
 import { UsageError } from '../exit-codes.ts';
-import { withWarehouse } from '../global-options.ts';
+import { configuredViewOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
 export function registerRebuildCommand(program: Command): void {
@@ -11,9 +11,13 @@ export function registerRebuildCommand(program: Command): void {
     .description('recompute view tables from fhir_raw without extracting again')
     .option('--view <name...>', 'only these views (default: all)')
     .option('--views <dir...>', 'folders of your own ViewDefinitions, beside the shipped ones')
-    .option('--schema <name>', 'schema of the view tables', 'fhir')
+    .option(
+      '--schema <name>',
+      "schema of the view tables (default: the config's warehouse.schema, else fhir)",
+    )
     .action(async (options, command: Command) => {
-      const views = await configuredViews(options.views ?? []);
+      const { viewDirs, schema } = await configuredViewOptions(command, options);
+      const views = await configuredViews(viewDirs || []);
       const wanted: string[] | undefined = options.view;
       const unknown = (wanted ?? []).filter((name) => !views.some((v) => v.name === name));
       if (unknown.length > 0) {
@@ -21,7 +25,7 @@ export function registerRebuildCommand(program: Command): void {
       }
       const selected = views.filter((v) => !wanted || wanted.includes(v.name));
       await withWarehouse(command, async (warehouse) => {
-        const { runId, results } = await rebuildViews(warehouse.db, selected, options.schema);
+        const { runId, results } = await rebuildViews(warehouse.db, selected, schema);
         process.stdout.write(
           `${renderTable(
             ['view', 'resources', 'rows', 'failed'],

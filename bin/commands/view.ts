@@ -1,3 +1,4 @@
+import { configuredViewOptions } from '../global-options.ts';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -65,7 +66,8 @@ export function registerViewCommand(program: Command): void {
     .option('--json', 'a JSON array instead of a table')
     .action(async (options: { views?: string[]; json?: boolean }, command: Command) => {
       const json = Boolean(options.json || command.optsWithGlobals().json);
-      process.exitCode = await viewErrorsAreUsage(() => listViews(options.views ?? [], json));
+      const { viewDirs } = await configuredViewOptions(command, options);
+      process.exitCode = await viewErrorsAreUsage(() => listViews(viewDirs || [], json));
     });
 }
 
