@@ -41,6 +41,8 @@ export interface HttpClientOptions {
   logger?: Logger;
   /** Injected for tests; defaults to a timer that the request's signal can cut short. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The clock an HTTP-date Retry-After is measured against (epoch ms); injected for tests. */
+  now?: () => number;
 }
 
 /**

@@ -1,0 +1,263 @@
+import type { Logger } from 'pino';
+import { FhirEtlError } from '../../errors/index.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { HttpError, HttpNetworkError, InvalidJsonBodyError } from './errors.ts';
+import { networkErrorCode } from './network-error.ts';
+import { isTransientOutcome } from './operation-outcome.ts';
+import { redactUrl } from './redact-url.ts';
+import { discardBody, errorDetail, readErrorBody } from './response-body.ts';
+import { retryAfterMs } from './retry-after.ts';
+import { abortReason, sleep } from './sleep.ts';
+import { assertTokenOrigin } from './token-origin.ts';
+import type { BearerAuth, HttpClient, HttpClientOptions, HttpRequest, RetryPolicy } from './types.ts';
+import { USER_AGENT } from './user-agent.ts';
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 5,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  // Field notes: status endpoints block over-eager pollers for 5 minutes; longer asks are clamped.
+  maxRetryAfterMs: 5 * 60_000,
+};
+
+/** Generous: a FHIR server may think a while before the first byte of a large search page. */
+const DEFAULT_TIMEOUT_MS = 120_000;
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+interface Settings {
+  retry: RetryPolicy;
+  timeoutMs: number;
+  userAgent: string;
+  logger?: Logger;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now: () => number;
+}
+
+/** One request as sent, after defaults: what every step of the retry loop needs to know. */
+interface Exchange {
+  settings: Settings;
+  url: URL;
+  method: string;
+  init: HttpRequest;
+}
+
+/**
+ * The HTTP client every connector uses, on Node's fetch: retries what a server may answer
+ * later, keeps the bearer token on its allowed origins, and turns every other failure into
+ * an HttpError that names the request and quotes the server. See HttpClient for the rules.
+ */
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  const settings: Settings = {
+    retry: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    userAgent: options.userAgent ?? USER_AGENT,
+    logger: options.logger,
+    sleep: options.sleep ?? sleep,
+    now: options.now ?? Date.now,
+  };
+  const request = (url: string | URL, init: HttpRequest = {}) =>
+    requestWithRetries({ settings, url: new URL(url), method: (init.method ?? 'GET').toUpperCase(), init });
+  return {
+    request,
+    async json<T>(url: string | URL, init: HttpRequest = {}) {
+      const headers = new Headers(init.headers);
+      if (!headers.has('accept')) headers.set('accept', 'application/fhir+json, application/json');
+      const response = await request(url, { ...init, headers: Object.fromEntries(headers) });
+      return { response, body: await parseJsonBody<T>(response, init.method ?? 'GET', url) };
+    },
+  };
+}
+
+/**
+ * The retry loop: send, then return, renew the token, wait and retry, or fail. A 401 renewal
+ * does not use up an attempt (the server is not failing; our token was stale).
+ */
+async function requestWithRetries(exchange: Exchange): Promise<Response> {
+  const { settings, init } = exchange;
+  let tokenRenewed = false;
+  for (let attempt = 1; ; attempt++) {
+    if (init.signal?.aborted) throw abortReason(init.signal);
+    let response: Response;
+    let token: string | undefined;
+    try {
+      ({ response, token } = await send(exchange));
+    } catch (error) {
+      await handleSendFailure(exchange, error, attempt);
+      continue;
+    }
+    if (response.ok || init.accept?.includes(response.status)) return response;
+    if (response.status === 401 && token !== undefined && !tokenRenewed) {
+      tokenRenewed = true;
+      (init.auth as BearerAuth).provider.invalidate(token);
+      await discardBody(response);
+      attempt--;
+      continue;
+    }
+    const body = await readErrorBody(response);
+    if (attempt < settings.retry.maxAttempts && isRetriable(exchange, response.status, body)) {
+      await pause(exchange, retryDelay(exchange, response, attempt), attempt, { status: response.status });
+      continue;
+    }
+    throw new HttpError({
+      method: exchange.method,
+      url: redactUrl(exchange.url),
+      status: response.status,
+      statusText: response.statusText,
+      detail: errorDetail(body),
+      attempts: attempt,
+    });
+  }
+}
+
+/** A request that never got an answer: abort at once, retry a network failure, rethrow the rest. */
+async function handleSendFailure(exchange: Exchange, error: unknown, attempt: number): Promise<void> {
+  const { init, settings } = exchange;
+  if (init.signal?.aborted) throw abortReason(init.signal);
+  // Our own errors (a refused origin, a failed token request that already had its retries) are final.
+  if (error instanceof FhirEtlError) throw error;
+  const reason = networkErrorCode(error);
+  if (reason === undefined) throw error;
+  if (attempt >= settings.retry.maxAttempts) {
+    throw new HttpNetworkError(
+      { method: exchange.method, url: redactUrl(exchange.url), attempts: attempt, reason },
+      error,
+    );
+  }
+  await pause(exchange, backoffDelayMs(attempt, settings.retry), attempt, { error: reason });
+}
+
+/**
+ * 429 always; a 5xx whose OperationOutcome says `transient` (only this request failed);
+ * any other 5xx only when repeating the request is safe (GET and HEAD, unless told otherwise).
+ *
+ * @see Bulk Data STU2 export.html#response---error-status-1
+ */
+function isRetriable({ method, init }: Exchange, status: number, body: string): boolean {
+  if (status === 429) return true;
+  if (status < 500) return false;
+  return isTransientOutcome(body) || (init.retryServerErrors ?? (method === 'GET' || method === 'HEAD'));
+}
+
+/** The server's Retry-After, clamped (and logged, since hours usually mean a server bug), else backoff. */
+function retryDelay({ settings, method, url }: Exchange, response: Response, attempt: number): number {
+  const header = response.headers.get('retry-after');
+  const asked = retryAfterMs(header, settings.now());
+  if (asked === undefined) return backoffDelayMs(attempt, settings.retry);
+  if (asked <= settings.retry.maxRetryAfterMs) return asked;
+  settings.logger?.warn(
+    {
+      event: 'http.retry_after_clamped',
+      method,
+      url: redactUrl(url),
+      retryAfter: header,
+      waitMs: settings.retry.maxRetryAfterMs,
+    },
+    `${method} ${redactUrl(url)} asked to retry after "${header}"; waiting ${settings.retry.maxRetryAfterMs} ms instead`,
+  );
+  return settings.retry.maxRetryAfterMs;
+}
+
+async function pause(
+  { settings, method, url, init }: Exchange,
+  ms: number,
+  attempt: number,
+  why: { status?: number; error?: string },
+): Promise<void> {
+  settings.logger?.info(
+    { event: 'http.retry', method, url: redactUrl(url), attempt, waitMs: ms, ...why },
+    `retrying ${method} ${redactUrl(url)} in ${ms} ms`,
+  );
+  await settings.sleep(ms, init.signal);
+}
+
+/** Sends once, with the bearer token when asked: only to an allowed origin, and refreshed per attempt. */
+async function send(exchange: Exchange): Promise<{ response: Response; token?: string }> {
+  const { url, init } = exchange;
+  if (!init.auth) return { response: await fetchWithTimeout(exchange, url, requestInit(exchange, 'follow')) };
+  // Checked before the token is even fetched: a refused origin costs no token request either.
+  assertTokenOrigin(url, init.auth.allowedOrigins);
+  const token = await init.auth.provider.token();
+  return { response: await followRedirectsWithToken(exchange, token), token };
+}
+
+/**
+ * fetch would forward the Authorization header across origins on a redirect; with a token we
+ * follow redirects ourselves, each hop checked against the allowed origins first.
+ *
+ * @see RFC 9110 section 15.4 (a 303, and a 301/302 after POST, continue as GET)
+ */
+async function followRedirectsWithToken(exchange: Exchange, token: string): Promise<Response> {
+  const allowedOrigins = (exchange.init.auth as BearerAuth).allowedOrigins;
+  let current = exchange.url;
+  let init = requestInit(exchange, 'manual', token);
+  for (let hop = 0; ; hop++) {
+    const response = await fetchWithTimeout(exchange, current, init);
+    const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
+    if (location === null || hop === MAX_REDIRECTS) return response;
+    const next = new URL(location, current);
+    await discardBody(response);
+    assertTokenOrigin(next, allowedOrigins, current);
+    if (
+      response.status === 303 ||
+      ((response.status === 301 || response.status === 302) && init.method === 'POST')
+    ) {
+      init = asGet(init);
+    }
+    current = next;
+  }
+}
+
+function requestInit(
+  { settings, method, init }: Exchange,
+  redirect: 'follow' | 'manual',
+  token?: string,
+): RequestInit & { method: string; headers: Headers } {
+  const headers = new Headers(init.headers);
+  if (!headers.has('user-agent')) headers.set('user-agent', settings.userAgent);
+  if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
+  return { method, headers, body: init.body, redirect, signal: init.signal };
+}
+
+function asGet(init: RequestInit & { headers: Headers }): RequestInit & { method: string; headers: Headers } {
+  const headers = new Headers(init.headers);
+  headers.delete('content-type');
+  return { ...init, method: 'GET', headers, body: undefined };
+}
+
+/**
+ * fetch with a deadline for the response headers only: once they arrive the caller may stream
+ * the body as long as it needs. A missed deadline is a network failure (retried), unlike the
+ * caller's own abort.
+ */
+async function fetchWithTimeout({ settings }: Exchange, url: URL, init: RequestInit): Promise<Response> {
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () =>
+      deadline.abort(new DOMException(`no response headers within ${settings.timeoutMs} ms`, 'TimeoutError')),
+    settings.timeoutMs,
+  );
+  const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
+  try {
+    return await fetch(url, { ...init, signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function parseJsonBody<T>(response: Response, method: string, url: string | URL): Promise<T> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new InvalidJsonBodyError(
+      {
+        method: method.toUpperCase(),
+        url: redactUrl(url),
+        status: response.status,
+        excerpt: text.slice(0, 200),
+      },
+      error,
+    );
+  }
+}

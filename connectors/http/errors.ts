@@ -1,0 +1,87 @@
+import { FhirEtlError } from '../../errors/index.ts';
+
+/**
+ * A server answered with a status the caller did not accept, after the retries it deserved.
+ * The message names the method, the URL (query secrets redacted) and the status, with the
+ * server's own words: the OperationOutcome's diagnostics, or the start of a non-FHIR body.
+ */
+export class HttpError extends FhirEtlError {
+  readonly status: number;
+
+  constructor(
+    details: {
+      method: string;
+      url: string;
+      status: number;
+      statusText?: string;
+      detail?: string;
+      attempts: number;
+    },
+    cause?: unknown,
+  ) {
+    const status = details.statusText ? `${details.status} ${details.statusText}` : String(details.status);
+    const tries = details.attempts > 1 ? ` (after ${details.attempts} attempts)` : '';
+    const said = details.detail ? `: ${details.detail}` : '';
+    super(`${details.method} ${details.url} answered ${status}${tries}${said}`, {
+      code: 'HTTP_ERROR',
+      context: details,
+      cause,
+    });
+    this.status = details.status;
+  }
+}
+
+/** The server could not be reached or dropped the connection, every attempt; the last network error is the cause. */
+export class HttpNetworkError extends FhirEtlError {
+  constructor(details: { method: string; url: string; attempts: number; reason: string }, cause: unknown) {
+    super(
+      `${details.method} ${details.url} failed (${details.reason}) after ${details.attempts} attempt(s)`,
+      {
+        code: 'HTTP_NETWORK_ERROR',
+        context: details,
+        cause,
+      },
+    );
+  }
+}
+
+/**
+ * A request that would carry the bearer token was going to an origin the token is not meant
+ * for (a foreign file host, a redirect elsewhere). Nothing was sent there.
+ */
+export class TokenOriginError extends FhirEtlError {
+  constructor(details: { url: string; origin: string; allowedOrigins: string[]; redirectedFrom?: string }) {
+    const host = new URL(details.origin).host;
+    const how = details.redirectedFrom ? `a redirect from ${details.redirectedFrom} to ${host}` : host;
+    super(
+      `refused to send the bearer token to ${how}: ${details.origin} is not one of the token's allowed origins ` +
+        `(${details.allowedOrigins.join(', ') || 'none'}); the token was not sent`,
+      { code: 'TOKEN_ORIGIN_REFUSED', context: details },
+    );
+  }
+}
+
+/** A response that should have been JSON was not. */
+export class InvalidJsonBodyError extends FhirEtlError {
+  constructor(details: { method: string; url: string; status: number; excerpt: string }, cause: unknown) {
+    super(
+      `${details.method} ${details.url} answered ${details.status} with a body that is not JSON: ${details.excerpt}`,
+      {
+        code: 'HTTP_INVALID_JSON',
+        context: details,
+        cause,
+      },
+    );
+  }
+}
+
+/**
+ * The caller's signal aborted (graceful shutdown): the wait or request stopped at once. A real
+ * Error named `AbortError` (the DOMException fetch uses is not one in every tool), with the
+ * signal's reason as the cause.
+ */
+export class AbortError extends FhirEtlError {
+  constructor(reason?: unknown) {
+    super('the operation was aborted', { code: 'ABORTED', cause: reason });
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Error codes of failures where the request may well succeed if sent again: the connection
+ * was refused, reset or timed out, the socket closed under us, DNS hiccuped.
+ */
+const RETRIABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/**
+ * Whether a rejected fetch failed in the network (worth a retry) rather than in how it was
+ * called (a malformed URL or header, which fails the same way every time). undici wraps the
+ * socket error as the `cause` of a `TypeError('fetch failed')`.
+ */
+export function isRetriableNetworkError(error: unknown): boolean {
+  return networkErrorCode(error) !== undefined;
+}
+
+/** The code that names a retriable network failure (`ECONNRESET`, `socket hang up`, ...), if it is one. */
+export function networkErrorCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 4; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && RETRIABLE_CODES.has(code)) return code;
+    if (current.name === 'TimeoutError') return 'headers timeout';
+    if (/socket hang up|other side closed/i.test(current.message)) return 'socket hang up';
+    const nested: unknown =
+      current.cause ?? (current instanceof AggregateError ? current.errors[0] : undefined);
+    current = nested as Error;
+  }
+  return undefined;
+}
