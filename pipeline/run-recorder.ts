@@ -9,6 +9,8 @@ export interface SourceRunResult extends RunTotals {
   runId: number;
   status: 'succeeded' | 'failed';
   error?: string;
+  /** What the run skipped without failing (a refused resource type, a member needing login). */
+  warnings?: string[];
   durationMs: number;
 }
 

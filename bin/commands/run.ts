@@ -71,5 +71,6 @@ export function describeRuns(results: SourceRunResult[]): string {
   const rejects = results
     .filter((r) => r.rejects > 0)
     .map((r) => `${r.source}: ${r.rejects} lines rejected; \`fhir-etl rejects --run ${r.runId}\` lists them`);
-  return [table, ...rejects, ...failures].join('\n');
+  const warnings = results.flatMap((r) => (r.warnings ?? []).map((w) => `${r.source} warning: ${w}`));
+  return [table, ...rejects, ...warnings, ...failures].join('\n');
 }

@@ -1,0 +1,142 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import open from 'open';
+import { type LoadedConfig, loadConfig, type RestSourceConfig } from '../../config/index.ts';
+import { isLoopback } from '../../connectors/auth/index.ts';
+import { createHttpClient } from '../../connectors/http/index.ts';
+import { loginMember } from '../../pipeline/members/login.ts';
+import { listMembers, removeMember } from '../../pipeline/members/members.ts';
+import { loadSecretKey } from '../../pipeline/members/secret-key.ts';
+import { EXIT, UsageError } from '../exit-codes.ts';
+import { globalOptions, withWarehouse } from '../global-options.ts';
+import { renderTable } from '../table.ts';
+
+/**
+ * `fhir-etl auth login|list|logout`: member logins of FHIR REST (payer) sources. A login is
+ * the SMART standalone launch in the member's browser; the tokens are sealed in fhir_etl.
+ */
+export function registerAuthCommand(program: Command): void {
+  const auth = program.command('auth').description('member logins of FHIR REST (payer) sources');
+
+  auth
+    .command('login <source>')
+    .description('log a member in (authorization code + PKCE) and store their tokens, encrypted')
+    .option('--login-hint <member>', 'who is logging in (login_hint; 1up: the member id, e.g. 01-testmemid)')
+    .option('--no-browser', 'print the authorize URL instead of opening the browser')
+    .option(
+      '--paste',
+      'type in the URL the browser was redirected to (a redirect URI this machine cannot listen on)',
+    )
+    .action(async (name: string, options, command: Command) => {
+      const config = await loadConfig(globalOptions(command).config);
+      const source = restSource(config, name);
+      const paste = options.paste || !isLoopback(source.auth.redirectUri);
+      const key = await loadSecretKey(config.secrets, { create: true });
+      if (key.created) {
+        process.stderr.write(
+          `created the key that encrypts member tokens: ${key.origin} (mode 0600). Keep it with the ` +
+            `warehouse and back it up: without it the stored logins cannot be read.\n`,
+        );
+      }
+      await withWarehouse(
+        command,
+        async (warehouse) => {
+          const login = await loginMember(warehouse.db, source, {
+            http: createHttpClient(),
+            key,
+            loginHint: options.loginHint,
+            presentAuthorizationUrl: async (url) => {
+              process.stderr.write(`Log the member in at:\n\n  ${url.href}\n\n`);
+              if (options.browser) await open(url.href).catch(() => undefined);
+              if (!paste) process.stderr.write(`waiting for the browser at ${source.auth.redirectUri} ...\n`);
+            },
+            ...(paste
+              ? { readRedirectedUrl: () => ask('paste the URL the browser was redirected to: ') }
+              : {}),
+          });
+          const expires = login.expiresAt ? new Date(login.expiresAt).toISOString() : 'unknown';
+          process.stdout.write(
+            `logged in member ${login.patientId}${login.label ? ` (${login.label})` : ''} of ${source.name}: ` +
+              `access token until ${expires}, ${login.hasRefreshToken ? 'refresh token stored' : 'NO refresh token (ask for offline_access)'}\n`,
+          );
+        },
+        { databaseUrl: config.warehouse.url },
+      );
+    });
+
+  auth
+    .command('list [source]')
+    .description('members, patient ids, token expiry, refresh available, needs login')
+    .action(async (name: string | undefined, _options, command: Command) => {
+      const config = await loadConfig(globalOptions(command).config);
+      await withWarehouse(
+        command,
+        async (warehouse) => {
+          const members = await listMembers(warehouse.db, name);
+          if (globalOptions(command).json) {
+            process.stdout.write(`${JSON.stringify(members, null, 2)}\n`);
+            return;
+          }
+          process.stdout.write(
+            `${renderTable(
+              ['source', 'patient', 'member', 'access token until', 'refresh', 'needs login', 'logged in'],
+              members.map((m) => [
+                m.source,
+                m.patientId,
+                m.label,
+                m.accessExpiresAt?.toISOString(),
+                m.hasRefreshToken ? 'yes' : 'no',
+                m.needsLogin ? `yes: ${m.loginError ?? ''}` : 'no',
+                m.loggedInAt?.toISOString(),
+              ]),
+            )}\n`,
+          );
+        },
+        { databaseUrl: config.warehouse.url },
+      );
+    });
+
+  auth
+    .command('logout <source>')
+    .description('forget a member: delete the stored tokens (its loaded data and checkpoints stay)')
+    .requiredOption('--member <patientId>', 'the patient id (or member label) shown by `auth list`')
+    .action(async (name: string, options, command: Command) => {
+      const config = await loadConfig(globalOptions(command).config);
+      restSource(config, name);
+      await withWarehouse(
+        command,
+        async (warehouse) => {
+          const removed = await removeMember(warehouse.db, { source: name, member: options.member });
+          if (!removed) {
+            process.stderr.write(`fhir-etl: no member ${options.member} logged in to ${name}\n`);
+            process.exitCode = EXIT.failed;
+            return;
+          }
+          process.stdout.write(`logged out member ${options.member} of ${name}: its tokens are deleted\n`);
+        },
+        { databaseUrl: config.warehouse.url },
+      );
+    });
+}
+
+/** The named source, which must be a fhir-rest source. */
+export function restSource(config: LoadedConfig, name: string): RestSourceConfig {
+  const source = config.sources.find((s) => s.name === name);
+  if (!source) {
+    const known = config.sources.map((s) => s.name).join(', ') || 'none';
+    throw new UsageError(`no source named ${name} in ${config.file ?? 'the config'} (configured: ${known})`);
+  }
+  if (source.kind !== 'fhir-rest') {
+    throw new UsageError(`source ${name} is of kind ${source.kind}: member logins are for kind fhir-rest`);
+  }
+  return source;
+}
+
+async function ask(question: string): Promise<string> {
+  const readline = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await readline.question(question);
+  } finally {
+    readline.close();
+  }
+}

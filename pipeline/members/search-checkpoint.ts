@@ -1,0 +1,72 @@
+import { type ConnectionPool, type Queryable, sql } from '@databases/pg';
+import type { PagingState } from '../../connectors/rest/index.ts';
+
+/**
+ * A member's search state per resource type, in fhir_etl.checkpoints:
+ * `rest:<patient id>:<Type>` holds the `_lastUpdated` cursor, and
+ * `rest:<patient id>:<Type>:paging` the search under way (its next page), written in the same
+ * transaction as each page's rows. See connectors/rest/incremental-cursor.ts for why the cursor
+ * only moves at the end of a search.
+ */
+export interface SearchCheckpoint {
+  cursor?: string;
+  paging?: PagingState;
+}
+
+export function cursorScope(patientId: string, resourceType: string): string {
+  return `rest:${patientId}:${resourceType}`;
+}
+
+function pagingScope(patientId: string, resourceType: string): string {
+  return `${cursorScope(patientId, resourceType)}:paging`;
+}
+
+export async function readSearchCheckpoint(
+  db: ConnectionPool,
+  source: string,
+  patientId: string,
+  resourceType: string,
+): Promise<SearchCheckpoint> {
+  const rows: Array<{ scope: string; value: string }> = await db.query(sql`
+    SELECT scope, value FROM fhir_etl.checkpoints
+    WHERE source = ${source}
+      AND scope IN (${cursorScope(patientId, resourceType)}, ${pagingScope(patientId, resourceType)})`);
+  const cursor = rows.find((row) => row.scope === cursorScope(patientId, resourceType))?.value;
+  const paging = rows.find((row) => row.scope === pagingScope(patientId, resourceType))?.value;
+  return {
+    ...(cursor === undefined ? {} : { cursor }),
+    ...(paging === undefined ? {} : { paging: JSON.parse(paging) as PagingState }),
+  };
+}
+
+/** A page of the search committed and more follow: remember where to go on. */
+export async function savePagingState(
+  tx: Queryable,
+  key: { source: string; patientId: string; resourceType: string; runId: number },
+  state: PagingState,
+): Promise<void> {
+  await tx.query(sql`
+    INSERT INTO fhir_etl.checkpoints (source, scope, value, run_id, updated_at)
+    VALUES (${key.source}, ${pagingScope(key.patientId, key.resourceType)}, ${JSON.stringify(state)}, ${key.runId}, now())
+    ON CONFLICT (source, scope) DO UPDATE SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = now()`);
+}
+
+/**
+ * The last page committed: the search is over, and the cursor moves to `cursor` (when given),
+ * forward only: a cursor already later (another run's) is kept.
+ */
+export async function finishSearch(
+  tx: Queryable,
+  key: { source: string; patientId: string; resourceType: string; runId: number },
+  cursor: string | undefined,
+): Promise<void> {
+  await tx.query(sql`
+    DELETE FROM fhir_etl.checkpoints
+    WHERE source = ${key.source} AND scope = ${pagingScope(key.patientId, key.resourceType)}`);
+  if (cursor === undefined) return;
+  await tx.query(sql`
+    INSERT INTO fhir_etl.checkpoints (source, scope, value, run_id, updated_at)
+    VALUES (${key.source}, ${cursorScope(key.patientId, key.resourceType)}, ${cursor}, ${key.runId}, now())
+    ON CONFLICT (source, scope) DO UPDATE SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = now()
+    WHERE fhir_etl.checkpoints.value::timestamptz < EXCLUDED.value::timestamptz`);
+}

@@ -1,0 +1,61 @@
+import { sql } from '@databases/pg';
+import test from 'ava';
+import { listMembers } from '../pipeline/members/members.ts';
+import { createTestWarehouse, rows, type TestWarehouse } from './helpers/warehouse.ts';
+import { loginAs, type PayerFixture, startPayer } from './helpers/payer.ts';
+
+let warehouse: TestWarehouse;
+let payer: PayerFixture;
+
+test.before(async () => {
+  warehouse = await createTestWarehouse();
+  payer = await startPayer();
+});
+
+test.after.always(async () => {
+  await payer?.sandbox.close();
+  await warehouse?.drop();
+});
+
+test.serial('two members log in through the loopback callback and are stored one row each', async (t) => {
+  const first = await loginAs(warehouse.db, payer, '01-testmemid');
+  const second = await loginAs(warehouse.db, payer, '02-testmemid');
+  const expected = payer.sandbox.members.slice(0, 2).map((m) => m.patientId);
+  t.deepEqual([first.patientId, second.patientId], expected);
+  t.true(first.hasRefreshToken);
+  const members = await listMembers(warehouse.db, 'payer');
+  t.deepEqual(
+    members.map((m) => [m.patientId, m.label, m.needsLogin, m.hasRefreshToken]),
+    [
+      [expected[0], '01-testmemid', false, true],
+      [expected[1], '02-testmemid', false, true],
+    ],
+  );
+  t.truthy(members[0]?.accessExpiresAt);
+});
+
+test.serial('the authorize URL carries PKCE S256, state, aud and login_hint', async (t) => {
+  const before = payer.sandbox.requests.length;
+  await loginAs(warehouse.db, payer, '03-testmemid');
+  const authorize = payer.sandbox.requests
+    .slice(before)
+    .map((r) => new URL(r.url))
+    .find((u) => u.pathname.endsWith('/authorize'));
+  t.truthy(authorize);
+  const params = authorize!.searchParams;
+  t.is(params.get('code_challenge_method'), 'S256');
+  t.regex(params.get('code_challenge') ?? '', /^[A-Za-z0-9_-]{43}$/);
+  t.true((params.get('state') ?? '').length >= 22, 'at least 122 bits of state');
+  t.is(params.get('aud'), payer.source.baseUrl);
+  t.is(params.get('login_hint'), '03-testmemid');
+  t.true(params.get('scope')?.includes('offline_access'));
+});
+
+test.serial('a login again renews the same member instead of adding one', async (t) => {
+  const again = await loginAs(warehouse.db, payer, '01-testmemid');
+  const rowsFor = await rows(
+    warehouse.db,
+    sql`SELECT count(*)::int AS n FROM fhir_etl.members WHERE source = 'payer' AND patient_id = ${again.patientId}`,
+  );
+  t.is(rowsFor[0]?.n, 1);
+});

@@ -1,0 +1,106 @@
+import { sql } from '@databases/pg';
+import test from 'ava';
+import { pino } from 'pino';
+import { memberTokenProvider } from '../connectors/auth/refresh-token-provider.ts';
+import { createHttpClient } from '../connectors/http/index.ts';
+import { memberTokenStore } from '../pipeline/members/credential-store.ts';
+import { loginClient } from '../pipeline/members/login.ts';
+import { listMembers } from '../pipeline/members/members.ts';
+import { runSources } from '../pipeline/run.ts';
+import { postForm } from './helpers/sandbox.ts';
+import { createTestWarehouse, rows, type TestWarehouse } from './helpers/warehouse.ts';
+import { loginAs, type PayerFixture, startPayer } from './helpers/payer.ts';
+
+let warehouse: TestWarehouse;
+let payer: PayerFixture;
+const logger = pino({ level: 'silent' });
+
+// Access tokens that live 30 s are always inside the 60 s refresh margin: every first use refreshes.
+test.before(async () => {
+  warehouse = await createTestWarehouse();
+  payer = await startPayer({ accessTokenSeconds: { authorizationCode: 30 }, resources: ['Patient'] });
+});
+
+test.after.always(async () => {
+  await payer?.sandbox.close();
+  await warehouse?.drop();
+});
+
+const tokenPosts = (from: number) =>
+  payer.sandbox.requests.slice(from).filter((r) => r.method === 'POST' && r.url === payer.sandbox.tokenUrl);
+
+function providerFor(patientId: string, clock: { now?: () => number; refreshBeforeMs?: number } = {}) {
+  const member = { source: 'payer', patientId };
+  return loginClient(payer.source, createHttpClient()).then((client) =>
+    memberTokenProvider({
+      client,
+      store: memberTokenStore(warehouse.db, payer.key, member),
+      member,
+      ...clock,
+    }),
+  );
+}
+
+test.serial('a refresh rotates the refresh token and stores the new one, sealed', async (t) => {
+  const { patientId } = await loginAs(warehouse.db, payer, '01-testmemid');
+  const store = memberTokenStore(warehouse.db, payer.key, { source: 'payer', patientId });
+  const before = await store.read();
+  const accessToken = await (await providerFor(patientId)).token();
+  const after = await store.read();
+  t.is(accessToken, after.accessToken);
+  t.not(after.accessToken, before.accessToken);
+  t.not(after.refreshToken, before.refreshToken, 'rotated');
+  t.is(after.patient, patientId);
+  const [member] = await listMembers(warehouse.db, 'payer');
+  t.truthy(member?.refreshedAt);
+  const reuse = await postForm(payer.sandbox.tokenUrl, {
+    grant_type: 'refresh_token',
+    refresh_token: before.refreshToken!,
+    client_id: 'etl-test',
+    client_secret: 'etl-test-secret',
+  });
+  t.is(((await reuse.json()) as { error: string }).error, 'invalid_grant', 'the rotated token is dead');
+});
+
+test.serial('two workers renewing one member at once refresh once and share the result', async (t) => {
+  const { patientId } = await loginAs(warehouse.db, payer, '02-testmemid');
+  // Both workers see the login's token as expired (their clock is 45 s ahead of its 30 s life).
+  const clock = { now: () => Date.now() + 45_000, refreshBeforeMs: 0 };
+  const [a, b] = await Promise.all([providerFor(patientId, clock), providerFor(patientId, clock)]);
+  const from = payer.sandbox.requests.length;
+  const [tokenA, tokenB] = await Promise.all([a.token(), b.token()]);
+  t.is(tokenA, tokenB, 'the second worker used the tokens the first stored');
+  t.is(tokenPosts(from).length, 1, 'one refresh, not two');
+  t.is(tokenPosts(from)[0]?.status, 200);
+});
+
+test.serial('an invalid_grant marks the member as needing login; the run says to log in again', async (t) => {
+  const { patientId } = await loginAs(warehouse.db, payer, '03-testmemid');
+  const stored = await memberTokenStore(warehouse.db, payer.key, { source: 'payer', patientId }).read();
+  // Someone else spends the refresh token (or the member revokes consent): ours is now dead.
+  const spent = await postForm(payer.sandbox.tokenUrl, {
+    grant_type: 'refresh_token',
+    refresh_token: stored.refreshToken!,
+    client_id: 'etl-test',
+    client_secret: 'etl-test-secret',
+  });
+  t.is(spent.status, 200);
+  const result = (await runSources(warehouse.db, payer.config, { logger }))[0]!;
+  t.is(result.status, 'failed');
+  t.regex(result.error ?? '', new RegExp(`member ${patientId} of source payer must log in again`));
+  t.regex(result.error ?? '', /fhir-etl auth login payer/);
+  t.regex(result.error ?? '', /invalid_grant/);
+  const member = (await listMembers(warehouse.db, 'payer')).find((m) => m.patientId === patientId);
+  t.true(member?.needsLogin);
+  t.regex(member?.loginError ?? '', /invalid_grant/);
+  const others = await rows(warehouse.db, sql`SELECT id FROM fhir_raw.patient ORDER BY id`);
+  t.is(others.length, 2, 'the other members were still read');
+
+  const next = (await runSources(warehouse.db, payer.config, { logger }))[0]!;
+  t.is(next.status, 'succeeded', next.error);
+  t.true(next.warnings?.some((w) => w.includes(patientId) && w.includes('auth login payer')));
+
+  await loginAs(warehouse.db, payer, '03-testmemid');
+  const renewed = (await listMembers(warehouse.db, 'payer')).find((m) => m.patientId === patientId);
+  t.false(renewed?.needsLogin, 'a new login clears the flag');
+});
