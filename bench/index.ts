@@ -5,6 +5,7 @@ import { renderTable } from '../bin/table.ts';
 import { dataRoot, prepareBigFile, prepareDataset } from './dataset.ts';
 import { benchRawLoad, type LoadBenchResult, round } from './load.bench.ts';
 import { benchBigFile, type MemoryBenchResult } from './memory.bench.ts';
+import { benchNetworkLoad, type NetworkBenchResult } from './network.bench.ts';
 import { benchTransforms } from './transforms.bench.ts';
 import { benchViewsLoad } from './views.bench.ts';
 
@@ -15,13 +16,13 @@ import { benchViewsLoad } from './views.bench.ts';
  *
  * Environment: DATABASE_URL (else the embedded server), FHIR_ETL_FIXTURES, BENCH_RESOURCES
  * (default 300000), BENCH_CONCURRENCY (2), BENCH_BIG=1, BENCH_BIG_BYTES (1 GiB),
- * BENCH_ONLY=transforms,raw,views,big (default all but big), BENCH_KEEP=1 (keep databases).
+ * BENCH_ONLY=transforms,raw,views,network,big (default all but big), BENCH_KEEP=1 (keep databases).
  */
 const resources = positive('BENCH_RESOURCES', 300_000);
 const concurrency = positive('BENCH_CONCURRENCY', 2);
 const bigBytes = positive('BENCH_BIG_BYTES', 2 ** 30);
 const only = new Set(
-  (process.env.BENCH_ONLY ?? `transforms,raw,views${process.env.BENCH_BIG === '1' ? ',big' : ''}`)
+  (process.env.BENCH_ONLY ?? `transforms,raw,views,network${process.env.BENCH_BIG === '1' ? ',big' : ''}`)
     .split(',')
     .map((s) => s.trim()),
 );
@@ -33,6 +34,7 @@ const results: {
   transforms?: Awaited<ReturnType<typeof benchTransforms>>;
   raw?: LoadBenchResult;
   views?: LoadBenchResult;
+  network?: NetworkBenchResult;
   big?: MemoryBenchResult;
 } = {
   date: new Date().toISOString(),
@@ -50,7 +52,7 @@ if (only.has('transforms')) {
   log('bench: transforms ...');
   results.transforms = await benchTransforms();
 }
-if (only.has('raw') || only.has('views')) {
+if (only.has('raw') || only.has('views') || only.has('network')) {
   const dataset = await prepareDataset(resources, log);
   results.dataset = {
     dir: dataset.dir,
@@ -70,6 +72,10 @@ if (only.has('raw') || only.has('views')) {
   if (only.has('views')) {
     log('bench: raw + views ...');
     results.views = await benchViewsLoad(dataset, concurrency);
+  }
+  if (only.has('network')) {
+    log('bench: network (bulk download + load) vs disk ...');
+    results.network = await benchNetworkLoad(dataset, concurrency);
   }
 }
 if (only.has('big')) {
@@ -133,6 +139,33 @@ function print(): void {
           r.ratio,
           `>= ${r.target} ${r.met ? 'met' : 'NOT met'}`,
         ]),
+      ),
+      '',
+    );
+  }
+  if (results.network) {
+    const n = results.network;
+    out.push(
+      renderTable(
+        ['path', 'resources', 'wall s', 'resources/s', 'network / disk', 'target'],
+        [
+          [
+            'fhir-etl load (disk)',
+            n.resources,
+            round(n.disk.wallMs / 1000, 1),
+            n.disk.resourcesPerSecond,
+            '',
+            '',
+          ],
+          [
+            'fhir-etl run (bulk, HTTP)',
+            n.resources,
+            round(n.network.wallMs / 1000, 1),
+            n.network.resourcesPerSecond,
+            n.ratio,
+            `<= ${n.target} ${n.met ? 'met' : 'NOT met'}`,
+          ],
+        ],
       ),
       '',
     );

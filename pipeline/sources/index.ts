@@ -1,6 +1,8 @@
 import type { SourceConfig } from '../../config/index.ts';
 import type { SourceRunResult } from '../run-recorder.ts';
+import { runBulkSource } from './bulk.ts';
 import { runFilesSource } from './files.ts';
+import { runRestSource } from './rest.ts';
 import type { SourceRunContext } from './types.ts';
 
 export type { RunRequest, SourceRunContext, SourceRunner } from './types.ts';
@@ -10,7 +12,11 @@ export async function runSource(ctx: SourceRunContext, source: SourceConfig): Pr
   switch (source.kind) {
     case 'files':
       return runFilesSource(ctx, source);
+    case 'fhir-rest':
+      return runRestSource(ctx, source);
+    case 'bulk':
+      return runBulkSource(ctx, source);
     default:
-      throw new Error(`sources of kind ${source.kind} are not wired yet`);
+      throw new Error(`sources of kind ${(source as { kind: string }).kind} are not wired yet`);
   }
 }

@@ -1,0 +1,106 @@
+import type { Logger } from 'pino';
+import { type BearerAuth, type HttpClient, redactUrl, sleep as defaultSleep } from '../http/index.ts';
+import { BulkExportFailedError, BulkExportTimeoutError } from './errors.ts';
+import { type Manifest, mergeManifestPages } from './manifest.ts';
+import { nextPollDelay } from './poll-interval.ts';
+import { pollStatus, processStatusResponse, type StatusResult } from './status.ts';
+
+export interface AwaitManifestOptions {
+  auth?: BearerAuth;
+  signal?: AbortSignal;
+  /** export.maxPollIntervalSeconds, in milliseconds. */
+  maxPollIntervalMs: number;
+  /** Epoch milliseconds after which the export counts as timed out (export.timeoutMinutes). */
+  deadline: number;
+  timeoutMinutes: number;
+  logger?: Logger;
+  /** The server's X-Progress text, each time it changes. */
+  onProgress?: (progress: string) => void;
+  /** Transient failures in a row before the poll gives up (default 10). */
+  maxTransientFailures?: number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * Polls the status URL until the export completes, then follows the manifest's `next` links
+ * (STU3 paged manifests) and returns every page merged. Waits honour Retry-After, else back off
+ * exponentially, never beyond the cap; a shutdown signal cuts any wait short.
+ *
+ * @see Bulk Data STU2 export.html#bulk-data-status-request
+ * @see Bulk Data STU3 export.html#response---complete-status (link)
+ */
+export async function awaitManifest(
+  client: HttpClient,
+  statusUrl: string,
+  options: AwaitManifestOptions,
+): Promise<Manifest> {
+  const pages: Manifest[] = [];
+  let url: string | undefined = statusUrl;
+  while (url !== undefined) {
+    const page = await awaitManifestPage(client, url, options);
+    pages.push(page);
+    url = page.next;
+  }
+  return mergeManifestPages(pages);
+}
+
+async function awaitManifestPage(
+  client: HttpClient,
+  url: string,
+  options: AwaitManifestOptions,
+): Promise<Manifest> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const maxTransient = options.maxTransientFailures ?? 10;
+  let lastProgress: string | undefined;
+  let transientFailures = 0;
+  for (let poll = 1; ; poll++) {
+    options.signal?.throwIfAborted();
+    if (now() > options.deadline) {
+      throw new BulkExportTimeoutError({
+        statusUrl: redactUrl(url),
+        minutes: options.timeoutMinutes,
+        progress: lastProgress,
+      });
+    }
+    const result = await processStatusResponse(await pollStatus(client, url, options), url, now());
+    if (result.state === 'complete') return result.manifest;
+    if (result.state === 'in-progress' && result.progress !== undefined && result.progress !== lastProgress) {
+      lastProgress = result.progress;
+      options.onProgress?.(result.progress);
+    }
+    transientFailures = result.state === 'transient' ? transientFailures + 1 : 0;
+    if (result.state === 'transient') {
+      if (transientFailures >= maxTransient) {
+        throw new BulkExportFailedError({
+          statusUrl: redactUrl(url),
+          status: result.status,
+          detail: result.detail,
+        });
+      }
+      logTransient(options.logger, url, result);
+    }
+    const delay = nextPollDelay(poll, result.retryAfterMs, options.maxPollIntervalMs);
+    if (delay.clamped) logClamped(options.logger, url, result.retryAfterMs as number, delay.ms);
+    await sleep(delay.ms, options.signal);
+  }
+}
+
+function logTransient(
+  logger: Logger | undefined,
+  url: string,
+  result: Extract<StatusResult, { state: 'transient' }>,
+) {
+  logger?.warn(
+    { event: 'bulk.poll_transient', statusUrl: redactUrl(url), status: result.status, detail: result.detail },
+    `status poll answered ${result.status} (transient${result.detail ? `: ${result.detail}` : ''}); polling again`,
+  );
+}
+
+function logClamped(logger: Logger | undefined, url: string, askedMs: number, waitMs: number) {
+  logger?.warn(
+    { event: 'bulk.retry_after_clamped', statusUrl: redactUrl(url), retryAfterMs: askedMs, waitMs },
+    `the status URL asked to wait ${Math.round(askedMs / 1000)} s; waiting ${waitMs / 1000} s (export.maxPollIntervalSeconds)`,
+  );
+}

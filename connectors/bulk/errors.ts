@@ -1,0 +1,108 @@
+import { FhirEtlError } from '../../errors/index.ts';
+
+/**
+ * What can go wrong in a Bulk Data export, each with a stable code. Messages name the URL
+ * (credentials redacted by the caller) and quote the server's OperationOutcome when it sent one.
+ */
+
+/** The kick-off request was refused: no export was started. */
+export class BulkKickOffError extends FhirEtlError {
+  constructor(details: { url: string; status?: number; detail?: string }, cause?: unknown) {
+    const status = details.status === undefined ? '' : ` (${details.status})`;
+    super(
+      `the Bulk Data kick-off at ${details.url} failed${status}${details.detail ? `: ${details.detail}` : ''}`,
+      {
+        code: 'BULK_KICKOFF_FAILED',
+        context: details,
+        cause,
+      },
+    );
+  }
+}
+
+/** The server says the export job itself failed (a non-transient error on the status URL). */
+export class BulkExportFailedError extends FhirEtlError {
+  readonly status: number;
+
+  constructor(details: { statusUrl: string; status: number; detail?: string }) {
+    super(
+      `the Bulk Data export at ${details.statusUrl} failed (${details.status})${details.detail ? `: ${details.detail}` : ''}`,
+      { code: 'BULK_EXPORT_FAILED', context: details },
+    );
+    this.status = details.status;
+  }
+}
+
+/** The status URL is unknown to the server (404): the export was cancelled, expired or forgotten. */
+export class BulkExportNotFoundError extends FhirEtlError {
+  constructor(details: { statusUrl: string; detail?: string }) {
+    super(
+      `the Bulk Data export at ${details.statusUrl} no longer exists (404)${details.detail ? `: ${details.detail}` : ''}`,
+      { code: 'BULK_EXPORT_NOT_FOUND', context: details },
+    );
+  }
+}
+
+/** The export did not finish within export.timeoutMinutes. */
+export class BulkExportTimeoutError extends FhirEtlError {
+  constructor(details: { statusUrl: string; minutes: number; progress?: string }) {
+    const progress = details.progress ? ` (last progress: "${details.progress}")` : '';
+    super(
+      `the Bulk Data export at ${details.statusUrl} did not complete within ${details.minutes} minutes${progress}; ` +
+        'the next run resumes polling it (raise export.timeoutMinutes to wait longer)',
+      { code: 'BULK_EXPORT_TIMEOUT', context: details },
+    );
+  }
+}
+
+/** The completion response is not a manifest this client can act on. */
+export class BulkManifestError extends FhirEtlError {
+  constructor(details: { url: string; problem: string }, cause?: unknown) {
+    super(`the Bulk Data manifest from ${details.url} is invalid: ${details.problem}`, {
+      code: 'BULK_INVALID_MANIFEST',
+      context: details,
+      cause,
+    });
+  }
+}
+
+/**
+ * A manifest that requires the access token lists a file on an origin the token is not for.
+ * Nothing was sent there: a manifest must never be a way to leak the token.
+ *
+ * @see Bulk Data STU3 export.html#file-request
+ */
+export class BulkFileOriginError extends FhirEtlError {
+  constructor(details: { url: string; origin: string; allowedOrigins: string[] }) {
+    super(
+      `security: the manifest requires the access token for a file on ${details.origin} (${details.url}), ` +
+        `but the token may only go to ${details.allowedOrigins.join(', ')}; nothing was sent there. ` +
+        `If ${new URL(details.origin).host} is the server's own file host, list it in export.tokenHosts`,
+      { code: 'BULK_FILE_ORIGIN_REFUSED', context: details },
+    );
+  }
+}
+
+/** An output file's URL expired (410 Gone): the manifest must be fetched again for fresh URLs. */
+export class BulkFileExpiredError extends FhirEtlError {
+  constructor(details: { url: string }) {
+    super(`the Bulk Data file ${details.url} has expired (410 Gone)`, {
+      code: 'BULK_FILE_EXPIRED',
+      context: details,
+    });
+  }
+}
+
+/** A file could not be downloaded and loaded whole, after every retry. */
+export class BulkFileError extends FhirEtlError {
+  constructor(
+    details: { url: string; kind: string; resourceType: string; attempts: number; reason: string },
+    cause: unknown,
+  ) {
+    super(
+      `the Bulk Data ${details.kind} file ${details.url} (${details.resourceType}) could not be loaded after ` +
+        `${details.attempts} attempt(s): ${details.reason}; nothing of it was committed`,
+      { code: 'BULK_FILE_FAILED', context: details, cause },
+    );
+  }
+}

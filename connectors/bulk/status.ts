@@ -1,0 +1,108 @@
+import {
+  type BearerAuth,
+  errorDetail,
+  type HttpClient,
+  InvalidJsonBodyError,
+  isTransientOutcome,
+  readErrorBody,
+  redactUrl,
+  retryAfterMs,
+} from '../http/index.ts';
+import { BulkExportFailedError, BulkExportNotFoundError, BulkManifestError } from './errors.ts';
+import { type Manifest, processManifest } from './manifest.ts';
+
+/**
+ * The status request: one poll of the status URL (or of a manifest's `next` page).
+ *
+ * @see Bulk Data STU2 export.html#bulk-data-status-request
+ */
+
+/** What one poll found. */
+export type StatusResult =
+  /** 202: still running; the server may say how far along it is and when to ask again. */
+  | { state: 'in-progress'; progress?: string; retryAfterMs?: number }
+  /** 429: polling too often. */
+  | { state: 'throttled'; retryAfterMs?: number }
+  /** Only this poll failed (OperationOutcome `transient`, or a gateway error with no FHIR body). */
+  | { state: 'transient'; status: number; detail?: string; retryAfterMs?: number }
+  /** 200: the manifest. */
+  | { state: 'complete'; manifest: Manifest };
+
+/** Every error status comes back to processStatusResponse, which tells a failed poll from a failed job. */
+const ERROR_STATUSES = Array.from({ length: 200 }, (_, i) => 400 + i);
+
+/**
+ * Sends one status request. No status is thrown here: 202, 429 and the error statuses all go
+ * to processStatusResponse (the HTTP client still retries network failures).
+ */
+export function pollStatus(
+  client: HttpClient,
+  statusUrl: string,
+  options: { auth?: BearerAuth; signal?: AbortSignal } = {},
+): Promise<Response> {
+  return client.request(statusUrl, {
+    headers: { accept: 'application/json' },
+    auth: options.auth,
+    signal: options.signal,
+    accept: ERROR_STATUSES,
+  });
+}
+
+/**
+ * Reads a status response.
+ * - 202: in progress, with `X-Progress` and `Retry-After` (seconds or an HTTP-date).
+ * - 200: complete; the body is the manifest.
+ * - 429: throttled.
+ * - 4xx/5xx whose OperationOutcome says `transient`: only the poll failed. So is a 502, 503 or
+ *   504 without an OperationOutcome: that is a gateway speaking, not the FHIR server.
+ * - 404: the export is gone (BulkExportNotFoundError).
+ * - anything else: the job failed (BulkExportFailedError with the server's diagnostics).
+ *
+ * @see Bulk Data STU2 export.html#response---in-progress-status
+ * @see Bulk Data STU2 export.html#response---error-status-1
+ */
+export async function processStatusResponse(
+  response: Response,
+  statusUrl: string,
+  now: number = Date.now(),
+): Promise<StatusResult> {
+  const retryAfter = retryAfterMs(response.headers.get('retry-after'), now);
+  const wait = retryAfter === undefined ? {} : { retryAfterMs: retryAfter };
+  if (response.status === 202) {
+    await response.body?.cancel().catch(() => undefined);
+    const progress = response.headers.get('x-progress')?.trim();
+    return { state: 'in-progress', ...(progress ? { progress: progress.slice(0, 100) } : {}), ...wait };
+  }
+  if (response.status === 200)
+    return { state: 'complete', manifest: processManifest(await jsonBody(response, statusUrl), statusUrl) };
+  if (response.status >= 200 && response.status < 300) {
+    throw new BulkManifestError({
+      url: redactUrl(statusUrl),
+      problem: `unexpected status ${response.status}`,
+    });
+  }
+  const body = await readErrorBody(response);
+  const detail = errorDetail(body);
+  if (response.status === 429) return { state: 'throttled', ...wait };
+  if (isTransientOutcome(body) || isGatewayError(response.status, body)) {
+    return { state: 'transient', status: response.status, ...(detail ? { detail } : {}), ...wait };
+  }
+  if (response.status === 404) throw new BulkExportNotFoundError({ statusUrl: redactUrl(statusUrl), detail });
+  throw new BulkExportFailedError({ statusUrl: redactUrl(statusUrl), status: response.status, detail });
+}
+
+function isGatewayError(status: number, body: string): boolean {
+  return (status === 502 || status === 503 || status === 504) && !body.includes('"OperationOutcome"');
+}
+
+async function jsonBody(response: Response, url: string): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidJsonBodyError(
+      { method: 'GET', url: redactUrl(url), status: response.status, excerpt: text.slice(0, 200) },
+      error,
+    );
+  }
+}

@@ -1,0 +1,111 @@
+import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { LoadError } from '../errors.ts';
+import { deleteViewRows } from '../views/delete-rows.ts';
+import type { ViewTable } from '../views/view-tables.ts';
+import type { FileToLoad } from './load-file.ts';
+import { rawTableName } from './raw-tables.ts';
+
+/** A resource a source says no longer exists (a Bulk Data `deleted` entry, a REST tombstone). */
+export interface ResourceReference {
+  resourceType: string;
+  id: string;
+}
+
+export interface DeleteFileResult {
+  status: 'loaded' | 'already-loaded';
+  /** References read (entries of the file). */
+  references: number;
+  /** fhir_raw rows newly marked deleted, per type. */
+  deleted: Record<string, number>;
+  /** View rows removed, per view. */
+  viewRows: Record<string, number>;
+  bytes: number;
+}
+
+export interface DeleteFileOptions {
+  /** The view tables whose rows of a deleted resource are removed. */
+  viewTables: ViewTable[];
+  bytesRead?: () => number;
+  /** Runs last inside the file's transaction (a connector's checkpoint). */
+  beforeCommit?: (tx: Transaction, result: DeleteFileResult) => Promise<void>;
+}
+
+/**
+ * Applies a file of deletions exactly once: the resources' rows leave the view tables, their
+ * fhir_raw rows are marked `deleted` (kept as tombstones: a later copy with a newer
+ * lastUpdated revives them through the ordinary merge), and the file's fhir_etl.files record
+ * commits with them. References arrive in batches so a large file is never held whole.
+ */
+export async function deleteResources(
+  db: ConnectionPool,
+  file: FileToLoad,
+  batches: AsyncIterable<ResourceReference[]>,
+  options: DeleteFileOptions,
+): Promise<DeleteFileResult> {
+  try {
+    return await db.tx((tx) => deleteInTransaction(tx, file, batches, options));
+  } catch (cause) {
+    if (cause instanceof LoadError) throw cause;
+    throw new LoadError(
+      `could not apply the deletions in ${file.path}: ${(cause as Error).message}`,
+      { file: file.path },
+      cause,
+    );
+  }
+}
+
+async function deleteInTransaction(
+  tx: Transaction,
+  file: FileToLoad,
+  batches: AsyncIterable<ResourceReference[]>,
+  options: DeleteFileOptions,
+): Promise<DeleteFileResult> {
+  await tx.query(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${file.source}|${file.fileKey}`}, 0))`);
+  const committed = await tx.query(
+    sql`SELECT 1 FROM fhir_etl.files WHERE source = ${file.source} AND file_key = ${file.fileKey}`,
+  );
+  if (committed.length > 0)
+    return { status: 'already-loaded', references: 0, deleted: {}, viewRows: {}, bytes: 0 };
+  await tx.query(sql`CREATE TEMP TABLE fhir_etl_deleted (resource_type text, id text) ON COMMIT DROP`);
+  let references = 0;
+  for await (const batch of batches) {
+    if (batch.length === 0) continue;
+    references += batch.length;
+    await tx.query(sql`
+      INSERT INTO fhir_etl_deleted (resource_type, id)
+      SELECT * FROM unnest(${batch.map((r) => r.resourceType)}::text[], ${batch.map((r) => r.id)}::text[])`);
+  }
+  const types = await typesWithRawTables(tx);
+  const deleted: Record<string, number> = {};
+  for (const type of types) deleted[type] = await markRawDeleted(tx, file, type);
+  const viewRows = await deleteViewRows(tx, options.viewTables, file.source, types);
+  const bytes = options.bytesRead?.() ?? 0;
+  const marked = Object.values(deleted).reduce((sum, n) => sum + n, 0);
+  await tx.query(sql`
+    INSERT INTO fhir_etl.files (source, file_key, path, bytes, lines, resources, rejects, counts, run_id)
+    VALUES (${file.source}, ${file.fileKey}, ${file.path}, ${bytes}, ${references}, ${marked}, 0,
+            ${JSON.stringify({ deleted })}::jsonb, ${file.runId})`);
+  const result: DeleteFileResult = { status: 'loaded', references, deleted, viewRows, bytes };
+  await options.beforeCommit?.(tx, result);
+  return result;
+}
+
+/** The deleted types that have a fhir_raw table: a type never loaded has nothing to delete. */
+async function typesWithRawTables(tx: Transaction): Promise<string[]> {
+  const rows: Array<{ resource_type: string }> = await tx.query(sql`
+    SELECT DISTINCT d.resource_type FROM fhir_etl_deleted d
+    JOIN fhir_etl.raw_tables r ON r.resource_type = d.resource_type`);
+  return rows.map((row) => row.resource_type);
+}
+
+async function markRawDeleted(tx: Transaction, file: FileToLoad, resourceType: string): Promise<number> {
+  const [row] = await tx.query(sql`
+    WITH marked AS (
+      UPDATE ${sql.ident('fhir_raw', rawTableName(resourceType))} t SET deleted = true, run_id = ${file.runId}
+      FROM fhir_etl_deleted d
+      WHERE d.resource_type = ${resourceType} AND t.source = ${file.source} AND t.id = d.id AND NOT t.deleted
+      RETURNING 1
+    )
+    SELECT count(*)::int AS rows FROM marked`);
+  return row.rows;
+}

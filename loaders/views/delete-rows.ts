@@ -1,0 +1,30 @@
+import { sql, type Transaction } from '@databases/pg';
+import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
+
+/**
+ * Removes every row of the deleted resources (listed in the temporary table
+ * fhir_etl_deleted (resource_type, id)) from the view tables of their type: a child view's
+ * lines go with their resource.
+ * @returns rows removed per view
+ */
+export async function deleteViewRows(
+  tx: Transaction,
+  tables: ViewTable[],
+  source: string,
+  resourceTypes: string[],
+): Promise<Record<string, number>> {
+  await tx.query(sql`SELECT pg_advisory_xact_lock_shared(${VIEW_TABLES_LOCK})`);
+  const removed: Record<string, number> = {};
+  for (const table of tables) {
+    if (!resourceTypes.includes(table.view.resource)) continue;
+    const [row] = await tx.query(sql`
+      WITH removed AS (
+        DELETE FROM ${sql.ident(table.schema, table.table)} t USING fhir_etl_deleted d
+        WHERE d.resource_type = ${table.view.resource} AND t._source = ${source} AND t._resource_id = d.id
+        RETURNING 1
+      )
+      SELECT count(*)::int AS rows FROM removed`);
+    removed[table.view.name] = row.rows;
+  }
+  return removed;
+}

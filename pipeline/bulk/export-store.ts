@@ -1,0 +1,220 @@
+import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import type { KickOffRequest, Manifest, ManifestFile, OutcomeIssue } from '../../connectors/bulk/index.ts';
+import { redactUrl } from '../../connectors/http/index.ts';
+import { writeTransactionTime } from './checkpoint.ts';
+
+/**
+ * The state of Bulk Data exports in fhir_etl (migrations/002_bulk_exports.sql): what a run
+ * needs to resume an export after a crash (its status URL, which files committed), and what
+ * `fhir-etl status` shows. URLs are stored redacted: file URLs may be signed capabilities, and
+ * a resumed export gets fresh ones from its status URL anyway.
+ */
+
+export type ExportState = 'polling' | 'downloading' | 'completed' | 'failed' | 'expired' | 'abandoned';
+export type FileKind = 'output' | 'deleted' | 'error';
+
+export interface BulkExport {
+  id: number;
+  source: string;
+  statusUrl: string;
+  since: string | null;
+  state: ExportState;
+  startedAt: Date;
+}
+
+/** One file of a manifest, known by its place: kind, type and index among that kind and type. */
+export interface BulkFile {
+  exportId: number;
+  kind: FileKind;
+  resourceType: string;
+  index: number;
+  url: string;
+  count?: number;
+  committed: boolean;
+  /** `bulk:<export id>:<kind>:<type>:<index>`: stable when a 410 hands out a new URL. */
+  fileKey: string;
+}
+
+/** The export a run should resume: the source's latest that is still polling or downloading. */
+export async function findResumableExport(
+  db: ConnectionPool,
+  source: string,
+): Promise<BulkExport | undefined> {
+  const [row] = await db.query(sql`
+    SELECT id, source, status_url, since, state, started_at FROM fhir_etl.bulk_exports
+    WHERE source = ${source} AND state IN ('polling', 'downloading')
+    ORDER BY id DESC LIMIT 1`);
+  return row ? toExport(row) : undefined;
+}
+
+/** Records an accepted kick-off: from here on a restarted run polls this export instead of starting another. */
+export async function recordKickOff(
+  db: ConnectionPool,
+  details: { source: string; statusUrl: string; request: KickOffRequest; since?: string; runId: number },
+): Promise<BulkExport> {
+  const request = {
+    method: details.request.method,
+    url: redactUrl(details.request.url),
+    body: details.request.body,
+  };
+  const [row] = await db.query(sql`
+    INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, run_id)
+    VALUES (${details.source}, ${details.statusUrl}, ${JSON.stringify(request)}::jsonb, ${details.since ?? null}, ${details.runId})
+    RETURNING id, source, status_url, since, state, started_at`);
+  return toExport(row);
+}
+
+/** A resumed export now belongs to this run too. */
+export async function recordResume(db: ConnectionPool, exportId: number, runId: number): Promise<void> {
+  await db.query(
+    sql`UPDATE fhir_etl.bulk_exports SET run_id = ${runId}, updated_at = now(), error = NULL WHERE id = ${exportId}`,
+  );
+}
+
+/**
+ * Records the manifest and its files (every page), keeping the committed state of files
+ * already known from an earlier run of the same export. Returns every file, in manifest order.
+ */
+export async function recordManifest(
+  db: ConnectionPool,
+  exportId: number,
+  manifest: Manifest,
+): Promise<BulkFile[]> {
+  const files = manifestFiles(exportId, manifest);
+  return db.tx(async (tx) => {
+    await tx.query(sql`
+      UPDATE fhir_etl.bulk_exports SET state = 'downloading', transaction_time = ${manifest.transactionTime},
+        manifest = ${JSON.stringify(redactManifest(manifest))}::jsonb, updated_at = now()
+      WHERE id = ${exportId}`);
+    if (files.length > 0) {
+      await tx.query(sql`
+        INSERT INTO fhir_etl.bulk_files (export_id, kind, resource_type, index, url, count, file_key)
+        SELECT ${exportId}, f.kind, f.resource_type, f.index, f.url, f.count, f.file_key
+        FROM unnest(${files.map((f) => f.kind)}::text[], ${files.map((f) => f.resourceType)}::text[],
+                    ${files.map((f) => f.index)}::int[], ${files.map((f) => redactUrl(f.url))}::text[],
+                    ${files.map((f) => f.count ?? null)}::bigint[], ${files.map((f) => f.fileKey)}::text[])
+             AS f(kind, resource_type, index, url, count, file_key)
+        ON CONFLICT (export_id, kind, resource_type, index) DO UPDATE SET url = EXCLUDED.url, count = EXCLUDED.count`);
+    }
+    const committed: Array<{ file_key: string }> = await tx.query(sql`
+      SELECT file_key FROM fhir_etl.bulk_files WHERE export_id = ${exportId} AND state = 'committed'`);
+    const done = new Set(committed.map((row) => row.file_key));
+    return files.map((file) => ({ ...file, committed: done.has(file.fileKey) }));
+  });
+}
+
+/** The files of a manifest with their keys; the index counts files of the same kind and type. */
+export function manifestFiles(exportId: number, manifest: Manifest): BulkFile[] {
+  const files: BulkFile[] = [];
+  const seen = new Map<string, number>();
+  const add = (kind: FileKind, file: ManifestFile) => {
+    const group = `${kind}:${file.type}`;
+    const index = seen.get(group) ?? 0;
+    seen.set(group, index + 1);
+    files.push({
+      exportId,
+      kind,
+      resourceType: file.type,
+      index,
+      url: file.url,
+      ...(file.count === undefined ? {} : { count: file.count }),
+      committed: false,
+      fileKey: `bulk:${exportId}:${group}:${index}`,
+    });
+  };
+  for (const file of manifest.error) add('error', file);
+  for (const file of manifest.output) add('output', file);
+  for (const file of manifest.deleted) add('deleted', file);
+  return files;
+}
+
+/**
+ * Marks a file committed, inside the file's own transaction; when it was the export's last,
+ * completes the export and advances the checkpoint in that same transaction. The export row
+ * is locked first, so of two last files committing at once, the second sees the first.
+ * @returns true when this file completed the export
+ */
+export async function commitFile(
+  tx: Transaction,
+  file: BulkFile,
+  completion: { source: string; transactionTime: string; runId: number },
+): Promise<boolean> {
+  await tx.query(sql`SELECT 1 FROM fhir_etl.bulk_exports WHERE id = ${file.exportId} FOR UPDATE`);
+  await tx.query(sql`
+    UPDATE fhir_etl.bulk_files SET state = 'committed', committed_at = now()
+    WHERE export_id = ${file.exportId} AND kind = ${file.kind} AND resource_type = ${file.resourceType} AND index = ${file.index}`);
+  const [left] = await tx.query(sql`
+    SELECT count(*)::int AS n FROM fhir_etl.bulk_files WHERE export_id = ${file.exportId} AND state <> 'committed'`);
+  if (left.n > 0) return false;
+  await completeExport(tx, file.exportId, completion);
+  return true;
+}
+
+/** Completes an export and advances the watermark (directly, when the manifest listed no file). */
+export async function completeExport(
+  tx: Transaction | ConnectionPool,
+  exportId: number,
+  completion: { source: string; transactionTime: string; runId: number },
+): Promise<void> {
+  await tx.query(sql`
+    UPDATE fhir_etl.bulk_exports SET state = 'completed', completed_at = now(), updated_at = now(), error = NULL
+    WHERE id = ${exportId}`);
+  await writeTransactionTime(tx, completion.source, completion.transactionTime, completion.runId);
+}
+
+/** Ends an export that can no longer finish (the next run kicks off a new one). */
+export async function endExport(
+  db: ConnectionPool,
+  exportId: number,
+  state: 'failed' | 'expired' | 'abandoned',
+  error: string,
+): Promise<void> {
+  await db.query(sql`
+    UPDATE fhir_etl.bulk_exports SET state = ${state}, error = ${error}, updated_at = now() WHERE id = ${exportId}`);
+}
+
+/** Notes why a run stopped without ending the export: the next run resumes it. */
+export async function noteExportError(db: ConnectionPool, exportId: number, error: string): Promise<void> {
+  await db.query(
+    sql`UPDATE fhir_etl.bulk_exports SET error = ${error}, updated_at = now() WHERE id = ${exportId}`,
+  );
+}
+
+/** Stores the issues of an error file's OperationOutcomes (inside that file's transaction). */
+export async function recordBulkErrors(
+  tx: Transaction,
+  source: string,
+  exportId: number,
+  issues: OutcomeIssue[],
+  fileType: string,
+): Promise<void> {
+  if (issues.length === 0) return;
+  const fallbackType = fileType === 'OperationOutcome' ? null : fileType;
+  await tx.query(sql`
+    INSERT INTO fhir_etl.bulk_errors (source, export_id, resource_type, severity, code, diagnostics)
+    SELECT ${source}, ${exportId}, i.resource_type, i.severity, i.code, i.diagnostics
+    FROM unnest(${issues.map((i) => i.resourceType ?? fallbackType)}::text[], ${issues.map((i) => i.severity ?? null)}::text[],
+                ${issues.map((i) => i.code ?? null)}::text[], ${issues.map((i) => i.diagnostics ?? null)}::text[])
+         AS i(resource_type, severity, code, diagnostics)`);
+}
+
+function redactManifest(manifest: Manifest): Manifest {
+  const redact = (files: ManifestFile[]) => files.map((f) => ({ ...f, url: redactUrl(f.url) }));
+  return {
+    ...manifest,
+    output: redact(manifest.output),
+    deleted: redact(manifest.deleted),
+    error: redact(manifest.error),
+  };
+}
+
+function toExport(row: Record<string, unknown>): BulkExport {
+  return {
+    id: Number(row.id),
+    source: row.source as string,
+    statusUrl: row.status_url as string,
+    since: (row.since as string | null) ?? null,
+    state: row.state as ExportState,
+    startedAt: row.started_at as Date,
+  };
+}

@@ -1,0 +1,349 @@
+import type { Logger } from 'pino';
+import pLimit from 'p-limit';
+import type { BulkSourceConfig } from '../../config/index.ts';
+import {
+  assertFileOrigins,
+  awaitManifest,
+  BulkExportFailedError,
+  BulkExportNotFoundError,
+  deleteExport,
+  fileAuth,
+  kickOff,
+  type Manifest,
+} from '../../connectors/bulk/index.ts';
+import { type BearerAuth, type HttpClient, redactUrl } from '../../connectors/http/index.ts';
+import { errorMessage } from '../../errors/index.ts';
+import type { FileLoadResult, FileToLoad } from '../../loaders/index.ts';
+import { ingestNdjson, type LoadContext } from '../ingest.ts';
+import type { ProgressReporter } from '../progress.ts';
+import type { RunRecorder } from '../run-recorder.ts';
+import type { RunRequest } from '../sources/types.ts';
+import { readTransactionTime } from './checkpoint.ts';
+import { applyDeletedFile } from './deleted-file.ts';
+import { downloadAndLoad } from './download-file.ts';
+import { recordErrorFile } from './error-file.ts';
+import { exportParameters, exportSince } from './export-parameters.ts';
+import {
+  type BulkExport,
+  type BulkFile,
+  commitFile,
+  completeExport,
+  endExport,
+  findResumableExport,
+  manifestFiles,
+  noteExportError,
+  recordKickOff,
+  recordManifest,
+  recordResume,
+} from './export-store.ts';
+
+export interface BulkExportContext {
+  source: BulkSourceConfig;
+  load: LoadContext;
+  client: HttpClient;
+  /** The token for kick-off, status and (when the manifest requires it) files; undefined for `auth: none`. */
+  auth?: BearerAuth;
+  request: RunRequest;
+  run: RunRecorder;
+  logger: Logger;
+  progress?: ProgressReporter;
+  /** Graceful shutdown: stop polling and starting files; files in flight commit or roll back whole. */
+  signal?: AbortSignal;
+  /** Injected for tests. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface BulkExportOutcome {
+  exportId: number;
+  /** The export was started by an earlier run (found polling or downloading) and picked up. */
+  resumed: boolean;
+  transactionTime: string;
+  /** Files the manifest listed, and of those, committed by this run. */
+  files: number;
+  filesLoaded: number;
+  /** Issues reported in the manifest's error files. */
+  errorIssues: number;
+}
+
+/**
+ * One Bulk Data export of a source, from kick-off (or the export an earlier run left
+ * unfinished) to the checkpoint: poll the status URL, record the manifest and its files,
+ * download and load every file not yet committed (several at once, each in its own
+ * transaction), and advance the watermark in the transaction of the last file. When done,
+ * DELETE the status URL so the server may drop the files.
+ *
+ * @see Bulk Data STU2 export.html
+ */
+export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportOutcome> {
+  const since = exportSince(ctx.request, await readTransactionTime(ctx.load.db, ctx.source.name));
+  let job = await resumableExport(ctx, since);
+  const resumed = job !== undefined;
+  job ??= await startExport(ctx, since);
+  let manifest: Manifest;
+  try {
+    manifest = await waitForManifest(ctx, job);
+  } catch (error) {
+    if (!(resumed && error instanceof BulkExportNotFoundError)) throw await stopped(ctx, job, error);
+    // The server forgot the export we left running (expired, restarted): start over.
+    await endExport(ctx.load.db, job.id, 'expired', errorMessage(error));
+    ctx.logger.warn(
+      { event: 'bulk.export_expired', exportId: job.id },
+      `${errorMessage(error)}; kicking off a new export`,
+    );
+    job = await startExport(ctx, since);
+    manifest = await waitForManifest(ctx, job).catch(async (e: unknown) => {
+      throw await stopped(ctx, job as BulkExport, e);
+    });
+  }
+  const files = await recordManifest(ctx.load.db, job.id, manifest);
+  const loaded = await loadFiles(ctx, job, manifest, files).catch(async (error: unknown) => {
+    throw await stopped(ctx, job as BulkExport, error);
+  });
+  await finish(ctx, job, manifest, files);
+  return {
+    exportId: job.id,
+    resumed,
+    transactionTime: manifest.transactionTime,
+    files: files.length,
+    filesLoaded: loaded.files,
+    errorIssues: loaded.issues,
+  };
+}
+
+/**
+ * The export an earlier run left polling or downloading, unless this run asks for a
+ * different `_since` (`--since`, `--full-refresh`): then that export is cancelled.
+ */
+async function resumableExport(
+  ctx: BulkExportContext,
+  since: string | undefined,
+): Promise<BulkExport | undefined> {
+  const job = await findResumableExport(ctx.load.db, ctx.source.name);
+  if (!job) return undefined;
+  const explicit = ctx.request.since !== undefined || ctx.request.fullRefresh === true;
+  if (explicit && (job.since ?? undefined) !== since) {
+    await endExport(
+      ctx.load.db,
+      job.id,
+      'abandoned',
+      `superseded by run ${ctx.run.id} asking for _since=${since ?? '(none)'}`,
+    );
+    await deleteQuietly(ctx, job.statusUrl);
+    return undefined;
+  }
+  await recordResume(ctx.load.db, job.id, ctx.run.id);
+  ctx.logger.info(
+    { event: 'bulk.resume', exportId: job.id, state: job.state, statusUrl: redactUrl(job.statusUrl) },
+    `resuming export ${job.id} (${job.state}) instead of kicking off a new one`,
+  );
+  return job;
+}
+
+async function startExport(ctx: BulkExportContext, since: string | undefined): Promise<BulkExport> {
+  ctx.signal?.throwIfAborted();
+  const parameters = exportParameters(ctx.source, since);
+  const { statusUrl, request } = await kickOff(ctx.client, ctx.source.baseUrl, parameters, {
+    method: ctx.source.export.method,
+    auth: ctx.auth,
+    signal: ctx.signal,
+  });
+  const job = await recordKickOff(ctx.load.db, {
+    source: ctx.source.name,
+    statusUrl,
+    request,
+    since,
+    runId: ctx.run.id,
+  });
+  ctx.logger.info(
+    { event: 'bulk.kick_off', exportId: job.id, method: request.method, url: redactUrl(request.url), since },
+    `export ${job.id} kicked off (${request.method} ${redactUrl(request.url)})`,
+  );
+  return job;
+}
+
+function waitForManifest(ctx: BulkExportContext, job: BulkExport): Promise<Manifest> {
+  const { maxPollIntervalSeconds, timeoutMinutes } = ctx.source.export;
+  return awaitManifest(ctx.client, job.statusUrl, {
+    auth: ctx.auth,
+    signal: ctx.signal,
+    maxPollIntervalMs: maxPollIntervalSeconds * 1000,
+    deadline: job.startedAt.getTime() + timeoutMinutes * 60_000,
+    timeoutMinutes,
+    logger: ctx.logger,
+    onProgress: (progress) =>
+      ctx.logger.info(
+        { event: 'bulk.progress', exportId: job.id, progress },
+        `export ${job.id}: ${progress}`,
+      ),
+    ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
+  });
+}
+
+/** Downloads and loads every file not yet committed; stops starting files at the first failure or a shutdown. */
+async function loadFiles(
+  ctx: BulkExportContext,
+  job: BulkExport,
+  manifest: Manifest,
+  files: BulkFile[],
+): Promise<{ files: number; issues: number }> {
+  const auth = fileAuth(manifest, ctx.auth);
+  assertFileOrigins([...manifest.output, ...manifest.deleted, ...manifest.error], auth);
+  const pending = files.filter((file) => !file.committed);
+  const urls = new Map(files.map((file) => [file.fileKey, file.url]));
+  const refreshUrls = singleFlight(async () => {
+    const fresh = await waitForManifest(ctx, job);
+    for (const file of manifestFiles(job.id, fresh)) urls.set(file.fileKey, file.url);
+  });
+  const completion = {
+    source: ctx.source.name,
+    transactionTime: manifest.transactionTime,
+    runId: ctx.run.id,
+  };
+  const limit = pLimit(ctx.source.export.concurrency);
+  let failure: unknown;
+  let loaded = 0;
+  let issues = 0;
+  ctx.progress?.start(pending.length, 0);
+  await Promise.all(
+    pending.map((file) =>
+      limit(async () => {
+        if (failure !== undefined || ctx.signal?.aborted) return;
+        try {
+          const result = await downloadAndLoad(
+            file,
+            {
+              client: ctx.client,
+              auth,
+              logger: ctx.logger,
+              urlOf: (f) => urls.get(f.fileKey) as string,
+              refreshUrls,
+            },
+            (stream, url) => loadOne(ctx, file, stream, url, completion),
+          );
+          ctx.run.add(result);
+          if (result.status === 'loaded') loaded++;
+          issues += result.issues ?? 0;
+        } catch (error) {
+          failure ??= error;
+        }
+      }),
+    ),
+  );
+  ctx.progress?.stop();
+  if (failure !== undefined) throw failure;
+  ctx.signal?.throwIfAborted();
+  return { files: loaded, issues };
+}
+
+/** Loads one file by its kind, committing the export's bookkeeping in the same transaction. */
+async function loadOne(
+  ctx: BulkExportContext,
+  file: BulkFile,
+  stream: import('node:stream').Readable,
+  url: string,
+  completion: { source: string; transactionTime: string; runId: number },
+): Promise<FileLoadResult & { issues?: number }> {
+  const toLoad: FileToLoad = {
+    source: ctx.source.name,
+    fileKey: file.fileKey,
+    path: redactUrl(url),
+    runId: ctx.run.id,
+  };
+  const beforeCommit = async (tx: import('@databases/pg').Transaction) => {
+    if (await commitFile(tx, file, completion)) {
+      ctx.logger.info(
+        { event: 'bulk.checkpoint', transactionTime: completion.transactionTime },
+        'export complete; checkpoint advanced',
+      );
+    }
+  };
+  const onBytes = (n: number) => ctx.progress?.bytes(n);
+  ctx.progress?.fileStarted(toLoad.path);
+  const result =
+    file.kind === 'output'
+      ? await ingestNdjson(ctx.load, toLoad, stream, { onBytes, beforeCommit })
+      : file.kind === 'deleted'
+        ? await applyDeletedFile(ctx.load, toLoad, stream, { onBytes, beforeCommit })
+        : await recordErrorFile(
+            ctx.load,
+            toLoad,
+            { exportId: file.exportId, resourceType: file.resourceType },
+            stream,
+            {
+              onBytes,
+              beforeCommit,
+            },
+          );
+  ctx.progress?.fileDone(toLoad.path, result);
+  return result;
+}
+
+/**
+ * The export is complete once every file committed (the last one advanced the checkpoint);
+ * a manifest with no files completes here. Then the server is told it may drop the files.
+ */
+async function finish(
+  ctx: BulkExportContext,
+  job: BulkExport,
+  manifest: Manifest,
+  files: BulkFile[],
+): Promise<void> {
+  if (files.length === 0 || files.every((f) => f.committed)) {
+    await completeExport(ctx.load.db, job.id, {
+      source: ctx.source.name,
+      transactionTime: manifest.transactionTime,
+      runId: ctx.run.id,
+    });
+  }
+  await deleteQuietly(ctx, job.statusUrl);
+}
+
+/**
+ * Records why the run stopped. A job the server says failed is ended (the next run kicks
+ * off anew); anything else (a shutdown, a file that would not load, a timeout) leaves the
+ * export resumable.
+ */
+async function stopped(ctx: BulkExportContext, job: BulkExport, error: unknown): Promise<unknown> {
+  const message = ctx.signal?.aborted
+    ? `stopped (shutdown) during export ${job.id}; the next run resumes it`
+    : errorMessage(error);
+  if (error instanceof BulkExportFailedError || error instanceof BulkExportNotFoundError) {
+    await endExport(ctx.load.db, job.id, 'failed', message);
+  } else {
+    await noteExportError(ctx.load.db, job.id, message);
+  }
+  return ctx.signal?.aborted ? new Error(message, { cause: error }) : error;
+}
+
+async function deleteQuietly(ctx: BulkExportContext, statusUrl: string): Promise<void> {
+  try {
+    const result = await deleteExport(ctx.client, statusUrl, { auth: ctx.auth });
+    if (!result.ok) {
+      ctx.logger.info(
+        {
+          event: 'bulk.delete_refused',
+          statusUrl: redactUrl(statusUrl),
+          status: result.status,
+          detail: result.detail,
+        },
+        `DELETE ${redactUrl(statusUrl)} answered ${result.status}`,
+      );
+    }
+  } catch (error) {
+    ctx.logger.warn(
+      { event: 'bulk.delete_failed', statusUrl: redactUrl(statusUrl) },
+      `DELETE ${redactUrl(statusUrl)} failed: ${errorMessage(error)}`,
+    );
+  }
+}
+
+/** Concurrent callers share one run of `fn` (one manifest refresh for every file that got a 410). */
+function singleFlight(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => {
+    running ??= fn().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+}

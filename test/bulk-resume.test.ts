@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { sql } from '@databases/pg';
+import test from 'ava';
+import { DEFAULT_CLIENTS, startSandbox } from '../sandbox/index.ts';
+import { BIN, runCli } from './helpers/cli.ts';
+import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+
+let warehouse: TestWarehouse;
+test.before(async () => {
+  warehouse = await createTestWarehouse();
+});
+test.after.always(async () => {
+  await warehouse?.drop();
+});
+
+async function committedFiles(): Promise<{ committed: number; total: number }> {
+  const [row] = await warehouse.db.query(sql`
+    SELECT count(*) FILTER (WHERE state = 'committed')::int AS committed, count(*)::int AS total FROM fhir_etl.bulk_files`);
+  return row;
+}
+
+test('a run killed (SIGKILL) while downloading is resumed by the next run: same export, no second kick-off, exact counts', async (t) => {
+  const sandbox = await startSandbox({ patients: 8, retryAfterSeconds: 0, faults: 'slow' });
+  t.teardown(() => sandbox.close());
+  const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-bulk-resume-'));
+  const config = join(dir, 'fhir-etl.config.yaml');
+  await writeFile(
+    config,
+    [
+      'sources:',
+      '  - name: provider',
+      '    kind: bulk',
+      `    baseUrl: ${sandbox.providerBaseUrl}`,
+      '    export: { concurrency: 1, maxPollIntervalSeconds: 0.05 }',
+      '    auth:',
+      '      type: client_credentials',
+      `      tokenUrl: ${sandbox.tokenUrl}`,
+      `      clientId: ${DEFAULT_CLIENTS.provider.clientId}`,
+      `      clientSecret: ${DEFAULT_CLIENTS.provider.clientSecret}`,
+      '',
+    ].join('\n'),
+  );
+
+  const child = spawn(process.execPath, [BIN, '--config', config, 'run'], {
+    env: { ...process.env, DATABASE_URL: warehouse.url },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  // Wait until the first file committed while others are still to come, then kill hard.
+  for (;;) {
+    const files = await committedFiles();
+    if (files.committed >= 1 && files.committed < files.total) break;
+    if (child.exitCode !== null) t.fail('the run ended before it could be killed');
+    await delay(25);
+  }
+  child.kill('SIGKILL');
+  await exited;
+  const killedAt = await committedFiles();
+  t.true(killedAt.committed < killedAt.total);
+
+  sandbox.setFaults('');
+  const rerun = await runCli(['--config', config, 'run'], { databaseUrl: warehouse.url });
+
+  t.is(rerun.code, 0, rerun.stderr + rerun.stdout);
+  const kickOffs = sandbox.requests.filter((r) => r.method !== 'DELETE' && r.url.includes('$export'));
+  t.is(kickOffs.length, 1, 'no second kick-off');
+  const exports = await warehouse.db.query(sql`SELECT id, state FROM fhir_etl.bulk_exports`);
+  t.deepEqual(
+    exports.map((e) => e.state),
+    ['completed'],
+  );
+  const done = await committedFiles();
+  t.is(done.committed, done.total);
+  const perType: Array<{ resource_type: string; listed: number; table_name: string }> = await warehouse.db
+    .query(sql`
+    SELECT f.resource_type, sum(f.count)::int AS listed, r.table_name
+    FROM fhir_etl.bulk_files f JOIN fhir_etl.raw_tables r USING (resource_type)
+    WHERE f.kind = 'output' GROUP BY f.resource_type, r.table_name`);
+  for (const type of perType) {
+    const [row] = await warehouse.db.query(
+      sql`SELECT count(*)::int AS n FROM fhir_raw.${sql.ident(type.table_name)}`,
+    );
+    t.is(row.n, type.listed, type.resource_type);
+  }
+  const [files] = await warehouse.db.query(sql`SELECT count(*)::int AS n FROM fhir_etl.files`);
+  t.is(files.n, done.total, 'each file committed exactly once');
+});
