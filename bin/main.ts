@@ -2,12 +2,17 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/index.ts';
 import { FhirEtlError } from '../errors/index.ts';
 import { UnknownSourceError } from '../pipeline/run.ts';
+import { registerAuthCommand } from './commands/auth.ts';
 import { registerDbCommands } from './commands/db.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 import { registerLoadCommand } from './commands/load.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerRebuildCommand } from './commands/rebuild.ts';
 import { registerRejectsCommand } from './commands/rejects.ts';
+import { registerSandboxCommand } from './commands/sandbox.ts';
 import { registerRunCommand } from './commands/run.ts';
+import { registerSendCommand } from './commands/send.ts';
+import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerViewCommand } from './commands/view.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
@@ -26,7 +31,11 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'log JSON lines instead of a progress bar', false)
     .showHelpAfterError()
     .exitOverride();
+  registerDemoCommand(program);
   registerRunCommand(program);
+  registerAuthCommand(program);
+  registerSendCommand(program);
+  registerScheduleCommand(program);
   registerLoadCommand(program);
   registerRebuildCommand(program);
   registerStatusCommand(program);
@@ -34,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   registerMigrateCommand(program);
   registerDbCommands(program);
   registerViewCommand(program);
+  registerSandboxCommand(program);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/index.ts';
 import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
 import type { SourceRunResult } from '../../pipeline/run-recorder.ts';
 import { runSources } from '../../pipeline/run.ts';
+import { stopOnSignals } from '../../pipeline/scheduler/shutdown.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
@@ -31,12 +32,15 @@ export function registerRunCommand(program: Command): void {
         async (warehouse, logger) => {
           const progress: ProgressReporter =
             !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
+          // SIGTERM / Ctrl-C: the files in flight commit or roll back whole, then the run ends.
+          const shutdown = stopOnSignals(logger);
           const results = await runSources(warehouse.db, config, {
             sources: options.source,
             request: { fullRefresh: options.fullRefresh, since: options.since },
             logger,
             progress,
-          });
+            signal: shutdown.signal,
+          }).finally(() => shutdown.dispose());
           if (json)
             for (const r of results) logger.info({ event: 'source.done', ...r }, `${r.source} ${r.status}`);
           else process.stdout.write(`${describeRuns(results)}\n`);

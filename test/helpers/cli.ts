@@ -13,12 +13,16 @@ export interface CliResult {
 /** Runs the fhir-etl command as a user would, in a child process. */
 export function runCli(
   args: string[],
-  options: { databaseUrl?: string; input?: string | Buffer } = {},
+  options: { databaseUrl?: string; input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env };
+    const env = { ...(options.env ?? process.env) };
     if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env,
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {

@@ -1,0 +1,90 @@
+import { type Command, Option } from 'commander';
+import {
+  CLAIMS_PER_MEMBER_MONTH,
+  claimsPerMemberMonth,
+  runDemo,
+  viewTableCounts,
+} from '../../pipeline/demo.ts';
+import { logProgress } from '../../pipeline/progress.ts';
+import { EXIT } from '../exit-codes.ts';
+import { withWarehouse } from '../global-options.ts';
+import { renderTable } from '../table.ts';
+import { positiveInt } from './load.ts';
+import { describeRuns } from './run.ts';
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'the whole job on this machine: a 1up-like sandbox, the embedded warehouse, a bulk and a payer source',
+    )
+    .addOption(
+      new Option('--patients <n>', 'members the sandbox generates').default(50).argParser(positiveInt),
+    )
+    .addOption(new Option('--seed <n>', 'seed of the synthetic data').default(1).argParser(positiveInt))
+    .action(async (options: { patients: number; seed: number }, command: Command) => {
+      const say = (line: string) => process.stdout.write(`${line}\n`);
+      await withWarehouse(command, async (warehouse, logger) => {
+        say(
+          `warehouse: ${warehouse.displayUrl}${warehouse.embedded ? ' (embedded PostgreSQL under .fhir-etl/)' : ''}`,
+        );
+        const { runs } = await runDemo(warehouse.db, {
+          patients: options.patients,
+          seed: options.seed,
+          logger,
+          progress: logProgress(logger),
+          say,
+        });
+        say(`\n${describeRuns(runs)}\n`);
+        const counts = (await viewTableCounts(warehouse.db)).filter((c) => c.rows > 0);
+        say(
+          renderTable(
+            ['table', 'rows'],
+            counts.map((c) => [c.table, c.rows]),
+          ),
+        );
+        say(
+          `\nClaims and paid amount per member per month (top 10):\n\n${indent(CLAIMS_PER_MEMBER_MONTH)}\n`,
+        );
+        const answer = await claimsPerMemberMonth(warehouse.db);
+        say(
+          renderTable(
+            ['member_id', 'full_name', 'month', 'claims', 'paid'],
+            answer.map((r) => [
+              r.member_id as string,
+              r.full_name as string,
+              r.month as string,
+              r.claims as number,
+              Number(r.paid ?? 0),
+            ]),
+          ),
+        );
+        say(`\n${howToConnect(warehouse.embedded)}`);
+        process.exitCode = runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
+      });
+    });
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}
+
+function howToConnect(embedded: boolean): string {
+  const lines = embedded
+    ? [
+        'Query it yourself:',
+        '    npx fhir-etl db start                    # keeps the embedded PostgreSQL running, prints its URL',
+        '    psql "$(npx fhir-etl db url)" -c "SELECT * FROM fhir.explanation_of_benefit LIMIT 5"',
+        '    npx fhir-etl db stop',
+        'BI tools (Metabase, Superset, Power BI): after `db start`, use the host, port, user,',
+        'password and database of that URL; the tables are in schema fhir (docs/tables.md).',
+      ]
+    : ['Query it yourself: the tables are in schema fhir of your DATABASE_URL (docs/tables.md).'];
+  return [
+    ...lines,
+    'Your own sources: copy config/sandbox.example.yaml or a 1up example to fhir-etl.config.yaml, then `npx fhir-etl run`.',
+  ].join('\n');
+}

@@ -1,0 +1,60 @@
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pgModule, { type ConnectionPool, sql } from '@databases/pg';
+import test from 'ava';
+import { runCli } from './helpers/cli.ts';
+import { createTestWarehouse } from './helpers/warehouse.ts';
+
+/**
+ * The README's main command, run as a new user runs it: `fhir-etl demo` in an empty folder.
+ * Without DATABASE_URL it starts its own embedded PostgreSQL there, exactly as on a fresh
+ * clone; with DATABASE_URL (CI's second pass) it loads into a fresh database on that server.
+ */
+test('fhir-etl demo loads a bulk and a payer source into the warehouse and answers the analyst question', async (t) => {
+  const folder = await mkdtemp(join(tmpdir(), 'fhir-etl-demo-'));
+  // As root, the embedded server runs as the postgres OS user, which must reach the folder.
+  await chmod(folder, 0o755);
+  const env: NodeJS.ProcessEnv = { ...process.env, FHIR_ETL_HOME: join(folder, '.fhir-etl') };
+  delete env.DATABASE_URL;
+  delete env.FHIR_ETL_SECRET_KEY;
+  const testWarehouse = process.env.DATABASE_URL ? await createTestWarehouse() : undefined;
+  if (testWarehouse) env.DATABASE_URL = testWarehouse.url;
+  t.teardown(async () => {
+    if (testWarehouse) await testWarehouse.drop();
+    else await runCli(['db', 'stop'], { cwd: folder, env });
+  });
+
+  const demo = await runCli(['demo', '--patients', '12'], { cwd: folder, env });
+  t.is(demo.code, 0, `${demo.stdout}\n${demo.stderr}`);
+  t.regex(demo.stdout, /member 01-testmemid logged in/);
+  t.regex(demo.stdout, /sandbox-provider\s+\d+\s+succeeded/);
+  t.regex(demo.stdout, /sandbox-payer\s+\d+\s+succeeded/);
+  t.regex(demo.stdout, /Claims and paid amount per member per month/);
+  t.regex(demo.stdout, testWarehouse ? /schema fhir of your DATABASE_URL/ : /fhir-etl db start/);
+
+  const url = testWarehouse?.url ?? (await runCli(['db', 'start'], { cwd: folder, env })).stdout.trim();
+  const db: ConnectionPool = pgModule.default({ connectionString: url, bigIntMode: 'number' });
+  t.teardown(() => db.dispose());
+  const runs = await db.query(sql`SELECT source, status, resources FROM fhir_etl.runs ORDER BY id`);
+  t.deepEqual(
+    runs.map((r) => [r.source, r.status]),
+    [
+      ['sandbox-provider', 'succeeded'],
+      ['sandbox-payer', 'succeeded'],
+    ],
+  );
+  const [patients] = await db.query(sql`
+    SELECT count(*) FILTER (WHERE _source = 'sandbox-provider')::int AS bulk,
+           count(*) FILTER (WHERE _source = 'sandbox-payer')::int AS payer
+    FROM fhir.patient`);
+  t.deepEqual(patients, { bulk: 12, payer: 2 });
+  const [claims] = await db.query(sql`
+    SELECT count(*)::int AS n FROM fhir.explanation_of_benefit e
+    JOIN fhir.patient p ON p.id = e.patient_id AND p._source = e._source`);
+  t.true(claims.n > 0, 'claims join to their members');
+  const [credentials] = await db.query(
+    sql`SELECT count(*)::int AS n FROM fhir_etl.members WHERE source = 'sandbox-payer'`,
+  );
+  t.is(credentials.n, 2);
+});
