@@ -1,34 +1,74 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { currentRun } from './runs.ts';
 
 export type { Logger };
 
+/** Keys whose values never reach a log line, at the top level or one object down. */
+const SECRET_KEYS = [
+  'password',
+  'secret',
+  'clientSecret',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'code_verifier',
+  'authorization',
+  'privateKey',
+];
+
 /**
  * Structured logs on stderr: JSON lines with `--json` (or when stderr is no terminal), and
- * only warnings and errors on a terminal, where the progress bar and summary speak instead.
- * Anything that looks like a secret is redacted wherever it appears in a log object.
+ * readable lines on a terminal (only warnings and errors unless `level` asks for more, since
+ * the progress bar and summary speak there). Every line logged inside a run carries its run id
+ * (and the schedule fire that started it), whichever connector logs it. Anything that looks
+ * like a secret is redacted wherever it appears in a log object.
  */
 export function createLogger(options: { json: boolean; level?: string }): Logger {
   return pino(
     {
       level: options.level ?? (options.json ? 'info' : 'warn'),
       base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      mixin: runFields,
       redact: {
         paths: [
-          'password',
-          'secret',
-          'token',
-          'authorization',
-          '*.password',
-          '*.secret',
-          '*.clientSecret',
-          '*.access_token',
-          '*.refresh_token',
-          '*.authorization',
+          ...SECRET_KEYS,
+          ...SECRET_KEYS.map((key) => `*.${key}`),
           '*.headers.authorization',
+          'auth.clientSecret',
+          '*.auth.clientSecret',
         ],
         censor: '[redacted]',
       },
     },
-    pino.destination({ dest: 2, sync: true }),
+    destination(options.json),
   );
+}
+
+/** The run the current async context belongs to, as fields of the log line. */
+function runFields(): Record<string, unknown> {
+  const run = currentRun();
+  if (!run) return {};
+  return {
+    ...(run.runId === undefined ? {} : { runId: run.runId }),
+    ...(run.fireId === undefined ? {} : { fireId: run.fireId }),
+    trigger: run.trigger,
+  };
+}
+
+function destination(json: boolean): DestinationStream {
+  if (json || !process.stderr.isTTY) return pino.destination({ dest: 2, sync: true });
+  // In the main thread and synchronous, like the JSON destination: a line logged just
+  // before the process exits is never lost.
+  return pretty({
+    destination: 2,
+    sync: true,
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'event,source',
+    singleLine: true,
+    messageFormat: '{if source}[{source}] {end}{msg}',
+  });
 }

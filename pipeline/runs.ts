@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { hostname } from 'node:os';
 import { type ConnectionPool, sql } from '@databases/pg';
 
@@ -12,13 +13,54 @@ export interface RunTotals {
   viewCounts: Record<string, number>;
 }
 
+/** How a run started: by hand (run, load, rebuild), by a scheduled fire, or as a retry of one. */
+export type RunTrigger = 'manual' | 'schedule' | 'retry';
+
+/** Who asked for the runs started inside `attributeRuns`, and the run going on there. */
+export interface RunAttribution {
+  trigger: RunTrigger;
+  /** The fhir_etl.schedule_fires row the run belongs to. */
+  fireId?: number;
+  /** Set by startRun: the run started last in this context (what the logger stamps on lines). */
+  runId?: number;
+}
+
+/** A run still 'running' whose heartbeat is older than this is taken for abandoned, on any host. */
+export const DEFAULT_STALE_AFTER_SECONDS = 120;
+const HEARTBEAT_MS = 15_000;
+
+// The run records are written deep inside each connector (loadPaths, recordRun), which know
+// nothing of schedules. Rather than thread a trigger through every connector's signature,
+// the scheduler attributes the runs started within its async context, and startRun reads it.
+const attribution = new AsyncLocalStorage<RunAttribution>();
+const heartbeats = new Map<number, NodeJS.Timeout>();
+
+/** Runs `work` with every run it starts recorded under `trigger` (and `fireId`). */
+export function attributeRuns<T>(
+  trigger: RunTrigger,
+  fireId: number | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  return attribution.run({ trigger, ...(fireId === undefined ? {} : { fireId }) }, work);
+}
+
+/** The attribution of the code running now, if it runs inside `attributeRuns`. */
+export function currentRun(): Readonly<RunAttribution> | undefined {
+  return attribution.getStore();
+}
+
 /** Records the start of a run and returns its id (the run_id every row it writes carries). */
 export async function startRun(db: ConnectionPool, command: string, source: string): Promise<number> {
+  const context = attribution.getStore();
   const [row] = await db.query(sql`
-    INSERT INTO fhir_etl.runs (command, source, host, pid)
-    VALUES (${command}, ${source}, ${hostname()}, ${process.pid})
+    INSERT INTO fhir_etl.runs (command, source, host, pid, trigger, fire_id)
+    VALUES (${command}, ${source}, ${hostname()}, ${process.pid}, ${context?.trigger ?? 'manual'},
+            ${context?.fireId ?? null})
     RETURNING id`);
-  return row.id;
+  const id: number = row.id;
+  if (context) context.runId = id;
+  beatWhileRunning(db, id);
+  return id;
 }
 
 /** Records the end of a run: succeeded, or failed with the error text. */
@@ -28,10 +70,12 @@ export async function finishRun(
   totals: RunTotals,
   error?: string,
 ): Promise<void> {
+  clearInterval(heartbeats.get(runId));
+  heartbeats.delete(runId);
   await db.query(sql`
     UPDATE fhir_etl.runs SET
       status = ${error === undefined ? 'succeeded' : 'failed'},
-      ended_at = clock_timestamp(),
+      ended_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
       files = ${totals.files}, files_skipped = ${totals.filesSkipped},
       resources = ${totals.resources}, bytes = ${totals.bytes}, rejects = ${totals.rejects},
       counts = ${JSON.stringify(totals.counts)}::jsonb,
@@ -41,10 +85,14 @@ export async function finishRun(
 }
 
 /**
- * Marks runs left 'running' by a process that no longer exists on this host as failed, so
- * status never shows a crashed run as still going.
+ * Marks runs left 'running' by a process that no longer exists as failed, so status never
+ * shows a crashed run as still going: on this host at once (its pid is gone), on any host
+ * once its heartbeat is older than `staleAfterSeconds` (the process, or its host, died).
  */
-export async function closeAbandonedRuns(db: ConnectionPool): Promise<void> {
+export async function closeAbandonedRuns(
+  db: ConnectionPool,
+  options: { staleAfterSeconds?: number } = {},
+): Promise<void> {
   const rows: Array<{ id: number; pid: number }> = await db.query(sql`
     SELECT id, pid FROM fhir_etl.runs WHERE status = 'running' AND host = ${hostname()} AND pid <> ${process.pid}`);
   for (const row of rows) {
@@ -54,6 +102,27 @@ export async function closeAbandonedRuns(db: ConnectionPool): Promise<void> {
         error = 'the process ended without finishing the run (killed or crashed); committed files are kept'
       WHERE id = ${row.id} AND status = 'running'`);
   }
+  const staleAfter = options.staleAfterSeconds ?? DEFAULT_STALE_AFTER_SECONDS;
+  await db.query(sql`
+    UPDATE fhir_etl.runs SET status = 'failed', ended_at = clock_timestamp(),
+      error = format('no heartbeat from %s (pid %s) since %s: the process or its host died; committed files are kept',
+                     host, pid, heartbeat_at)
+    WHERE status = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => ${staleAfter})
+      AND NOT (host = ${hostname()} AND pid = ${process.pid})`);
+}
+
+/**
+ * Refreshes the run's heartbeat until finishRun. The timer is unref'd so a heartbeat never
+ * keeps a finished command alive, and a failed beat is only a missed beat.
+ */
+function beatWhileRunning(db: ConnectionPool, runId: number): void {
+  const timer = setInterval(() => {
+    db.query(
+      sql`UPDATE fhir_etl.runs SET heartbeat_at = clock_timestamp() WHERE id = ${runId} AND status = 'running'`,
+    ).catch(() => undefined);
+  }, HEARTBEAT_MS);
+  timer.unref();
+  heartbeats.set(runId, timer);
 }
 
 function isAlive(pid: number): boolean {

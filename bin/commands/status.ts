@@ -1,55 +1,44 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.ts';
 import { readStatus, type WarehouseStatus } from '../../pipeline/status.ts';
-import { withWarehouse } from '../global-options.ts';
+import { globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('recent runs, what each source committed, checkpoints and table sizes')
+    .description(
+      'freshness per source, recent runs, committed files, checkpoints, table sizes, logins needed',
+    )
     .option('--json', 'print machine-readable JSON')
     .action(async (options, command: Command) => {
-      await withWarehouse(command, async (warehouse) => {
-        const status = await readStatus(warehouse.db);
-        const json = options.json || command.optsWithGlobals().json;
-        process.stdout.write(
-          json ? `${JSON.stringify(status, null, 2)}\n` : `${describeStatus(status, warehouse.displayUrl)}\n`,
-        );
-      });
+      // The config adds the sources that never ran and their schedules; status works without one.
+      const config = await loadConfig(globalOptions(command).config);
+      await withWarehouse(
+        command,
+        async (warehouse) => {
+          const status = await readStatus(warehouse.db, {
+            sources: config.sources,
+            viewSchema: config.warehouse.schema,
+          });
+          const json = options.json || command.optsWithGlobals().json;
+          process.stdout.write(
+            json
+              ? `${JSON.stringify(status, null, 2)}\n`
+              : `${describeStatus(status, warehouse.displayUrl)}\n`,
+          );
+        },
+        { databaseUrl: config.warehouse.url },
+      );
     });
 }
 
+const time = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '');
+
 function describeStatus(status: WarehouseStatus, url: string): string {
-  const time = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '');
-  const out = [`warehouse: ${url}`, '', 'recent runs'];
-  out.push(
-    renderTable(
-      [
-        'run',
-        'command',
-        'source',
-        'status',
-        'started',
-        'seconds',
-        'files',
-        'skipped',
-        'resources',
-        'rejects',
-      ],
-      status.runs.map((r) => [
-        r.id,
-        r.command,
-        r.source,
-        r.status,
-        time(r.started_at),
-        r.ended_at ? Number(((r.ended_at.getTime() - r.started_at.getTime()) / 1000).toFixed(1)) : null,
-        r.files,
-        r.files_skipped,
-        r.resources,
-        r.rejects,
-      ]),
-    ),
-  );
+  const out = [`warehouse: ${url}`];
+  if (status.freshness.length > 0) out.push('', 'sources', describeFreshness(status));
+  out.push('', 'recent runs', describeRuns(status));
   const failed = status.runs.find((r) => r.status === 'failed');
   if (failed?.error) out.push(`last failure (run ${failed.id}): ${failed.error.split('\n')[0]}`);
   out.push('', 'committed files per source');
@@ -68,14 +57,129 @@ function describeStatus(status: WarehouseStatus, url: string): string {
       ),
     );
   }
+  out.push(...describeBulk(status), ...describeMembers(status));
   out.push('', 'tables');
   out.push(
     renderTable(
-      ['table', 'rows'],
-      status.tables.map((t) => [t.table, t.rows]),
+      ['table', 'rows', 'size'],
+      status.tables.map((t) => [t.table, t.rows, megabytes(t.bytes)]),
     ),
   );
   if (status.rejects > 0)
     out.push('', `${status.rejects} rejected lines in all: \`fhir-etl rejects\` lists them`);
   return out.join('\n');
+}
+
+function describeFreshness(status: WarehouseStatus): string {
+  return renderTable(
+    ['source', 'schedule', 'last run', 'status', 'last success', 'since success'],
+    status.freshness.map((f) => [
+      f.source,
+      f.schedule ?? '',
+      f.last_run ? `${f.last_run.id} (${f.last_run.trigger})` : 'never',
+      f.running ? 'running' : (f.last_run?.status ?? ''),
+      time(f.last_success_at),
+      f.freshness_seconds === null ? 'never' : duration(f.freshness_seconds),
+    ]),
+  );
+}
+
+function describeRuns(status: WarehouseStatus): string {
+  return renderTable(
+    [
+      'run',
+      'command',
+      'source',
+      'trigger',
+      'status',
+      'started',
+      'seconds',
+      'files',
+      'skipped',
+      'resources',
+      'res/s',
+      'rejects',
+    ],
+    status.runs.map((r) => [
+      r.id,
+      r.command,
+      r.source,
+      r.trigger,
+      r.status,
+      time(r.started_at),
+      r.ended_at ? Number(((r.ended_at.getTime() - r.started_at.getTime()) / 1000).toFixed(1)) : null,
+      r.files,
+      r.files_skipped,
+      r.resources,
+      r.resources_per_second,
+      r.rejects,
+    ]),
+  );
+}
+
+function describeBulk(status: WarehouseStatus): string[] {
+  const out: string[] = [];
+  if (status.bulk && status.bulk.in_progress.length > 0) {
+    out.push('', 'bulk exports in progress');
+    out.push(
+      renderTable(
+        ['source', 'state', 'started', 'transactionTime', 'last error'],
+        status.bulk.in_progress.map((e) => [
+          e.source,
+          e.state,
+          time(e.started_at),
+          e.transaction_time,
+          e.error,
+        ]),
+      ),
+    );
+  }
+  if (status.bulk && status.bulk.recent_errors.length > 0) {
+    out.push('', 'recent bulk error-file issues');
+    out.push(
+      renderTable(
+        ['source', 'export', 'type', 'severity', 'code', 'diagnostics'],
+        status.bulk.recent_errors.map((e) => [
+          e.source,
+          e.export_id,
+          e.resource_type,
+          e.severity,
+          e.code,
+          e.diagnostics?.slice(0, 80),
+        ]),
+      ),
+    );
+  }
+  return out;
+}
+
+function describeMembers(status: WarehouseStatus): string[] {
+  if (!status.members || status.members.needing_login.length === 0) return [];
+  return [
+    '',
+    'members who must log in again (`fhir-etl auth login SOURCE`)',
+    renderTable(
+      ['source', 'member', 'patient', 'why'],
+      status.members.needing_login.map((m) => [m.source, m.member_label, m.patient_id, m.login_error]),
+    ),
+  ];
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** 93784 -> "1d 2h 3m" */
+function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const parts = [
+    [Math.floor(s / 86400), 'd'],
+    [Math.floor((s % 86400) / 3600), 'h'],
+    [Math.floor((s % 3600) / 60), 'm'],
+  ] as const;
+  return parts
+    .filter(([n]) => n > 0)
+    .map(([n, unit]) => `${n}${unit}`)
+    .join(' ');
 }

@@ -1,0 +1,73 @@
+import { type Command, Option } from 'commander';
+import { loadConfig } from '../../config/index.ts';
+import { openWarehouse } from '../../loaders/index.ts';
+import { createLogger } from '../../pipeline/logger.ts';
+import { serveMetrics } from '../../pipeline/metrics/index.ts';
+import { runScheduler, scheduledSources, stopOnSignals } from '../../pipeline/scheduler/index.ts';
+import { UsageError } from '../exit-codes.ts';
+import { globalOptions } from '../global-options.ts';
+
+export function registerScheduleCommand(program: Command): void {
+  program
+    .command('schedule')
+    .description(
+      'long-running: run each source on its cron schedule (one replica per fire); SIGTERM stops gracefully',
+    )
+    .option('--source <name...>', 'only these sources (default: every source with a schedule)')
+    .addOption(
+      new Option(
+        '--metrics-port <port>',
+        'serve Prometheus /metrics and /healthz on this port (0: any free port)',
+      ).argParser(port),
+    )
+    .option(
+      '--metrics-host <host>',
+      'address the metrics endpoint binds to (default: scheduler.metricsHost, 127.0.0.1)',
+    )
+    .option('--replica <name>', 'this process in fhir_etl.schedule_fires (default: host:pid)')
+    .action(async (options, command: Command) => {
+      const { json, config: configFile, databaseUrl } = globalOptions(command);
+      const config = await loadConfig(configFile);
+      // A wrong schedule is refused (exit 2) before the warehouse is even opened.
+      const sources = scheduledSources(config, options.source);
+      const logger = createLogger({ json, level: 'info' });
+      const shutdown = stopOnSignals(logger);
+      const warehouse = await openWarehouse({
+        databaseUrl: databaseUrl || config.warehouse.url || undefined,
+        // Each running source holds one connection for its lock beside those its files load on.
+        poolSize: 6 + sources.length,
+      });
+      try {
+        const metricsPort = options.metricsPort ?? config.scheduler.metricsPort;
+        const metrics =
+          metricsPort === undefined
+            ? undefined
+            : await serveMetrics(warehouse.db, {
+                host: options.metricsHost ?? config.scheduler.metricsHost,
+                port: metricsPort,
+                logger,
+              });
+        logger.info(
+          { event: 'scheduler.warehouse', warehouse: warehouse.displayUrl },
+          `warehouse: ${warehouse.displayUrl}`,
+        );
+        await runScheduler(warehouse.db, config, {
+          sources: options.source,
+          logger,
+          signal: shutdown.signal,
+          replica: options.replica,
+        });
+        await metrics?.close();
+      } finally {
+        shutdown.dispose();
+        await warehouse.close();
+      }
+    });
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
+    throw new UsageError(`--metrics-port must be a port number (0-65535), got "${value}"`);
+  return parsed;
+}

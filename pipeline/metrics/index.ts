@@ -1,0 +1,2 @@
+export { type MetricsServer, MetricsServerError, serveMetrics } from './server.ts';
+export { warehouseMetrics } from './warehouse-metrics.ts';
