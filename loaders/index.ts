@@ -10,6 +10,12 @@ export {
   type ResourceRecord,
   type TypeCounts,
 } from './raw/load-file.ts';
+export {
+  type DeleteFileOptions,
+  type DeleteFileResult,
+  deleteResources,
+  type ResourceReference,
+} from './raw/delete-resources.ts';
 export { type RawTableRegistry, rawTableName, rawTableRegistry } from './raw/raw-tables.ts';
 export type { StagedTarget, TargetCounts } from './raw/staged-target.ts';
 export * from './views/index.ts';
