@@ -65,20 +65,33 @@ export async function ingestNdjson(
   stream: Readable,
   options: IngestOptions = {},
 ): Promise<FileLoadResult> {
+  const { lines, bytesRead } = countedLines(ctx, stream, options.onBytes);
+  return loadFile(ctx.db, file, parsedLines(lines), {
+    rawTables: ctx.rawTables,
+    targets: ctx.targets(),
+    bytesRead,
+    beforeCommit: options.beforeCommit,
+  });
+}
+
+/**
+ * The lines of an NDJSON stream (plain or gzip), under the run's line-length guard, and the
+ * bytes read so far (for the file record and progress).
+ */
+export function countedLines(
+  ctx: Pick<LoadContext, 'maxLineBytes'>,
+  stream: Readable,
+  onBytes?: (bytes: number) => void,
+): { lines: AsyncIterable<string>; bytesRead: () => number } {
   let bytes = 0;
   const lines = readLines(stream, {
     maxLineBytes: ctx.maxLineBytes,
     onBytes: (n) => {
       bytes += n;
-      options.onBytes?.(n);
+      onBytes?.(n);
     },
   });
-  return loadFile(ctx.db, file, parsedLines(lines), {
-    rawTables: ctx.rawTables,
-    targets: ctx.targets(),
-    bytesRead: () => bytes,
-    beforeCommit: options.beforeCommit,
-  });
+  return { lines, bytesRead: () => bytes };
 }
 
 /**

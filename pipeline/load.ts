@@ -6,6 +6,7 @@ import type { CompiledView } from '../transforms/index.ts';
 import { ingestNdjson, type LoadContext, prepareLoad } from './ingest.ts';
 import { expandInputs, type InputFile } from './inputs.ts';
 import type { ProgressReporter } from './progress.ts';
+import { addResult, emptyTotals } from './run-recorder.ts';
 import { closeAbandonedRuns, finishRun, type RunTotals, startRun } from './runs.ts';
 
 export interface LoadOptions {
@@ -119,31 +120,7 @@ async function loadOne(
 }
 
 function sumOutcomes(outcomes: FileOutcome[]): RunTotals {
-  const totals: RunTotals & { counts: Record<string, number> } = {
-    files: 0,
-    filesSkipped: 0,
-    resources: 0,
-    bytes: 0,
-    rejects: 0,
-    counts: {},
-    viewCounts: {},
-  };
-  for (const { result } of outcomes) {
-    if (!result) continue;
-    if (result.status === 'already-loaded') {
-      totals.filesSkipped++;
-      continue;
-    }
-    totals.files++;
-    totals.resources += result.resources;
-    totals.bytes += result.bytes;
-    totals.rejects += result.rejects;
-    for (const [type, counts] of Object.entries(result.counts)) {
-      totals.counts[type] = (totals.counts[type] ?? 0) + counts.resources;
-    }
-    for (const [view, rows] of Object.entries(result.viewCounts)) {
-      totals.viewCounts[view] = (totals.viewCounts[view] ?? 0) + rows;
-    }
-  }
+  const totals = emptyTotals();
+  for (const { result } of outcomes) if (result) addResult(totals, result);
   return totals;
 }

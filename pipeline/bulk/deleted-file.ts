@@ -2,8 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Transaction } from '@databases/pg';
 import { type DeletedReference, deletedReferences } from '../../connectors/bulk/index.ts';
 import { deleteResources, type FileLoadResult, type FileToLoad } from '../../loaders/index.ts';
-import { readLines } from '../../transforms/index.ts';
-import type { LoadContext } from '../ingest.ts';
+import { countedLines, type LoadContext } from '../ingest.ts';
 
 const BATCH = 1000;
 
@@ -21,17 +20,10 @@ export async function applyDeletedFile(
   stream: Readable,
   options: { onBytes?: (n: number) => void; beforeCommit: (tx: Transaction) => Promise<void> },
 ): Promise<FileLoadResult> {
-  let bytes = 0;
-  const lines = readLines(stream, {
-    maxLineBytes: load.maxLineBytes,
-    onBytes: (n) => {
-      bytes += n;
-      options.onBytes?.(n);
-    },
-  });
+  const { lines, bytesRead } = countedLines(load, stream, options.onBytes);
   const result = await deleteResources(load.db, file, referenceBatches(lines), {
     viewTables: load.viewTables,
-    bytesRead: () => bytes,
+    bytesRead,
     beforeCommit: (tx) => options.beforeCommit(tx),
   });
   return {

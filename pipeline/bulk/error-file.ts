@@ -2,8 +2,7 @@ import type { Readable } from 'node:stream';
 import { sql, type Transaction } from '@databases/pg';
 import { type OutcomeIssue, outcomeIssues } from '../../connectors/bulk/index.ts';
 import type { FileLoadResult, FileToLoad } from '../../loaders/index.ts';
-import { readLines } from '../../transforms/index.ts';
-import type { LoadContext } from '../ingest.ts';
+import { countedLines, type LoadContext } from '../ingest.ts';
 import { recordBulkErrors } from './export-store.ts';
 
 /**
@@ -20,14 +19,7 @@ export async function recordErrorFile(
   stream: Readable,
   options: { onBytes?: (n: number) => void; beforeCommit: (tx: Transaction) => Promise<void> },
 ): Promise<FileLoadResult & { issues: number }> {
-  let bytes = 0;
-  const lines = readLines(stream, {
-    maxLineBytes: load.maxLineBytes,
-    onBytes: (n) => {
-      bytes += n;
-      options.onBytes?.(n);
-    },
-  });
+  const { lines, bytesRead } = countedLines(load, stream, options.onBytes);
   return load.db.tx(async (tx) => {
     await tx.query(
       sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${file.source}|${file.fileKey}`}, 0))`,
@@ -52,9 +44,9 @@ export async function recordErrorFile(
     await recordBulkErrors(tx, file.source, details.exportId, batch, details.resourceType);
     await tx.query(sql`
       INSERT INTO fhir_etl.files (source, file_key, path, bytes, lines, resources, rejects, counts, run_id)
-      VALUES (${file.source}, ${file.fileKey}, ${file.path}, ${bytes}, ${count}, 0, 0, ${JSON.stringify({ issues })}::jsonb, ${file.runId})`);
+      VALUES (${file.source}, ${file.fileKey}, ${file.path}, ${bytesRead()}, ${count}, 0, 0, ${JSON.stringify({ issues })}::jsonb, ${file.runId})`);
     await options.beforeCommit(tx);
-    return { ...emptyResult('loaded'), lines: count, bytes, issues };
+    return { ...emptyResult('loaded'), lines: count, bytes: bytesRead(), issues };
   });
 }
 
