@@ -68,7 +68,8 @@ async function killLoadDuring(queryPrefix: string): Promise<void> {
 test.serial(
   'a load killed with SIGKILL in the middle of its COPY leaves nothing, and a rerun loads every row once',
   async (t) => {
-    await killLoadDuring('COPY fhir_etl_stage_raw');
+    // A first load copies straight into fhir_raw (the direct path, see loaders/raw/load-file.ts).
+    await killLoadDuring('COPY fhir_raw.');
     await sleep(200);
     t.is(await observationRows(), 0);
     const files = await warehouse.db.query(sql`SELECT 1 FROM fhir_etl.files`);

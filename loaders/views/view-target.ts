@@ -3,30 +3,75 @@ import { errorMessage } from '../../errors/index.ts';
 import { copyInto } from '../postgres/copy.ts';
 import { escapeCopyText } from '../postgres/copy-text.ts';
 import type { FileToLoad, RejectRecord, ResourceRecord } from '../raw/load-file.ts';
-import type { MergedType, StagedTarget, TargetCounts } from '../raw/staged-target.ts';
+import type { MergedType, StagedTarget, TargetBatch, TargetCounts } from '../raw/staged-target.ts';
 import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
 
 /**
  * Fills the view tables from a file's resources inside the file's transaction. Rows are
- * evaluated as resources stream by and staged per view (COPY into temporary tables); once
- * fhir_raw is merged, each changed resource's old rows are deleted and its new rows inserted,
- * so a resource seen again never leaves stale rows (a child view's lines included).
+ * evaluated as resources stream by. A resource the loader copies straight into fhir_raw (its
+ * id is new there, see load-file.ts) has no rows yet in any view, so its rows are copied
+ * straight into the view tables too, in the loader's savepoint. The other rows are staged per
+ * view (COPY into temporary tables); once fhir_raw is merged, each changed resource's old rows
+ * are deleted and its new rows inserted, so a resource seen again never leaves stale rows (a
+ * child view's lines included).
  */
 export function viewTarget(tables: ViewTable[], options: { batchBytes?: number } = {}): StagedTarget {
   const limit = options.batchBytes ?? 4 << 20;
   const byType = new Map<string, StagedView[]>();
-  const staged: StagedView[] = tables.map((table, i) => ({
+  const views: StagedView[] = tables.map((table, i) => ({
     table,
     stage: `fhir_etl_stage_view_${i}`,
-    parts: [],
-    rows: 0,
+    created: false,
+    stagedRows: 0,
+    directRows: 0,
+    pending: emptyPending(),
   }));
-  for (const view of staged) {
+  for (const view of views) {
     const list = byType.get(view.table.view.resource) ?? [];
     list.push(view);
     byType.set(view.table.view.resource, list);
   }
   let bytes = 0;
+
+  const take = (): TargetBatch => {
+    const detached = views.map((view) => {
+      const pending = view.pending;
+      view.pending = emptyPending();
+      return { view, pending };
+    });
+    bytes = 0;
+    const ofType = (resourceType: string) =>
+      detached.filter(({ view }) => view.table.view.resource === resourceType);
+    return {
+      async copyDirect(tx, file, resourceType) {
+        const tail = `\t${escapeCopyText(file.source)}\t${file.runId}\n`;
+        for (const { view, pending } of ofType(resourceType)) {
+          if (pending.direct.length === 0) continue;
+          await copyInto(tx, directCopyStatement(view.table), pending.direct.join(tail) + tail);
+        }
+      },
+      landed(resourceType) {
+        for (const { view, pending } of ofType(resourceType)) view.directRows += pending.direct.length;
+      },
+      demote(resourceType) {
+        for (const { pending } of ofType(resourceType)) {
+          for (let i = 0; i < pending.direct.length; i++) {
+            pending.staged.push(`${pending.direct[i] as string}\t${pending.directSeqs[i] as number}\n`);
+          }
+          pending.direct = [];
+          pending.directSeqs = [];
+        }
+      },
+      async copyStaged(tx) {
+        for (const { view, pending } of detached) {
+          if (pending.staged.length === 0) continue;
+          if (!view.created) await createStage(tx, view);
+          view.stagedRows += pending.staged.length;
+          await copyInto(tx, `COPY ${view.stage} FROM STDIN`, pending.staged.join(''));
+        }
+      },
+    };
+  };
 
   return {
     get full() {
@@ -35,22 +80,14 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
 
     async begin(tx) {
       await tx.query(sql`SELECT pg_advisory_xact_lock_shared(${VIEW_TABLES_LOCK})`);
-      for (const view of staged) {
-        const columns = view.table.view.columns.map(
-          (c, i) => sql`${sql.ident(c.name)} ${sql.__dangerous__rawValue(view.table.sqlTypes[i] ?? 'text')}`,
-        );
-        await tx.query(sql`
-          CREATE TEMP TABLE ${sql.ident(view.stage)} (_seq integer, _resource_id text, ${sql.join(columns, ', ')})
-          ON COMMIT DROP`);
-      }
     },
 
-    add(record: ResourceRecord, seq: number): RejectRecord | undefined {
-      const views = byType.get(record.resourceType);
-      if (!views) return undefined;
-      const prefix = `${seq}\t${escapeCopyText(record.id)}`;
+    add(record: ResourceRecord, seq: number, direct = false): RejectRecord | undefined {
+      const typeViews = byType.get(record.resourceType);
+      if (!typeViews) return undefined;
+      const id = escapeCopyText(record.id);
       let failure: RejectRecord | undefined;
-      for (const view of views) {
+      for (const view of typeViews) {
         let rows: unknown[][];
         try {
           rows = view.table.view.emit(record.resource);
@@ -59,35 +96,41 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
           failure ??= evaluationReject(record, view.table, error);
           continue;
         }
+        const pending = view.pending;
         for (const row of rows) {
-          const line = encodeRow(prefix, row, view.table);
-          view.parts.push(line);
-          bytes += line.length;
+          const body = encodeRow(id, row, view.table);
+          if (direct) {
+            pending.direct.push(body);
+            pending.directSeqs.push(seq);
+          } else {
+            pending.staged.push(`${body}\t${seq}\n`);
+          }
+          bytes += body.length + 8;
         }
       }
       return failure;
     },
 
     async flush(tx) {
-      for (const view of staged) {
-        if (view.parts.length === 0) continue;
-        const payload = view.parts.join('');
-        view.parts = [];
-        await copyInto(tx, `COPY ${view.stage} FROM STDIN`, payload);
-      }
-      bytes = 0;
+      const batch = take();
+      for (const resourceType of byType.keys()) batch.demote(resourceType);
+      await batch.copyStaged(tx);
     },
 
+    take,
+
     async finish(tx, file, merged) {
-      // Lets the planner choose index lookups over scans of the whole view table.
-      await tx.query(sql`ANALYZE fhir_etl_changed`);
       const counts: TargetCounts = {};
-      for (const view of staged) {
+      const changed = (view: StagedView) => {
         const change = merged[view.table.view.resource];
-        counts[view.table.view.name] =
-          change && change.inserted + change.updated > 0
-            ? await replaceChangedRows(tx, view, file, change)
-            : 0;
+        return change && change.inserted + change.updated > 0 ? change : undefined;
+      };
+      // Lets the planner choose index lookups over scans of the whole view table.
+      if (views.some(changed)) await tx.query(sql`ANALYZE fhir_etl_changed`);
+      for (const view of views) {
+        const change = changed(view);
+        const replaced = change ? await replaceChangedRows(tx, view, file, change) : 0;
+        counts[view.table.view.name] = view.directRows + replaced;
       }
       return counts;
     },
@@ -96,15 +139,53 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
 
 interface StagedView {
   table: ViewTable;
+  /** The temporary staging table, created on first use: a file whose rows all go direct needs none. */
   stage: string;
-  parts: string[];
-  rows: number;
+  created: boolean;
+  stagedRows: number;
+  /** Rows copied straight into the view table (savepoint released). */
+  directRows: number;
+  pending: PendingRows;
 }
 
-function encodeRow(prefix: string, row: unknown[], table: ViewTable): string {
-  let line = prefix;
+/**
+ * Rows not yet sent. A row is its resource id and columns in COPY text (`body`); a staged row
+ * ends with its line number (`_seq`), a direct one gets `_source` and `_run_id` when sent
+ * (`join` with that tail: no per-row copy).
+ */
+interface PendingRows {
+  staged: string[];
+  direct: string[];
+  directSeqs: number[];
+}
+
+function emptyPending(): PendingRows {
+  return { staged: [], direct: [], directSeqs: [] };
+}
+
+async function createStage(tx: Transaction, view: StagedView): Promise<void> {
+  const columns = view.table.view.columns.map(
+    (c, i) => sql`${sql.ident(c.name)} ${sql.__dangerous__rawValue(view.table.sqlTypes[i] ?? 'text')}`,
+  );
+  await tx.query(sql`
+    CREATE TEMP TABLE ${sql.ident(view.stage)} (_resource_id text, ${sql.join(columns, ', ')}, _seq integer)
+    ON COMMIT DROP`);
+  view.created = true;
+}
+
+function directCopyStatement(table: ViewTable): string {
+  const columns = ['_resource_id', ...table.view.columns.map((c) => c.name), '_source', '_run_id'];
+  return `COPY ${quoteIdent(table.schema)}.${quoteIdent(table.table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+function encodeRow(id: string, row: unknown[], table: ViewTable): string {
+  let line = id;
   for (let i = 0; i < row.length; i++) line += `\t${(table.encoders[i] as (v: unknown) => string)(row[i])}`;
-  return `${line}\n`;
+  return line;
 }
 
 /**
@@ -125,6 +206,8 @@ async function replaceChangedRows(
       DELETE FROM ${target} t USING fhir_etl_changed c
       WHERE c.resource_type = ${type} AND t._source = ${file.source} AND t._resource_id = c.id`);
   }
+  // No staged row: the changed resources yield no row in this view (the delete above still ran).
+  if (!view.created) return 0;
   const everyStagedChanged = !change.repeated && change.inserted + change.updated === change.resources;
   const columns = view.table.view.columns.map((c) => sql.ident(c.name));
   const inserted = await tx.query(sql`

@@ -69,10 +69,13 @@ async function peek(stream: Readable, n: number): Promise<Buffer | null> {
       continue;
     }
     if (stream.readableEnded || stream.destroyed) break;
-    const ended = await Promise.race([
-      once(stream, 'readable').then(() => false),
-      once(stream, 'end').then(() => true),
-    ]);
+    const readable = once(stream, 'readable').then(() => false);
+    const end = once(stream, 'end').then(() => true);
+    // The promise that loses the race rejects when the stream later errors (a download cut
+    // off after its first bytes): that error belongs to the pipeline, not to an unhandled rejection.
+    readable.catch(() => undefined);
+    end.catch(() => undefined);
+    const ended = await Promise.race([readable, end]);
     if (ended) break;
   }
   const head = Buffer.concat(pieces);
