@@ -36,7 +36,7 @@ export async function configuredViewOptions(
 export async function withWarehouse<T>(
   command: Command,
   fn: (warehouse: Warehouse, logger: Logger) => Promise<T>,
-  options: { migrate?: boolean; databaseUrl?: string } = {},
+  options: { migrate?: boolean; databaseUrl?: string; poolSize?: number } = {},
 ) {
   const { databaseUrl, json } = globalOptions(command);
   const logger = createLogger({ json });
@@ -44,6 +44,7 @@ export async function withWarehouse<T>(
   const warehouse = await openWarehouse({
     databaseUrl: databaseUrl || options.databaseUrl || undefined,
     migrate: options.migrate ?? true,
+    ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
   });
   try {
     return await fn(warehouse, logger);

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { type LoadSummary, loadPaths } from '../../pipeline/load.ts';
 import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
+import { poolSizeForLoad } from '../../pipeline/connections.ts';
 import { configuredViews } from '../../pipeline/views.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { configuredViewOptions, globalOptions, withWarehouse } from '../global-options.ts';
@@ -29,22 +30,27 @@ export function registerLoadCommand(program: Command): void {
       // Commander folds --views DIR and --no-views into one option: false, or a list of folders.
       const { viewDirs, schema } = await configuredViewOptions(command, options);
       const views = viewDirs === false ? [] : await configuredViews(viewDirs);
-      await withWarehouse(command, async (warehouse, logger) => {
-        const progress: ProgressReporter =
-          !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
-        const summary = await loadPaths(warehouse.db, {
-          paths,
-          source: options.source,
-          concurrency: options.concurrency,
-          maxLineBytes: options.maxLineBytes,
-          progress,
-          views,
-          viewSchema: schema,
-        });
-        if (json) logger.info({ event: 'load.done', ...withoutOutcomes(summary) }, `load ${summary.status}`);
-        else process.stdout.write(`${describeLoad(summary)}\n`);
-        process.exitCode = summary.status === 'succeeded' ? EXIT.ok : EXIT.failed;
-      });
+      await withWarehouse(
+        command,
+        async (warehouse, logger) => {
+          const progress: ProgressReporter =
+            !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
+          const summary = await loadPaths(warehouse.db, {
+            paths,
+            source: options.source,
+            concurrency: options.concurrency,
+            maxLineBytes: options.maxLineBytes,
+            progress,
+            views,
+            viewSchema: schema,
+          });
+          if (json)
+            logger.info({ event: 'load.done', ...withoutOutcomes(summary) }, `load ${summary.status}`);
+          else process.stdout.write(`${describeLoad(summary)}\n`);
+          process.exitCode = summary.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+        },
+        { poolSize: poolSizeForLoad(options.concurrency) },
+      );
     });
 }
 

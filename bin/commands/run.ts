@@ -1,14 +1,13 @@
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../../config/index.ts';
+import { FHIR_INSTANT, loadConfig } from '../../config/index.ts';
 import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
 import type { SourceRunResult } from '../../pipeline/run-recorder.ts';
-import { runSources } from '../../pipeline/run.ts';
+import { poolSizeForRun } from '../../pipeline/connections.ts';
+import { runSources, selectSources } from '../../pipeline/run.ts';
 import { stopOnSignals } from '../../pipeline/scheduler/shutdown.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
-
-const FHIR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 export function registerRunCommand(program: Command): void {
   program
@@ -17,7 +16,15 @@ export function registerRunCommand(program: Command): void {
     .option('--source <name...>', 'only these sources (default: all in the config)')
     .option('--full-refresh', 'ignore the incremental checkpoint and extract everything', false)
     .addOption(
-      new Option('--since <instant>', 'extract what changed since this FHIR instant').argParser(instant),
+      new Option('--since <instant>', 'extract what changed since this FHIR instant').argParser(
+        instant('--since'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--until <instant>',
+        'bulk sources: extract what changed up to this FHIR instant (_until)',
+      ).argParser(instant('--until')),
     )
     .action(async (options, command: Command) => {
       const { json, config: configFile } = globalOptions(command);
@@ -36,7 +43,7 @@ export function registerRunCommand(program: Command): void {
           const shutdown = stopOnSignals(logger);
           const results = await runSources(warehouse.db, config, {
             sources: options.source,
-            request: { fullRefresh: options.fullRefresh, since: options.since },
+            request: { fullRefresh: options.fullRefresh, since: options.since, until: options.until },
             logger,
             progress,
             signal: shutdown.signal,
@@ -46,15 +53,21 @@ export function registerRunCommand(program: Command): void {
           else process.stdout.write(`${describeRuns(results)}\n`);
           process.exitCode = results.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
         },
-        { databaseUrl: config.warehouse.url },
+        {
+          databaseUrl: config.warehouse.url,
+          poolSize: poolSizeForRun(selectSources(config, options.source)),
+        },
       );
     });
 }
 
-function instant(value: string): string {
-  if (!FHIR_INSTANT.test(value))
-    throw new UsageError(`--since must be a FHIR instant such as 2026-01-31T00:00:00Z, got "${value}"`);
-  return value;
+/** Parses an option holding a FHIR instant, refusing anything else as a usage error. */
+function instant(flag: string): (value: string) => string {
+  return (value) => {
+    if (!FHIR_INSTANT.test(value))
+      throw new UsageError(`${flag} must be a FHIR instant such as 2026-01-31T00:00:00Z, got "${value}"`);
+    return value;
+  };
 }
 
 /** One line per source, then each failure in full. */

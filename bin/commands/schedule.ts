@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { openWarehouse } from '../../loaders/index.ts';
+import { poolSizeForSchedule } from '../../pipeline/connections.ts';
 import { createLogger } from '../../pipeline/logger.ts';
 import { serveMetrics } from '../../pipeline/metrics/index.ts';
 import { runScheduler, scheduledSources, stopOnSignals } from '../../pipeline/scheduler/index.ts';
@@ -34,8 +35,8 @@ export function registerScheduleCommand(program: Command): void {
       const shutdown = stopOnSignals(logger);
       const warehouse = await openWarehouse({
         databaseUrl: databaseUrl || config.warehouse.url || undefined,
-        // Each running source holds one connection for its lock beside those its files load on.
-        poolSize: 6 + sources.length,
+        // Sources may run at once; each also pins a connection for its lock.
+        poolSize: poolSizeForSchedule(sources),
       });
       try {
         const metricsPort = options.metricsPort ?? config.scheduler.metricsPort;
