@@ -131,6 +131,9 @@ function updated(resource: FhirResource, at: number): FhirResource {
     case 'Patient':
       next.telecom = [
         { system: 'phone', value: `(617) 555-${String(at % 10_000).padStart(4, '0')}`, use: 'mobile' },
+        ...((next.telecom as Array<{ system?: string }> | undefined) ?? []).filter(
+          (t) => t.system === 'email',
+        ),
       ];
       break;
     case 'Condition':

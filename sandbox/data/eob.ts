@@ -21,6 +21,10 @@ import { coding, concept, type FhirResource, reference } from './resource.ts';
 
 export interface ClaimContext {
   rng: Rng;
+  /** Draws for the fields added later (see STREAM.detail), so `rng` draws stay where they were. */
+  detail: Rng;
+  /** The plan pays second (Coverage.order 2): claims carry the primary payer's payment (priorpayerpaid). */
+  secondary: boolean;
   nextId: () => string;
   patient: { reference: string };
   memberId: string;
@@ -40,11 +44,15 @@ export interface EncounterClaimInput {
   kind: EncounterKind;
   diagnosis: Diagnosis;
   procedure?: { id: string; code: ProcedureCode; at: number };
+  /** The number of the prior authorization that covers this visit (insurance.preAuthRef). */
+  preAuthRef?: string;
 }
 
 const CARIN = 'http://hl7.org/fhir/us/carin-bb/StructureDefinition/C4BB-ExplanationOfBenefit-';
 /** Share of claim EOBs written as CARIN Basis (non-financial) profiles. */
 const BASIS_SHARE = 0.3;
+/** Share of claim EOBs that re-adjudicate an earlier claim (related.relationship = prior). */
+const ADJUSTED_SHARE = 0.06;
 
 /** The professional claim for a visit, plus the facility claim for inpatient, ER and hospital outpatient care. */
 export function encounterClaims(context: ClaimContext, visit: EncounterClaimInput): FhirResource[] {
@@ -88,10 +96,14 @@ function professional(context: ClaimContext, visit: EncounterClaimInput): FhirRe
     billablePeriod: { start: date(visit.start), end: date(visit.end) },
     diagnoses: [{ code: visit.diagnosis.icd10, type: 'principal', system: SYSTEM.c4bbDiagnosisType }],
     procedures: [],
-    supportingInfo: [{ category: 'clmrecvddate', timingDate: date(visit.end + 3 * 86_400_000) }],
+    supportingInfo: [
+      { category: 'clmrecvddate', timingDate: date(visit.end + 3 * 86_400_000) },
+      { category: 'servicefacility', valueReference: reference('Organization', visit.organization) },
+    ],
     lines,
     encounterId: visit.encounterId,
     copay: true,
+    preAuthRef: visit.preAuthRef,
   });
 }
 
@@ -209,6 +221,7 @@ function institutional(
     lines,
     encounterId: visit.encounterId,
     copay: false,
+    preAuthRef: visit.preAuthRef,
   });
 }
 
@@ -273,7 +286,11 @@ export function dentalClaim(context: ClaimContext): FhirResource {
       },
     ],
     procedures: [],
-    supportingInfo: [{ category: 'clmrecvddate', timingDate: date(context.at + 2 * 86_400_000) }],
+    supportingInfo: [
+      { category: 'clmrecvddate', timingDate: date(context.at + 2 * 86_400_000) },
+      { category: 'servicefacility', valueReference: reference('Organization', 'org-4') },
+      { category: 'orthodontics', valueBoolean: false },
+    ],
     lines: services.map((service) => ({
       service: coding(SYSTEM.cdt, service.code, service.display),
       modifiers: [],
@@ -287,10 +304,57 @@ export function dentalClaim(context: ClaimContext): FhirResource {
   });
 }
 
-/** A PDex prior authorization: an EOB with use = preauthorization, requested service and status, no amounts. */
-export function priorAuthorization(context: ClaimContext, procedure: ProcedureCode): FhirResource {
+export interface PriorAuthorizationInput {
+  procedure: ProcedureCode;
+  diagnosis: Diagnosis;
+  /** A planned inpatient admission (institutional, with admission period and admitting diagnosis). */
+  inpatient: boolean;
+  practitioner: string;
+  organization: string;
+  /** Approved; otherwise drawn (80% approved). */
+  approved?: boolean;
+  /** Revises an earlier authorization (extension or change of service): related.relationship = prior. */
+  revises?: boolean;
+  /** When the authorized service is planned (default: when the authorization starts). */
+  serviceAt?: number;
+  /** Days the authorized admission lasts (inpatient). */
+  days?: number;
+}
+
+/**
+ * A PDex prior authorization: an EOB with use = preauthorization, the requested service, its
+ * diagnoses, the authorization number in insurance.preAuthRef and the decision; no amounts (it pays
+ * nothing). Claims for the authorized service carry the same number in insurance.preAuthRef.
+ */
+export function priorAuthorization(context: ClaimContext, request: PriorAuthorizationInput): FhirResource {
   const id = context.nextId();
-  const approved = context.rng.chance(0.8);
+  const approved = request.approved ?? context.rng.chance(0.8);
+  const number = `PA-${id.toUpperCase()}`;
+  const start = context.at;
+  const end = start + 90 * 86_400_000;
+  const { inpatient } = request;
+  const supportingInfo: SupportingInfo[] = [
+    { category: 'clmrecvddate', timingDate: date(start - context.detail.int(1, 10) * 86_400_000) },
+  ];
+  if (inpatient) {
+    const days = request.days ?? context.detail.int(1, 4);
+    const admit = request.serviceAt ?? start + context.detail.int(3, 21) * 86_400_000;
+    supportingInfo.push(
+      {
+        category: 'admissionperiod',
+        timingPeriod: { start: dateTime(admit), end: dateTime(admit + days * 86_400_000) },
+      },
+      { category: 'admtype', code: coding(SYSTEM.admitType, '3', 'Elective') },
+      {
+        category: 'pointoforigin',
+        code: coding(SYSTEM.pointOfOrigin, '1', 'Non-Health Care Facility Point of Origin'),
+      },
+    );
+  }
+  const diagnoses = [
+    { code: request.diagnosis.icd10, type: 'principal' },
+    ...(inpatient ? [{ code: request.diagnosis.icd10, type: 'admitting' }] : []),
+  ];
   return {
     resourceType: 'ExplanationOfBenefit',
     id,
@@ -299,25 +363,62 @@ export function priorAuthorization(context: ClaimContext, procedure: ProcedureCo
       {
         type: concept(SYSTEM.c4bbIdentifierType, 'uc', 'Unique Claim ID'),
         system: 'https://sandbox.fhir-etl.local/prior-auth',
-        value: `PA-${id.toUpperCase()}`,
+        value: number,
       },
     ],
     status: 'active',
-    type: concept(SYSTEM.claimType, 'professional', 'Professional'),
+    type: inpatient
+      ? concept(SYSTEM.claimType, 'institutional', 'Institutional')
+      : concept(SYSTEM.claimType, 'professional', 'Professional'),
+    ...(inpatient ? { subType: { coding: [coding(SYSTEM.c4bbInstitutionalSubType, 'inpatient')] } } : {}),
     use: 'preauthorization',
     patient: context.patient,
-    billablePeriod: { start: date(context.at), end: date(context.at + 90 * 86_400_000) },
-    created: dateTime(context.at),
+    billablePeriod: { start: date(start), end: date(end) },
+    created: dateTime(start),
     insurer: context.insurer,
-    provider: reference('Practitioner', 'pr-1'),
+    provider: inpatient
+      ? reference('Organization', request.organization)
+      : reference('Practitioner', request.practitioner),
     outcome: approved ? 'complete' : 'partial',
-    preAuthRef: [`PA-${id.toUpperCase()}`],
-    insurance: [{ focal: true, coverage: context.coverage }],
+    careTeam: [
+      {
+        sequence: 1,
+        provider: reference('Practitioner', request.practitioner),
+        role: concept(SYSTEM.c4bbCareTeamRole, inpatient ? 'attending' : 'performing'),
+      },
+    ],
+    supportingInfo: supportingInfo.map((info, i) => ({
+      sequence: i + 1,
+      category: concept(SYSTEM.c4bbSupportingInfo, info.category),
+      ...(info.code ? { code: { coding: [info.code] } } : {}),
+      ...(info.timingDate ? { timingDate: info.timingDate } : {}),
+      ...(info.timingPeriod ? { timingPeriod: info.timingPeriod } : {}),
+    })),
+    diagnosis: diagnoses.map((dx, i) => ({
+      sequence: i + 1,
+      diagnosisCodeableConcept: concept(SYSTEM.icd10cm, dx.code.code, dx.code.display),
+      type: [concept(SYSTEM.diagnosisType, dx.type)],
+    })),
+    ...(request.revises
+      ? {
+          related: [
+            {
+              relationship: concept(
+                'http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship',
+                'prior',
+              ),
+              reference: { system: 'https://sandbox.fhir-etl.local/prior-auth', value: `${number}-0` },
+            },
+          ],
+        }
+      : {}),
+    insurance: [{ focal: true, coverage: context.coverage, preAuthRef: [number] }],
     item: [
       {
         sequence: 1,
-        productOrService: concept(SYSTEM.cpt, procedure.cpt.code, procedure.cpt.display),
-        servicedPeriod: { start: date(context.at), end: date(context.at + 90 * 86_400_000) },
+        diagnosisSequence: [1],
+        productOrService: concept(SYSTEM.cpt, request.procedure.cpt.code, request.procedure.cpt.display),
+        servicedPeriod: { start: date(start), end: date(end) },
         quantity: { value: 1 },
         adjudication: [
           {
@@ -354,6 +455,8 @@ interface SupportingInfo {
   timingPeriod?: { start: string; end: string };
   valueQuantity?: { value: number };
   valueString?: string;
+  valueBoolean?: boolean;
+  valueReference?: { reference: string };
 }
 
 interface ClaimShape {
@@ -370,6 +473,7 @@ interface ClaimShape {
   lines: Line[];
   encounterId?: string;
   copay: boolean;
+  preAuthRef?: string | undefined;
 }
 
 function revenueLine(
@@ -401,7 +505,7 @@ function claim(context: ClaimContext, shape: ClaimShape): FhirResource {
   const id = context.nextId();
   const profile = shape.basis ? `${shape.profile}-Basis` : shape.profile;
   const inNetwork = context.rng.chance(0.85);
-  const lines = shape.lines.map((line, i) => item(context, shape, line, i + 1));
+  const lines = shape.lines.map((line, i) => item(context, shape, line, i + 1, inNetwork));
   const totals = sumAdjudications(lines.map((l) => l.amounts));
   const paid = totals.get('benefit') ?? 0;
   const resource: FhirResource = {
@@ -438,6 +542,8 @@ function claim(context: ClaimContext, shape: ClaimShape): FhirResource {
       ...(info.timingPeriod ? { timingPeriod: info.timingPeriod } : {}),
       ...(info.valueQuantity ? { valueQuantity: info.valueQuantity } : {}),
       ...(info.valueString ? { valueString: info.valueString } : {}),
+      ...(info.valueBoolean !== undefined ? { valueBoolean: info.valueBoolean } : {}),
+      ...(info.valueReference ? { valueReference: info.valueReference } : {}),
     })),
     ...(shape.diagnoses.length > 0
       ? {
@@ -459,7 +565,13 @@ function claim(context: ClaimContext, shape: ClaimShape): FhirResource {
           })),
         }
       : {}),
-    insurance: [{ focal: true, coverage: context.coverage }],
+    insurance: [
+      {
+        focal: true,
+        coverage: context.coverage,
+        ...(shape.preAuthRef ? { preAuthRef: [shape.preAuthRef] } : {}),
+      },
+    ],
     adjudication: [
       {
         category: concept(SYSTEM.c4bbDiscriminator, 'benefitpaymentstatus'),
@@ -468,6 +580,15 @@ function claim(context: ClaimContext, shape: ClaimShape): FhirResource {
     ],
     item: lines.map((l) => l.item),
   };
+  // A re-adjudicated claim names the claim it replaces; the original is not sent (superseded).
+  if (context.detail.chance(ADJUSTED_SHARE)) {
+    resource.related = [
+      {
+        relationship: concept('http://terminology.hl7.org/CodeSystem/ex-relatedclaimrelationship', 'prior'),
+        reference: { system: 'https://sandbox.fhir-etl.local/claim-id', value: `CLM-${id.toUpperCase()}-0` },
+      },
+    ];
+  }
   if (shape.basis) return resource;
   resource.total = [...totals].map(([category, value]) => ({
     category: adjudicationCategory(category),
@@ -481,8 +602,15 @@ function claim(context: ClaimContext, shape: ClaimShape): FhirResource {
   return resource;
 }
 
-function item(context: ClaimContext, shape: ClaimShape, line: Line, sequence: number) {
-  const amounts = shape.basis ? new Map<string, number>() : adjudicate(context.rng, line.charge, shape.copay);
+function item(context: ClaimContext, shape: ClaimShape, line: Line, sequence: number, inNetwork: boolean) {
+  const amounts = shape.basis
+    ? new Map<string, number>()
+    : adjudicate(context, line.charge, {
+        copay: shape.copay,
+        pharmacy: shape.type === 'pharmacy',
+        // Out of network the member pays the office or pharmacy and the plan reimburses the member.
+        reimburseMember: !inNetwork && shape.type !== 'institutional',
+      });
   const entry: Record<string, unknown> = { sequence };
   if (shape.diagnoses.length > 0) entry.diagnosisSequence = [1];
   if (line.revenue) entry.revenue = concept(SYSTEM.revenue, line.revenue.code, line.revenue.display);
@@ -507,25 +635,54 @@ function item(context: ClaimContext, shape: ClaimShape, line: Line, sequence: nu
   return { item: entry, amounts };
 }
 
-/** Line amounts that add up: eligible = submitted - noncovered; benefit = eligible - member share. */
-function adjudicate(rng: Rng, submitted: number, copay: boolean): Map<string, number> {
+/**
+ * Line amounts that add up: eligible = submitted - noncovered (pharmacy: - discount); what the plan
+ * pays (benefit) = eligible - priorpayerpaid - member share; benefit goes to the provider, or to the
+ * member who paid up front (paidbypatient) out of network. Pharmacy lines also carry drugcost.
+ */
+function adjudicate(
+  context: ClaimContext,
+  submitted: number,
+  options: { copay: boolean; pharmacy: boolean; reimburseMember: boolean },
+): Map<string, number> {
+  const { rng, detail } = context;
   const eligible = cents(submitted * (0.55 + rng.next() * 0.35));
-  const deductible = rng.chance(0.3) ? cents(Math.min(eligible * 0.5, rng.int(20, 250))) : 0;
-  const copayAmount = copay ? Math.min(eligible - deductible, [10, 20, 30, 40][rng.int(0, 3)]!) : 0;
-  const coinsurance = cents((eligible - deductible - copayAmount) * (rng.chance(0.5) ? 0.2 : 0));
+  const priorPaid = context.secondary ? cents(eligible * (0.5 + detail.next() * 0.3)) : 0;
+  const remaining = eligible - priorPaid;
+  const deductible = rng.chance(0.3) ? cents(Math.min(remaining * 0.5, rng.int(20, 250))) : 0;
+  const copayAmount = options.copay
+    ? cents(Math.min(remaining - deductible, [10, 20, 30, 40][rng.int(0, 3)]!))
+    : 0;
+  const coinsurance = cents((remaining - deductible - copayAmount) * (rng.chance(0.5) ? 0.2 : 0));
   const memberLiability = cents(deductible + copayAmount + coinsurance);
-  const benefit = cents(eligible - memberLiability);
-  return new Map([
-    ['submitted', submitted],
-    ['eligible', eligible],
-    ['deductible', deductible],
-    ['copay', copayAmount],
-    ['coinsurance', coinsurance],
-    ['noncovered', cents(submitted - eligible)],
-    ['memberliability', memberLiability],
-    ['benefit', benefit],
-    ['paidtoprovider', benefit],
-  ]);
+  const benefit = cents(remaining - memberLiability);
+  const amounts = new Map<string, number>([['submitted', submitted]]);
+  if (options.pharmacy) amounts.set('drugcost', submitted);
+  amounts.set('eligible', eligible);
+  amounts.set('deductible', deductible);
+  amounts.set('copay', copayAmount);
+  amounts.set('coinsurance', coinsurance);
+  if (options.pharmacy) {
+    // The pharmacy's network price: what the plan does not allow is a discount, not a non-covered charge.
+    amounts.set('noncovered', 0);
+    amounts.set('discount', cents(submitted - eligible));
+  } else {
+    amounts.set('noncovered', cents(submitted - eligible));
+  }
+  if (context.secondary) amounts.set('priorpayerpaid', priorPaid);
+  amounts.set('memberliability', memberLiability);
+  amounts.set('benefit', benefit);
+  if (options.reimburseMember) {
+    amounts.set('paidbypatient', submitted);
+    amounts.set('paidtoprovider', 0);
+    amounts.set('paidtopatient', benefit);
+  } else {
+    // At the pharmacy counter the member pays their share; a provider bills it afterwards.
+    if (options.pharmacy) amounts.set('paidbypatient', memberLiability);
+    amounts.set('paidtoprovider', benefit);
+    amounts.set('paidtopatient', 0);
+  }
+  return amounts;
 }
 
 function sumAdjudications(lines: Array<Map<string, number>>): Map<string, number> {

@@ -18,11 +18,13 @@ import {
   VITALS,
 } from './codes.ts';
 import { dentalClaim, encounterClaims, pharmacyClaim, priorAuthorization, type ClaimContext } from './eob.ts';
-import { type Demographics, demographics, resourceId, STREAM } from './members.ts';
+import { type Demographics, demographics, resourceId, STREAM, TEST_MEMBERS } from './members.ts';
 import { type Rng, rngFor } from './prng.ts';
 import { coding, concept, type FhirResource, reference } from './resource.ts';
-import { dateTime } from './time.ts';
+import { date, dateTime } from './time.ts';
 import {
+  locationId,
+  locationName,
   organizationId,
   PAYER_ID,
   PAYER_NAME,
@@ -39,7 +41,7 @@ import {
 export function memberResources(seed: number, index: number): FhirResource[] {
   const person = demographics(seed, index);
   const rng = rngFor(seed, index, STREAM.clinical);
-  const record = new MemberRecord(person, rng);
+  const record = new MemberRecord(person, rng, rngFor(seed, index, STREAM.detail));
   record.patient();
   record.coverage();
   record.allergies();
@@ -63,14 +65,36 @@ class MemberRecord {
   private readonly patientRef: { reference: string };
   private readonly coverageId: string;
   private readonly firstService: number;
+  /** Member traits drawn from the `detail` stream (the 1up test members keep the plain profile). */
+  private readonly email: string | undefined;
+  private readonly deceasedAt: number | undefined;
+  private readonly formerMemberId: string | undefined;
+  private readonly secondary: boolean;
 
   constructor(
     private readonly person: Demographics,
     private readonly rng: Rng,
+    private readonly detail: Rng,
   ) {
     this.patientRef = reference('Patient', person.patientId);
     this.coverageId = this.id('cov');
     this.firstService = Math.max(FIRST_SERVICE, Date.parse(`${person.birthDate}T00:00:00Z`));
+    const named = person.index < TEST_MEMBERS.length;
+    this.email = detail.chance(0.75)
+      ? `${person.given}.${person.family}${person.index}@example.com`.toLowerCase()
+      : undefined;
+    // Some older members died after their last claim; their coverage ends that month.
+    this.deceasedAt =
+      !named && person.birthDate < '1955' && detail.chance(0.3)
+        ? LAST_SERVICE + detail.int(5, 45) * 86_400_000 + detail.int(0, 23) * 3_600_000
+        : undefined;
+    // Members enrolled before 2019 kept their old member number as an ended identifier.
+    this.formerMemberId =
+      !named && person.birthDate < '2010' && detail.chance(0.2)
+        ? `XM${String(person.index * 31 + 7).padStart(8, '0')}`
+        : undefined;
+    // Coordination of benefits: another plan pays first (Coverage.order 2, priorpayerpaid on claims).
+    this.secondary = !named && detail.chance(0.12);
   }
 
   add(resource: FhirResource): void {
@@ -81,8 +105,8 @@ class MemberRecord {
     return resourceId(prefix, this.person.index, ++this.counter);
   }
 
-  meta(at: number, profile?: string): FhirResource['meta'] {
-    const lastUpdated = new Date(Math.min(LAST_UPDATE, at + this.rng.int(1, 90) * 86_400_000)).toISOString();
+  meta(at: number, profile?: string, rng: Rng = this.rng): FhirResource['meta'] {
+    const lastUpdated = new Date(Math.min(LAST_UPDATE, at + rng.int(1, 90) * 86_400_000)).toISOString();
     return profile ? { versionId: '1', lastUpdated, profile: [profile] } : { versionId: '1', lastUpdated };
   }
 
@@ -101,7 +125,7 @@ class MemberRecord {
       resourceType: 'Patient',
       id: p.patientId,
       meta: this.meta(
-        Date.UTC(2023, 0, 1),
+        this.deceasedAt ?? Date.UTC(2023, 0, 1),
         'http://hl7.org/fhir/us/carin-bb/StructureDefinition/C4BB-Patient',
       ),
       extension: [
@@ -138,13 +162,27 @@ class MemberRecord {
           system: 'https://sandbox.fhir-etl.local/mrn',
           value: `MRN${String(p.index * 7919 + 100_003).padStart(9, '0')}`,
         },
+        ...(this.formerMemberId
+          ? [
+              {
+                use: 'old',
+                type: concept(SYSTEM.v20203, 'MB', 'Member Number'),
+                system: 'https://sandbox.fhir-etl.local/member-id',
+                value: this.formerMemberId,
+                period: { start: '2012-01-01', end: '2018-12-31' },
+              },
+            ]
+          : []),
       ],
       active: true,
       name: [{ use: 'official', family: p.family, given: [p.given] }],
-      telecom: [{ system: 'phone', value: p.phone, use: 'home' }],
+      telecom: [
+        { system: 'phone', value: p.phone, use: 'home' },
+        ...(this.email ? [{ system: 'email', value: this.email, use: 'home' }] : []),
+      ],
       gender: p.gender,
       birthDate: p.birthDate,
-      deceasedBoolean: false,
+      ...(this.deceasedAt ? { deceasedDateTime: dateTime(this.deceasedAt) } : { deceasedBoolean: false }),
       address: [
         {
           use: 'home',
@@ -164,11 +202,24 @@ class MemberRecord {
 
   coverage(): void {
     const start = `${Math.max(2019, Number(this.person.birthDate.slice(0, 4)))}-01-01`;
+    const medicare = this.person.birthDate < '1960';
+    // Coverage ends the last day of the month the member died; commercial plans run to the plan year's end.
+    const end = this.deceasedAt
+      ? date(
+          Date.UTC(
+            new Date(this.deceasedAt).getUTCFullYear(),
+            new Date(this.deceasedAt).getUTCMonth() + 1,
+            0,
+          ),
+        )
+      : medicare
+        ? undefined
+        : '2025-12-31';
     this.add({
       resourceType: 'Coverage',
       id: this.coverageId,
       meta: this.meta(
-        Date.UTC(2023, 0, 1),
+        this.deceasedAt ?? Date.UTC(2023, 0, 1),
         'http://hl7.org/fhir/us/carin-bb/StructureDefinition/C4BB-Coverage',
       ),
       identifier: [
@@ -189,7 +240,7 @@ class MemberRecord {
       beneficiary: this.patientRef,
       dependent: '01',
       relationship: concept('http://terminology.hl7.org/CodeSystem/subscriber-relationship', 'self', 'Self'),
-      period: { start },
+      period: end ? { start, end } : { start },
       payor: [reference('Organization', PAYER_ID, PAYER_NAME)],
       class: [
         {
@@ -200,7 +251,7 @@ class MemberRecord {
         { type: concept(SYSTEM.coverageClass, 'plan'), value: 'HMO-GOLD', name: 'Gold HMO' },
       ],
       network: 'Sandbox Select Network',
-      order: 1,
+      order: this.secondary ? 2 : 1,
     });
   }
 
@@ -251,8 +302,10 @@ class MemberRecord {
     const diagnosis = this.rng.pick(DIAGNOSES);
     const conditionId = this.condition(diagnosis, start);
     const encounterId = this.id('enc');
+    this.linkCondition(conditionId, encounterId);
     const practitioner = practitionerId(this.rng.int(0, PRACTITIONERS - 1));
-    const organization = organizationId(this.rng.int(0, PROVIDER_ORGANIZATIONS - 1));
+    const site = this.rng.int(0, PROVIDER_ORGANIZATIONS - 1);
+    const organization = organizationId(site);
     this.add({
       resourceType: 'Encounter',
       id: encounterId,
@@ -292,14 +345,25 @@ class MemberRecord {
             },
           }
         : {}),
+      location: [
+        {
+          location: reference('Location', locationId(site), locationName(site)),
+          status: 'completed',
+          period: { start: dateTime(start), end: dateTime(end) },
+        },
+      ],
       serviceProvider: reference('Organization', organization),
     });
-    const at = { start, end, encounterId, conditionId, practitioner, organization };
+    const at = { start, end, encounterId, conditionId, practitioner, organization, diagnosis };
     this.observations(at, first);
     const procedure = this.rng.chance(0.35) ? this.procedure(at, diagnosis) : undefined;
     if (this.rng.chance(0.25)) this.immunization(at);
+    const preAuthRef =
+      procedure && kind.classCode !== 'EMER' && this.detail.chance(0.6)
+        ? this.authorize(at, procedure.code, kind.classCode === 'IMP')
+        : undefined;
     const claim = this.claimContext(start);
-    for (const eob of encounterClaims(claim, { ...at, kind, diagnosis, procedure })) this.add(eob);
+    for (const eob of encounterClaims(claim, { ...at, kind, procedure, preAuthRef })) this.add(eob);
     if (this.rng.chance(0.45)) {
       const drug = this.medicationRequest(at);
       this.add(
@@ -310,6 +374,40 @@ class MemberRecord {
         }),
       );
     }
+  }
+
+  /** An approved prior authorization requested 1-4 weeks before the visit; returns its number. */
+  authorize(at: Visit, procedure: (typeof PROCEDURES)[number], inpatient: boolean): string {
+    const requested = at.start - this.detail.int(7, 30) * 86_400_000;
+    const authorization = priorAuthorization(this.claimContext(requested, this.detail), {
+      procedure,
+      diagnosis: at.diagnosis,
+      inpatient,
+      practitioner: at.practitioner,
+      organization: at.organization,
+      approved: true,
+      serviceAt: at.start,
+      days: Math.max(1, Math.round((at.end - at.start) / 86_400_000)),
+    });
+    this.add(authorization);
+    return (authorization.identifier as Array<{ value: string }>)[0]!.value;
+  }
+
+  /** US Core encounter-diagnosis: the Condition names the encounter where it was first diagnosed. */
+  linkCondition(conditionId: string, encounterId: string): void {
+    const index = this.resources.findIndex((r) => r.id === conditionId);
+    const condition = this.resources[index];
+    if (!condition || condition.encounter) return;
+    const linked: FhirResource = {
+      resourceType: condition.resourceType,
+      id: condition.id,
+      meta: condition.meta,
+    };
+    for (const [key, value] of Object.entries(condition)) {
+      linked[key] = value;
+      if (key === 'subject') linked.encounter = reference('Encounter', encounterId);
+    }
+    this.resources[index] = linked;
   }
 
   encounterKind(): EncounterKind {
@@ -367,6 +465,26 @@ class MemberRecord {
     for (let n = 0; n < vitals; n++) this.measurement(at, VITALS[(offset + n) % VITALS.length]!);
     if (this.rng.chance(0.5)) this.measurement(at, this.rng.pick(LABS));
     if (first) this.smokingStatus(at);
+    if (this.detail.chance(0.12)) this.urineColor(at);
+  }
+
+  /** A urinalysis result reported as text (Observation.valueString). */
+  urineColor(at: Visit): void {
+    this.add({
+      resourceType: 'Observation',
+      id: this.id('obs'),
+      meta: this.meta(at.start, `${US_CORE}us-core-observation-lab`, this.detail),
+      status: 'final',
+      category: [
+        concept('http://terminology.hl7.org/CodeSystem/observation-category', 'laboratory', 'Laboratory'),
+      ],
+      code: concept(SYSTEM.loinc, '5778-6', 'Color of Urine'),
+      subject: this.patientRef,
+      encounter: reference('Encounter', at.encounterId),
+      effectiveDateTime: dateTime(at.start),
+      issued: new Date(at.start + 7_200_000).toISOString(),
+      valueString: this.detail.pick(['Yellow', 'Straw', 'Dark yellow', 'Amber']),
+    });
   }
 
   measurement(at: Visit, measure: Measure): void {
@@ -490,6 +608,7 @@ class MemberRecord {
       encounter: reference('Encounter', at.encounterId),
       authoredOn: dateTime(at.start),
       requester: reference('Practitioner', at.practitioner),
+      reasonCode: [concept(SYSTEM.snomed, at.diagnosis.snomed.code, at.diagnosis.snomed.display)],
       reasonReference: [reference('Condition', at.conditionId)],
       dosageInstruction: [{ text: drug.dosage }],
       dispenseRequest: {
@@ -501,20 +620,36 @@ class MemberRecord {
     return { ...drug, requestId: id };
   }
 
+  /** A stand-alone prior authorization (for care not, or not yet, claimed); some for a planned admission. */
   priorAuthorization(): void {
-    this.add(priorAuthorization(this.claimContext(this.serviceDate()), this.rng.pick(PROCEDURES)));
+    const context = this.claimContext(this.serviceDate());
+    const procedure = this.rng.pick(PROCEDURES);
+    const inpatient = this.detail.chance(0.3);
+    this.add(
+      priorAuthorization(context, {
+        procedure,
+        diagnosis: this.detail.pick(DIAGNOSES),
+        inpatient,
+        practitioner: practitionerId(0),
+        organization: organizationId(inpatient ? this.detail.pick([0, 2]) : 3),
+        revises: this.detail.chance(0.25),
+      }),
+    );
   }
 
-  claimContext(at: number): ClaimContext {
+  /** Claims draw from `rng`; pass `detail` for EOBs added after the first release. */
+  claimContext(at: number, rng: Rng = this.rng): ClaimContext {
     return {
-      rng: this.rng,
+      rng,
+      detail: this.detail,
+      secondary: this.secondary,
       nextId: () => this.id('eob'),
       patient: this.patientRef,
       memberId: this.person.memberId,
       coverage: reference('Coverage', this.coverageId, 'Gold HMO'),
       insurer: reference('Organization', PAYER_ID, PAYER_NAME),
       at,
-      meta: (profile) => this.meta(at + 14 * 86_400_000, profile),
+      meta: (profile) => this.meta(at + 14 * 86_400_000, profile, rng),
     };
   }
 }
@@ -526,4 +661,5 @@ interface Visit {
   conditionId: string;
   practitioner: string;
   organization: string;
+  diagnosis: Diagnosis;
 }

@@ -76,7 +76,11 @@ export const TEST_MEMBERS: ReadonlyArray<
 ];
 
 /** Random-stream purposes, so each concern of a member draws independently. */
-export const STREAM = { demographics: 1, clinical: 2, advance: 3, shared: 4 } as const;
+/**
+ * `detail` draws the fields added after the first release (email, linked prior authorizations,
+ * coordination of benefits, ...), so that adding them left every `clinical` draw where it was.
+ */
+export const STREAM = { demographics: 1, clinical: 2, advance: 3, shared: 4, detail: 5 } as const;
 
 export function patientId(index: number): string {
   return `pt-${pad(index)}`;

@@ -19,11 +19,12 @@ export const GENERATED_TYPES = [
   'Immunization',
   'ExplanationOfBenefit',
   'Organization',
+  'Location',
   'Practitioner',
 ] as const;
 
 /** Types that belong to no member: generated once per seed. */
-export const SHARED_TYPES: ReadonlySet<string> = new Set(['Organization', 'Practitioner']);
+export const SHARED_TYPES: ReadonlySet<string> = new Set(['Organization', 'Location', 'Practitioner']);
 
 export function reference(
   type: string,

@@ -4,8 +4,8 @@ import { rngFor } from './prng.ts';
 import { coding, concept, type FhirResource, reference } from './resource.ts';
 
 /**
- * What belongs to no single member: the payer, provider organizations, practitioners, and the
- * Provider Access attribution Groups (one per provider NPI).
+ * What belongs to no single member: the payer, provider organizations and their facilities
+ * (Locations), practitioners, and the Provider Access attribution Groups (one per provider NPI).
  */
 
 /** Resources from before any `advance()`: a fixed instant, so the same seed gives the same bytes. */
@@ -36,6 +36,15 @@ const PRACTITIONER_NAMES: ReadonlyArray<[string, string, 'female' | 'male']> = [
 export function organizationId(n: number): string {
   return `org-${n + 1}`;
 }
+/** The facility (US Core Location) where organization n sees patients. */
+export function locationId(n: number): string {
+  return `loc-${n + 1}`;
+}
+export function locationName(n: number): string {
+  return `${ORG_NAMES[n] ?? `Provider Organization ${n + 1}`} - Main Campus`;
+}
+/** Harbor Family Practice (org-4) belongs to the Beacon Hill health system (org-1): Organization.partOf. */
+const PART_OF: ReadonlyMap<number, number> = new Map([[3, 0]]);
 export function practitionerId(n: number): string {
   return `pr-${n + 1}`;
 }
@@ -66,6 +75,7 @@ function luhnCheckDigit(digits: string): string {
 export function* sharedResources(seed: number): Generator<FhirResource> {
   yield payer();
   for (let n = 0; n < PROVIDER_ORGANIZATIONS; n++) yield providerOrganization(seed, n);
+  for (let n = 0; n < PROVIDER_ORGANIZATIONS; n++) yield location(seed, n);
   for (let n = 0; n < PRACTITIONERS; n++) yield practitioner(seed, n);
 }
 
@@ -110,6 +120,36 @@ function providerOrganization(seed: number, n: number): FhirResource {
         country: 'US',
       },
     ],
+    ...(PART_OF.has(n) ? { partOf: reference('Organization', organizationId(PART_OF.get(n)!)) } : {}),
+  };
+}
+
+/** The organization's facility, at the organization's address (US Core Location). */
+function location(seed: number, n: number): FhirResource {
+  const place = demographics(seed, 1000 + n);
+  return {
+    resourceType: 'Location',
+    id: locationId(n),
+    meta: meta('http://hl7.org/fhir/us/core/StructureDefinition/us-core-location'),
+    status: 'active',
+    name: locationName(n),
+    mode: 'instance',
+    type: [
+      concept(
+        'http://terminology.hl7.org/CodeSystem/v3-RoleCode',
+        n === 0 || n === 2 ? 'HOSP' : 'COMM',
+        n === 0 || n === 2 ? 'Hospital' : 'Community Location',
+      ),
+    ],
+    telecom: [{ system: 'phone', value: place.phone }],
+    address: {
+      line: [place.line],
+      city: place.city,
+      state: place.state,
+      postalCode: place.postalCode,
+      country: 'US',
+    },
+    managingOrganization: reference('Organization', organizationId(n)),
   };
 }
 
