@@ -169,3 +169,42 @@ test('an unreachable token endpoint fails the FHIR request with AuthError, its r
   t.regex(error?.message ?? '', /ECONNREFUSED/);
   t.is(waits.length, 1);
 });
+
+for (const status of [307, 308]) {
+  test(`a ${status} from the token endpoint fails with AuthError naming the token URL, and the secret goes nowhere else`, async (t) => {
+    const elsewhere = await startTokenServer();
+    t.teardown(elsewhere.close);
+    const server = await startTokenServer({
+      decide: () => ({ status, headers: { location: elsewhere.tokenUrl } }),
+    });
+    t.teardown(server.close);
+    const provider = clientCredentials(
+      { tokenUrl: server.tokenUrl, clientId: 'etl', clientSecret: 's3cret', method: 'client_secret_post' },
+      { http },
+    );
+
+    const error = await t.throwsAsync(provider.token(), { instanceOf: AuthError });
+
+    t.is(elsewhere.http.requests.length, 0);
+    t.is(server.requests.length, 1);
+    t.true(error?.message.startsWith(`token endpoint ${server.tokenUrl} answered ${status} redirecting`));
+    t.true(error?.message.includes(elsewhere.tokenUrl));
+    t.false(error?.message.includes('s3cret'));
+    t.is(error?.context.status, status);
+  });
+}
+
+test('a token request whose answer was lost is sent again: asking for a token changes nothing', async (t) => {
+  let calls = 0;
+  const server = await startTokenServer({ decide: () => (++calls === 1 ? { reset: true } : true) });
+  t.teardown(server.close);
+  const { waits, sleep } = recordingSleep();
+  const provider = clientCredentials(
+    { tokenUrl: server.tokenUrl, clientId: 'etl', clientSecret: 's', method: 'client_secret_post' },
+    { http: createHttpClient({ sleep }) },
+  );
+
+  t.is(await provider.token(), 'token-1');
+  t.is(server.requests.length, 2);
+  t.is(waits.length, 1);
+});

@@ -51,6 +51,55 @@ test('a second 401 after renewing the token throws HttpError', async (t) => {
   t.is(server.requestsTo('/Patient').length, 2);
 });
 
+/** The statuses a Bulk status poll accepts: every error comes back to be read as the job's fate. */
+const POLL_ACCEPTS = Array.from({ length: 200 }, (_, i) => 400 + i);
+
+test('a 401 on a request that accepts 401 still renews the token and retries before returning', async (t) => {
+  const server = await startHttpServer();
+  t.teardown(server.close);
+  server.route('GET', '/status/1', { status: 401 }, { status: 202, headers: { 'x-progress': '50%' } });
+  const provider = numberedTokens();
+
+  const response = await createHttpClient().request(server.url('/status/1'), {
+    auth: { provider, allowedOrigins: [server.origin] },
+    accept: POLL_ACCEPTS,
+  });
+
+  t.is(response.status, 202);
+  t.deepEqual(provider.invalidated, ['token-1']);
+  t.deepEqual(
+    server.requestsTo('/status/1').map((r) => r.headers.authorization),
+    ['Bearer token-1', 'Bearer token-2'],
+  );
+});
+
+test('a second 401 on a request that accepts 401 is returned, after one renewal', async (t) => {
+  const server = await startHttpServer();
+  t.teardown(server.close);
+  server.route('GET', '/status/1', { status: 401 });
+  const provider = numberedTokens();
+
+  const response = await createHttpClient().request(server.url('/status/1'), {
+    auth: { provider, allowedOrigins: [server.origin] },
+    accept: POLL_ACCEPTS,
+  });
+
+  t.is(response.status, 401);
+  t.deepEqual(provider.invalidated, ['token-1']);
+  t.is(server.requestsTo('/status/1').length, 2);
+});
+
+test('an accepted 401 without a token is returned as is: there is nothing to renew', async (t) => {
+  const server = await startHttpServer();
+  t.teardown(server.close);
+  server.route('GET', '/status/1', { status: 401 });
+
+  const response = await createHttpClient().request(server.url('/status/1'), { accept: POLL_ACCEPTS });
+
+  t.is(response.status, 401);
+  t.is(server.requestsTo('/status/1').length, 1);
+});
+
 test('the token is never sent to an origin outside allowedOrigins', async (t) => {
   const fhir = await startHttpServer();
   const foreign = await startHttpServer();

@@ -1,5 +1,14 @@
 import * as oauth from 'oauth4webapi';
-import { AbortError, type HttpClient, HttpError, HttpNetworkError, redactUrl } from '../http/index.ts';
+import {
+  AbortError,
+  discardBody,
+  type HttpClient,
+  HttpError,
+  HttpNetworkError,
+  isRedirectStatus,
+  redactUrl,
+  redirectTarget,
+} from '../http/index.ts';
 import { AuthError } from './errors.ts';
 import type { IssuedToken } from './token-cache.ts';
 
@@ -27,25 +36,48 @@ export function tokenEndpointOptions(
 ): oauth.HttpRequestOptions<'POST', URLSearchParams> {
   return {
     signal,
-    [oauth.customFetch]: (url, options) => {
+    [oauth.customFetch]: async (url, options) => {
       const headers = { ...options.headers };
       // Our User-Agent (fhir-etl/<version>) instead of the library's.
       delete headers['user-agent'];
-      return http.request(url, {
+      const response = await http.request(url, {
         method: options.method,
         headers,
         body: options.body,
         signal: options.signal,
+        // 'manual', as oauth4webapi asks: the body holds the client secret, the assertion, the
+        // refresh token or the code and its verifier, which a followed 307/308 would send again
+        // to wherever Location points (even plain http).
+        redirect: options.redirect,
         // oauth4webapi reads the OAuth error body of a 4xx itself; 429 and 5xx stay ours to retry.
         accept: OAUTH_ERROR_STATUSES,
-        // A token request changes nothing on the server, so a 5xx is safe to repeat although it
-        // is a POST. (A server that records a failed attempt's assertion jti refuses the replay
-        // with invalid_client; the next token() call then signs a fresh one.)
+        // A token request changes nothing on the server, so a 5xx or a lost answer is safe to
+        // repeat although it is a POST. (A server that records a failed attempt's assertion jti
+        // refuses the replay with invalid_client; the next token() call then signs a fresh one.)
         retryServerErrors: true,
+        idempotent: true,
       });
+      if (isRedirectStatus(response.status)) throw await redirectRefused(tokenUrl, response);
+      return response;
     },
     ...(isLoopback(tokenUrl) ? { [oauth.allowInsecureRequests]: true } : {}),
   };
+}
+
+/**
+ * A token endpoint that redirects is misconfigured (or not the token endpoint): fail naming
+ * both URLs, so the fix (the final URL as auth.tokenUrl) is obvious. Nothing was sent there.
+ */
+async function redirectRefused(tokenUrl: string, response: Response): Promise<AuthError> {
+  const url = redactUrl(tokenUrl);
+  const location = redirectTarget(response, tokenUrl);
+  await discardBody(response);
+  const to = location === undefined ? '' : ` to ${location}`;
+  return new AuthError(
+    `token endpoint ${url} answered ${response.status} redirecting${to}; a token request is never ` +
+      'redirected, since it carries credentials: configure the final token URL',
+    { tokenUrl: url, status: response.status },
+  );
 }
 
 const OAUTH_ERROR_STATUSES = Array.from({ length: 100 }, (_, i) => 400 + i).filter(

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import { FhirEtlError } from '../../errors/index.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { HttpError, HttpNetworkError, InvalidJsonBodyError } from './errors.ts';
-import { networkErrorCode } from './network-error.ts';
+import { HttpError, HttpNetworkError, HttpRedirectError, InvalidJsonBodyError } from './errors.ts';
+import { networkErrorCode, neverReachedServer } from './network-error.ts';
 import { isTransientOutcome } from './operation-outcome.ts';
 import { redactUrl } from './redact-url.ts';
+import { isRedirectStatus, redirectTarget } from './redirect.ts';
 import { discardBody, errorDetail, readErrorBody } from './response-body.ts';
 import { retryAfterMs } from './retry-after.ts';
 import { abortReason, sleep } from './sleep.ts';
@@ -23,7 +24,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 /** Generous: a FHIR server may think a while before the first byte of a large search page. */
 const DEFAULT_TIMEOUT_MS = 120_000;
 const MAX_REDIRECTS = 5;
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Methods whose repetition changes nothing more than the first request did (RFC 9110 section 9.2.2). */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS']);
 
 interface Settings {
   retry: RetryPolicy;
@@ -70,8 +72,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
 }
 
 /**
- * The retry loop: send, then return, renew the token, wait and retry, or fail. A 401 renewal
- * does not use up an attempt (the server is not failing; our token was stale).
+ * The retry loop: send, then renew the token, return, wait and retry, or fail. A 401 renewal
+ * does not use up an attempt (the server is not failing; our token was stale), and comes before
+ * `accept`: a caller that accepts 4xx (a Bulk status poll) wants the server's verdict on the
+ * request, not on a token revoked early. Only a 401 with a fresh token is the server's answer.
  */
 async function requestWithRetries(exchange: Exchange): Promise<Response> {
   const { settings, init } = exchange;
@@ -86,7 +90,6 @@ async function requestWithRetries(exchange: Exchange): Promise<Response> {
       await handleSendFailure(exchange, error, attempt);
       continue;
     }
-    if (response.ok || init.accept?.includes(response.status)) return response;
     if (response.status === 401 && token !== undefined && !tokenRenewed) {
       tokenRenewed = true;
       (init.auth as BearerAuth).provider.invalidate(token);
@@ -94,6 +97,7 @@ async function requestWithRetries(exchange: Exchange): Promise<Response> {
       attempt--;
       continue;
     }
+    if (isReturned(init, response.status)) return response;
     const body = await readErrorBody(response);
     if (attempt < settings.retry.maxAttempts && isRetriable(exchange, response.status, body)) {
       await pause(exchange, retryDelay(exchange, response, attempt), attempt, { status: response.status });
@@ -110,6 +114,13 @@ async function requestWithRetries(exchange: Exchange): Promise<Response> {
   }
 }
 
+/** What the caller gets back rather than an error: 2xx, what it accepts, a 3xx it handles itself. */
+function isReturned(init: HttpRequest, status: number): boolean {
+  if (status >= 200 && status < 300) return true;
+  if (init.accept?.includes(status)) return true;
+  return init.redirect === 'manual' && isRedirectStatus(status);
+}
+
 /** A request that never got an answer: abort at once, retry a network failure, rethrow the rest. */
 async function handleSendFailure(exchange: Exchange, error: unknown, attempt: number): Promise<void> {
   const { init, settings } = exchange;
@@ -118,13 +129,22 @@ async function handleSendFailure(exchange: Exchange, error: unknown, attempt: nu
   if (error instanceof FhirEtlError) throw error;
   const reason = networkErrorCode(error);
   if (reason === undefined) throw error;
-  if (attempt >= settings.retry.maxAttempts) {
-    throw new HttpNetworkError(
-      { method: exchange.method, url: redactUrl(exchange.url), attempts: attempt, reason },
-      error,
-    );
+  const details = { method: exchange.method, url: redactUrl(exchange.url), attempts: attempt, reason };
+  if (!isSafeToResend(exchange, error)) {
+    const notRetried = `the server may have received it, and ${exchange.method} is not idempotent`;
+    throw new HttpNetworkError({ ...details, notRetried }, error);
   }
+  if (attempt >= settings.retry.maxAttempts) throw new HttpNetworkError(details, error);
   await pause(exchange, backoffDelayMs(attempt, settings.retry), attempt, { error: reason });
+}
+
+/**
+ * Whether a request that failed in the network may go again: always when repeating it is
+ * harmless, else only when it provably never reached the server. A POST whose answer was lost
+ * may have been committed; sending it again would create twice (or start a second export).
+ */
+function isSafeToResend({ method, init }: Exchange, error: unknown): boolean {
+  return (init.idempotent ?? IDEMPOTENT_METHODS.has(method)) || neverReachedServer(error);
 }
 
 /**
@@ -174,11 +194,35 @@ async function pause(
 /** Sends once, with the bearer token when asked: only to an allowed origin, and refreshed per attempt. */
 async function send(exchange: Exchange): Promise<{ response: Response; token?: string }> {
   const { url, init } = exchange;
-  if (!init.auth) return { response: await fetchWithTimeout(exchange, url, requestInit(exchange, 'follow')) };
+  const follow = (init.redirect ?? 'follow') === 'follow';
+  if (!init.auth) {
+    const response = await fetchWithTimeout(
+      exchange,
+      url,
+      requestInit(exchange, follow ? 'follow' : 'manual'),
+    );
+    return { response: await refuseRedirect(exchange, response) };
+  }
   // Checked before the token is even fetched: a refused origin costs no token request either.
   assertTokenOrigin(url, init.auth.allowedOrigins);
   const token = await init.auth.provider.token();
-  return { response: await followRedirectsWithToken(exchange, token), token };
+  const response = follow
+    ? await followRedirectsWithToken(exchange, token)
+    : await fetchWithTimeout(exchange, url, requestInit(exchange, 'manual', token));
+  return { response: await refuseRedirect(exchange, response), token };
+}
+
+/** With `redirect: 'error'`, a 3xx fails the request (final, not retried); otherwise it passes. */
+async function refuseRedirect(exchange: Exchange, response: Response): Promise<Response> {
+  if (exchange.init.redirect !== 'error' || !isRedirectStatus(response.status)) return response;
+  const location = redirectTarget(response, exchange.url);
+  await discardBody(response);
+  throw new HttpRedirectError({
+    method: exchange.method,
+    url: redactUrl(exchange.url),
+    status: response.status,
+    ...(location === undefined ? {} : { location }),
+  });
 }
 
 /**
@@ -193,7 +237,7 @@ async function followRedirectsWithToken(exchange: Exchange, token: string): Prom
   let init = requestInit(exchange, 'manual', token);
   for (let hop = 0; ; hop++) {
     const response = await fetchWithTimeout(exchange, current, init);
-    const location = REDIRECT_STATUSES.has(response.status) ? response.headers.get('location') : null;
+    const location = isRedirectStatus(response.status) ? response.headers.get('location') : null;
     if (location === null || hop === MAX_REDIRECTS) return response;
     const next = new URL(location, current);
     await discardBody(response);

@@ -31,11 +31,19 @@ export class HttpError extends FhirEtlError {
   }
 }
 
-/** The server could not be reached or dropped the connection, every attempt; the last network error is the cause. */
+/**
+ * The server could not be reached or dropped the connection, every attempt; the last network
+ * error is the cause. `notRetried` says why a failure was not retried (a POST that may have
+ * reached the server), so nobody goes looking for a retry policy that never ran.
+ */
 export class HttpNetworkError extends FhirEtlError {
-  constructor(details: { method: string; url: string; attempts: number; reason: string }, cause: unknown) {
+  constructor(
+    details: { method: string; url: string; attempts: number; reason: string; notRetried?: string },
+    cause: unknown,
+  ) {
+    const why = details.notRetried ? `; not retried: ${details.notRetried}` : '';
     super(
-      `${details.method} ${details.url} failed (${details.reason}) after ${details.attempts} attempt(s)`,
+      `${details.method} ${details.url} failed (${details.reason}) after ${details.attempts} attempt(s)${why}`,
       {
         code: 'HTTP_NETWORK_ERROR',
         context: details,
@@ -58,6 +66,23 @@ export class TokenOriginError extends FhirEtlError {
         `(${details.allowedOrigins.join(', ') || 'none'}); the token was not sent`,
       { code: 'TOKEN_ORIGIN_REFUSED', context: details },
     );
+  }
+}
+
+/**
+ * The server answered a request sent with `redirect: 'error'` with a redirect. It was not
+ * followed: nothing went to the Location.
+ */
+export class HttpRedirectError extends FhirEtlError {
+  readonly status: number;
+
+  constructor(details: { method: string; url: string; status: number; location?: string }) {
+    const to = details.location ? ` to ${details.location}` : '';
+    super(`${details.method} ${details.url} answered ${details.status} redirecting${to}; not followed`, {
+      code: 'HTTP_UNEXPECTED_REDIRECT',
+      context: details,
+    });
+    this.status = details.status;
   }
 }
 

@@ -4,7 +4,14 @@
  * OperationOutcome reading, URL redaction, the origin check).
  */
 export { createHttpClient, DEFAULT_RETRY_POLICY } from './client.ts';
-export { AbortError, HttpError, HttpNetworkError, InvalidJsonBodyError, TokenOriginError } from './errors.ts';
+export {
+  AbortError,
+  HttpError,
+  HttpNetworkError,
+  HttpRedirectError,
+  InvalidJsonBodyError,
+  TokenOriginError,
+} from './errors.ts';
 export { backoffDelayMs } from './backoff.ts';
 export { isTransientOutcome, operationOutcomeText } from './operation-outcome.ts';
 export { redactUrl } from './redact-url.ts';
@@ -12,5 +19,6 @@ export { errorDetail, readErrorBody, discardBody } from './response-body.ts';
 export { retryAfterMs } from './retry-after.ts';
 export { abortReason, sleep } from './sleep.ts';
 export { assertTokenOrigin, originOf } from './token-origin.ts';
+export { isRedirectStatus, redirectTarget } from './redirect.ts';
 export { USER_AGENT } from './user-agent.ts';
 export type { BearerAuth, HttpClient, HttpClientOptions, HttpRequest, RetryPolicy } from './types.ts';

@@ -39,3 +39,27 @@ export function networkErrorCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Codes that mean the connection was never made, so not one byte of the request went out:
+ * refused, the name did not resolve (yet), undici gave up connecting.
+ */
+const NEVER_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Whether a failed fetch provably never reached the server, so even a POST is safe to send
+ * again. Besides the codes above, Node marks every error of the connect() and DNS steps with
+ * their syscall (an unreachable host at connect time, a connect ETIMEDOUT). A reset, a hang-up
+ * or a headers timeout may come after the server received (and acted on) the request: no.
+ */
+export function neverReachedServer(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 4; depth++) {
+    const { code, syscall } = current as { code?: unknown; syscall?: unknown };
+    if (typeof code === 'string' && NEVER_SENT_CODES.has(code)) return true;
+    if (syscall === 'connect' || syscall === 'getaddrinfo') return true;
+    const nested: unknown =
+      current.cause ?? (current instanceof AggregateError ? current.errors[0] : undefined);
+    current = nested as Error;
+  }
+  return false;
+}

@@ -31,6 +31,22 @@ export interface HttpRequest {
   accept?: number[];
   /** Retry 5xx that do not say `transient` too (safe for GET). Default: true for GET and HEAD. */
   retryServerErrors?: boolean;
+  /**
+   * Whether sending the request twice does no more than sending it once, so a network error
+   * after it may have reached the server (a reset, a headers timeout) can be retried. Default:
+   * true for GET, HEAD, PUT, DELETE and OPTIONS. Otherwise (a POST) only failures that prove
+   * the request never left (connection refused, DNS, connect timeout) are retried: a lost
+   * answer to a create or a Bulk kick-off must not create a second one. Set it for requests
+   * that are safe to repeat whatever their method: a token request, a conditional create.
+   */
+  idempotent?: boolean;
+  /**
+   * What to do with a 3xx. `follow` (default) follows it; with `auth`, hop by hop within the
+   * allowed origins. `manual` returns the 3xx to the caller, never following it. `error` throws
+   * HttpRedirectError. Requests carrying credentials in their body (token requests) must not
+   * use `follow`: a 307/308 would send that body again to wherever Location points.
+   */
+  redirect?: 'follow' | 'manual' | 'error';
 }
 
 export interface HttpClientOptions {
@@ -49,7 +65,8 @@ export interface HttpClientOptions {
  * The one HTTP layer every connector uses. `request` resolves with the final Response (whose
  * body the caller streams), after retrying 429 (honouring Retry-After in seconds or as an
  * HTTP-date, clamped), 5xx whose OperationOutcome says `transient` (and any 5xx for GET),
- * and network errors; a 401 with a token renews the token once and retries. Anything else
+ * and network errors (for a non-idempotent request, only those before it was sent); a 401
+ * with a token renews the token once and retries, even when 401 is accepted. Anything else
  * throws HttpError with the URL, the status and the server's OperationOutcome diagnostics.
  */
 export interface HttpClient {

@@ -86,8 +86,9 @@ async function sendOne(item: SendableResource, options: SendOptions): Promise<Se
       body: request.body,
       auth: options.auth,
       signal: options.signal,
-      // A conditional create is idempotent, so a 5xx may be retried; a plain create may not.
+      // A conditional create is idempotent, so a 5xx or a lost answer may be retried; a plain create may not.
       retryServerErrors: request.conditional,
+      idempotent: request.conditional,
     });
     const created = await processCreateResponse(response);
     await options.ledger.record({ ...key, ...created, ...(base.localId ? { localId: base.localId } : {}) });
