@@ -8,6 +8,9 @@ import { z } from 'zod';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 const resourceType = z.string().regex(/^[A-Z][A-Za-z]+$/, 'must be a FHIR resource type, e.g. Patient');
+/** A FHIR instant: a date-time to the second with a zone. @see FHIR R4 datatypes.html#instant */
+export const FHIR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const instant = z.string().regex(FHIR_INSTANT, 'must be a FHIR instant, e.g. 2026-01-31T00:00:00Z');
 const cron = z
   .string()
   .regex(/^\s*\S+(\s+\S+){4,5}\s*$/, 'must be a cron expression of 5 or 6 fields, e.g. "0 2 * * *"');
@@ -76,6 +79,11 @@ export const bulkExport = z
     /** Patient references for a POST kick-off, e.g. Patient/123. */
     patients: z.array(z.string()).optional(),
     outputFormat: z.string().default('application/fhir+ndjson'),
+    /**
+     * `_until` (Bulk Data STU3, Da Vinci ATR): only what changed up to this instant. The
+     * export then checkpoints this value instead of its transactionTime.
+     */
+    until: instant.optional(),
     /** Hosts (other than the FHIR server's) that may receive the bearer token, e.g. a CDN. */
     tokenHosts: z.array(z.string()).default([]),
     /** Output files downloaded and loaded at once. */

@@ -4,6 +4,7 @@ import type { FileLoadResult } from '../loaders/index.ts';
 
 /** What a load tells the person or machine watching it. */
 export interface ProgressReporter {
+  /** 0 for what is not known up front: the bytes of a bulk export, the pages of a REST search. */
   start(files: number, totalBytes: number): void;
   fileStarted(path: string): void;
   bytes(count: number): void;
@@ -29,7 +30,7 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
     value_mb: (read / 1e6).toFixed(1),
     total_mb: (total / 1e6).toFixed(1),
     files_done: done,
-    files,
+    files: files || '?',
     rate: (read / 1e6 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),
   });
   return {

@@ -5,6 +5,7 @@ import { FhirEtlError } from '../errors/index.ts';
 import { prepareLoad } from './ingest.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { SourceRunResult } from './run-recorder.ts';
+import { attributeRun } from './runs.ts';
 import { type RunRequest, runSource } from './sources/index.ts';
 import { configuredViews } from './views.ts';
 
@@ -20,6 +21,8 @@ export interface RunOptions {
 /**
  * `fhir-etl run`: each selected source in turn, extracted by its connector and loaded through
  * the shared load path into fhir_raw and the view tables; one fhir_etl.runs record per source.
+ * Every line a source's run logs carries its run id, and the trigger: manual, or the
+ * schedule fire's when the scheduler called.
  */
 export async function runSources(
   db: ConnectionPool,
@@ -33,18 +36,22 @@ export async function runSources(
   for (const source of selected) {
     if (options.signal?.aborted) break;
     const logger = options.logger.child({ source: source.name });
-    const result = await runSource(
-      {
-        load,
-        config,
-        logger,
-        request: options.request ?? {},
-        progress: options.progress,
-        signal: options.signal,
-      },
-      source,
-    );
-    logger.info({ event: 'run.done', runId: result.runId, status: result.status }, `run ${result.status}`);
+    // Each source's run in its own attribution: its log lines carry its runId (and trigger).
+    const result = await attributeRun(async () => {
+      const done = await runSource(
+        {
+          load,
+          config,
+          logger,
+          request: options.request ?? {},
+          progress: options.progress,
+          signal: options.signal,
+        },
+        source,
+      );
+      logger.info({ event: 'run.done', runId: done.runId, status: done.status }, `run ${done.status}`);
+      return done;
+    });
     results.push(result);
   }
   return results;

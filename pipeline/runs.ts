@@ -44,6 +44,15 @@ export function attributeRuns<T>(
   return attribution.run({ trigger, ...(fireId === undefined ? {} : { fireId }) }, work);
 }
 
+/**
+ * Runs `work`, one run, in an attribution of its own, so every line it logs carries its run
+ * id: inside a scheduled fire it keeps the fire's trigger and id, anywhere else it is manual.
+ */
+export function attributeRun<T>(work: () => Promise<T>): Promise<T> {
+  const enclosing = attribution.getStore();
+  return attributeRuns(enclosing?.trigger ?? 'manual', enclosing?.fireId, work);
+}
+
 /** The attribution of the code running now, if it runs inside `attributeRuns`. */
 export function currentRun(): Readonly<RunAttribution> | undefined {
   return attribution.getStore();

@@ -102,3 +102,11 @@ test('--since must be a FHIR instant', async (t) => {
   t.is(result.code, 2);
   t.regex(result.stderr, /--since must be a FHIR instant/);
 });
+
+test('--until must be a FHIR instant', async (t) => {
+  const result = await runCli(['--config', configFile, 'run', '--until', 'tomorrow'], {
+    databaseUrl: warehouse.url,
+  });
+  t.is(result.code, 2);
+  t.regex(result.stderr, /--until must be a FHIR instant/);
+});

@@ -1,11 +1,23 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
 
-/** The checkpoint scope of a Bulk Data source: the transactionTime of its last complete export. */
-export const TRANSACTION_TIME_SCOPE = 'bulk:transactionTime';
+/**
+ * The checkpoint scope of a Bulk Data source. Its value is the watermark: the next export's
+ * `_since` (see exportWatermark). The name predates `_until` and stays, so stored
+ * checkpoints keep working.
+ */
+export const WATERMARK_SCOPE = 'bulk:transactionTime';
 
-export async function readTransactionTime(db: ConnectionPool, source: string): Promise<string | undefined> {
+/** What a complete export commits, in the transaction of its last file. */
+export interface ExportCompletion {
+  source: string;
+  /** The next export's `_since`. */
+  watermark: string;
+  runId: number;
+}
+
+export async function readWatermark(db: ConnectionPool, source: string): Promise<string | undefined> {
   const [row] = await db.query(
-    sql`SELECT value FROM fhir_etl.checkpoints WHERE source = ${source} AND scope = ${TRANSACTION_TIME_SCOPE}`,
+    sql`SELECT value FROM fhir_etl.checkpoints WHERE source = ${source} AND scope = ${WATERMARK_SCOPE}`,
   );
   return row?.value;
 }
@@ -14,13 +26,26 @@ export async function readTransactionTime(db: ConnectionPool, source: string): P
  * Advances the watermark; called inside the transaction of the export's last file, so the
  * checkpoint can never be ahead of the data it describes.
  */
-export async function writeTransactionTime(
+export async function writeWatermark(
   tx: Transaction | ConnectionPool,
-  source: string,
-  transactionTime: string,
-  runId: number,
+  completion: ExportCompletion,
 ): Promise<void> {
+  const { source, watermark, runId } = completion;
   await tx.query(sql`
-    INSERT INTO fhir_etl.checkpoints (source, scope, value, run_id) VALUES (${source}, ${TRANSACTION_TIME_SCOPE}, ${transactionTime}, ${runId})
+    INSERT INTO fhir_etl.checkpoints (source, scope, value, run_id) VALUES (${source}, ${WATERMARK_SCOPE}, ${watermark}, ${runId})
     ON CONFLICT (source, scope) DO UPDATE SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = now()`);
+}
+
+/**
+ * What a complete export leaves as the next `_since`: its `_until` when it was bounded, else
+ * the manifest's transactionTime (the server's clock, never ours). An `_until` later than the
+ * transactionTime cannot cover changes the server had not yet seen, so the earlier of the two
+ * wins; a server that ignored `_until` then only costs an overlap, which the upsert absorbs.
+ *
+ * @see Bulk Data STU3 export.html#query-parameters (`_until`)
+ * @see Bulk Data STU2 export.html#response---complete-status (transactionTime)
+ */
+export function exportWatermark(transactionTime: string, until: string | null | undefined): string {
+  if (until === null || until === undefined) return transactionTime;
+  return Date.parse(until) < Date.parse(transactionTime) ? until : transactionTime;
 }

@@ -14,8 +14,21 @@ export function exportSince(request: RunRequest, checkpoint: string | undefined)
   return checkpoint;
 }
 
+/**
+ * The `_until` of the next kick-off: `--until` when given, else the source's `export.until`.
+ *
+ * @see Bulk Data STU3 export.html#query-parameters (_until)
+ */
+export function exportUntil(request: RunRequest, source: BulkSourceConfig): string | undefined {
+  return request.until ?? source.export.until;
+}
+
 /** The kick-off parameters a configured source asks for. */
-export function exportParameters(source: BulkSourceConfig, since: string | undefined): ExportParameters {
+export function exportParameters(
+  source: BulkSourceConfig,
+  window: { since: string | undefined; until: string | undefined },
+): ExportParameters {
+  const { since, until } = window;
   const e = source.export;
   return {
     level: e.level,
@@ -24,6 +37,7 @@ export function exportParameters(source: BulkSourceConfig, since: string | undef
     ...(e.exportType === undefined ? {} : { exportType: e.exportType }),
     outputFormat: e.outputFormat,
     ...(since === undefined ? {} : { since }),
+    ...(until === undefined ? {} : { until }),
     ...(e.types === undefined ? {} : { types: e.types }),
     ...(e.typeFilters === undefined ? {} : { typeFilters: e.typeFilters }),
     ...(e.elements === undefined ? {} : { elements: e.elements }),

@@ -1,7 +1,7 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
 import type { KickOffRequest, Manifest, ManifestFile, OutcomeIssue } from '../../connectors/bulk/index.ts';
 import { redactUrl } from '../../connectors/http/index.ts';
-import { writeTransactionTime } from './checkpoint.ts';
+import { type ExportCompletion, writeWatermark } from './checkpoint.ts';
 
 /**
  * The state of Bulk Data exports in fhir_etl (migrations/002_bulk_exports.sql): what a run
@@ -18,6 +18,8 @@ export interface BulkExport {
   source: string;
   statusUrl: string;
   since: string | null;
+  /** The `_until` sent (null: up to the transactionTime). */
+  until: string | null;
   state: ExportState;
   startedAt: Date;
 }
@@ -41,7 +43,7 @@ export async function findResumableExport(
   source: string,
 ): Promise<BulkExport | undefined> {
   const [row] = await db.query(sql`
-    SELECT id, source, status_url, since, state, started_at FROM fhir_etl.bulk_exports
+    SELECT id, source, status_url, since, until, state, started_at FROM fhir_etl.bulk_exports
     WHERE source = ${source} AND state IN ('polling', 'downloading')
     ORDER BY id DESC LIMIT 1`);
   return row ? toExport(row) : undefined;
@@ -50,7 +52,14 @@ export async function findResumableExport(
 /** Records an accepted kick-off: from here on a restarted run polls this export instead of starting another. */
 export async function recordKickOff(
   db: ConnectionPool,
-  details: { source: string; statusUrl: string; request: KickOffRequest; since?: string; runId: number },
+  details: {
+    source: string;
+    statusUrl: string;
+    request: KickOffRequest;
+    since?: string;
+    until?: string;
+    runId: number;
+  },
 ): Promise<BulkExport> {
   const request = {
     method: details.request.method,
@@ -58,9 +67,10 @@ export async function recordKickOff(
     body: details.request.body,
   };
   const [row] = await db.query(sql`
-    INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, run_id)
-    VALUES (${details.source}, ${details.statusUrl}, ${JSON.stringify(request)}::jsonb, ${details.since ?? null}, ${details.runId})
-    RETURNING id, source, status_url, since, state, started_at`);
+    INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, until, run_id)
+    VALUES (${details.source}, ${details.statusUrl}, ${JSON.stringify(request)}::jsonb, ${details.since ?? null},
+            ${details.until ?? null}, ${details.runId})
+    RETURNING id, source, status_url, since, until, state, started_at`);
   return toExport(row);
 }
 
@@ -137,7 +147,7 @@ export function manifestFiles(exportId: number, manifest: Manifest): BulkFile[] 
 export async function commitFile(
   tx: Transaction,
   file: BulkFile,
-  completion: { source: string; transactionTime: string; runId: number },
+  completion: ExportCompletion,
 ): Promise<boolean> {
   await tx.query(sql`SELECT 1 FROM fhir_etl.bulk_exports WHERE id = ${file.exportId} FOR UPDATE`);
   await tx.query(sql`
@@ -154,12 +164,12 @@ export async function commitFile(
 export async function completeExport(
   tx: Transaction | ConnectionPool,
   exportId: number,
-  completion: { source: string; transactionTime: string; runId: number },
+  completion: ExportCompletion,
 ): Promise<void> {
   await tx.query(sql`
     UPDATE fhir_etl.bulk_exports SET state = 'completed', completed_at = now(), updated_at = now(), error = NULL
     WHERE id = ${exportId}`);
-  await writeTransactionTime(tx, completion.source, completion.transactionTime, completion.runId);
+  await writeWatermark(tx, completion);
 }
 
 /** Ends an export that can no longer finish (the next run kicks off a new one). */
@@ -214,6 +224,7 @@ function toExport(row: Record<string, unknown>): BulkExport {
     source: row.source as string,
     statusUrl: row.status_url as string,
     since: (row.since as string | null) ?? null,
+    until: (row.until as string | null) ?? null,
     state: row.state as ExportState,
     startedAt: row.started_at as Date,
   };

@@ -18,11 +18,11 @@ import { ingestNdjson, type LoadContext } from '../ingest.ts';
 import type { ProgressReporter } from '../progress.ts';
 import type { RunRecorder } from '../run-recorder.ts';
 import type { RunRequest } from '../sources/types.ts';
-import { readTransactionTime } from './checkpoint.ts';
+import { type ExportCompletion, exportWatermark, readWatermark } from './checkpoint.ts';
 import { applyDeletedFile } from './deleted-file.ts';
 import { downloadAndLoad } from './download-file.ts';
 import { recordErrorFile } from './error-file.ts';
-import { exportParameters, exportSince } from './export-parameters.ts';
+import { exportParameters, exportSince, exportUntil } from './export-parameters.ts';
 import {
   type BulkExport,
   type BulkFile,
@@ -58,6 +58,8 @@ export interface BulkExportOutcome {
   /** The export was started by an earlier run (found polling or downloading) and picked up. */
   resumed: boolean;
   transactionTime: string;
+  /** The next export's `_since`: the transactionTime, or the `_until` the export was bounded by. */
+  watermark: string;
   /** Files the manifest listed, and of those, committed by this run. */
   files: number;
   filesLoaded: number;
@@ -75,10 +77,13 @@ export interface BulkExportOutcome {
  * @see Bulk Data STU2 export.html
  */
 export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportOutcome> {
-  const since = exportSince(ctx.request, await readTransactionTime(ctx.load.db, ctx.source.name));
-  let job = await resumableExport(ctx, since);
+  const window: ExportWindow = {
+    since: exportSince(ctx.request, await readWatermark(ctx.load.db, ctx.source.name)),
+    until: exportUntil(ctx.request, ctx.source),
+  };
+  let job = await resumableExport(ctx, window);
   const resumed = job !== undefined;
-  job ??= await startExport(ctx, since);
+  job ??= await startExport(ctx, window);
   let manifest: Manifest;
   try {
     manifest = await waitForManifest(ctx, job);
@@ -90,7 +95,7 @@ export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportO
       { event: 'bulk.export_expired', exportId: job.id },
       `${errorMessage(error)}; kicking off a new export`,
     );
-    job = await startExport(ctx, since);
+    job = await startExport(ctx, window);
     manifest = await waitForManifest(ctx, job).catch(async (e: unknown) => {
       throw await stopped(ctx, job as BulkExport, e);
     });
@@ -104,29 +109,38 @@ export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportO
     exportId: job.id,
     resumed,
     transactionTime: manifest.transactionTime,
+    watermark: exportWatermark(manifest.transactionTime, job.until),
     files: files.length,
     filesLoaded: loaded.files,
     errorIssues: loaded.issues,
   };
 }
 
+/** The `_since` and `_until` an export is kicked off with. */
+interface ExportWindow {
+  since: string | undefined;
+  until: string | undefined;
+}
+
 /**
  * The export an earlier run left polling or downloading, unless this run asks for a
- * different `_since` (`--since`, `--full-refresh`): then that export is cancelled.
+ * different window (`--since`, `--full-refresh`, `--until`): then that export is cancelled.
  */
 async function resumableExport(
   ctx: BulkExportContext,
-  since: string | undefined,
+  window: ExportWindow,
 ): Promise<BulkExport | undefined> {
   const job = await findResumableExport(ctx.load.db, ctx.source.name);
   if (!job) return undefined;
-  const explicit = ctx.request.since !== undefined || ctx.request.fullRefresh === true;
-  if (explicit && (job.since ?? undefined) !== since) {
+  const { since, fullRefresh, until } = ctx.request;
+  const explicit = since !== undefined || fullRefresh === true || until !== undefined;
+  const differs = (job.since ?? undefined) !== window.since || (job.until ?? undefined) !== window.until;
+  if (explicit && differs) {
     await endExport(
       ctx.load.db,
       job.id,
       'abandoned',
-      `superseded by run ${ctx.run.id} asking for _since=${since ?? '(none)'}`,
+      `superseded by run ${ctx.run.id} asking for _since=${window.since ?? '(none)'} _until=${window.until ?? '(none)'}`,
     );
     await deleteQuietly(ctx, job.statusUrl);
     return undefined;
@@ -139,9 +153,9 @@ async function resumableExport(
   return job;
 }
 
-async function startExport(ctx: BulkExportContext, since: string | undefined): Promise<BulkExport> {
+async function startExport(ctx: BulkExportContext, window: ExportWindow): Promise<BulkExport> {
   ctx.signal?.throwIfAborted();
-  const parameters = exportParameters(ctx.source, since);
+  const parameters = exportParameters(ctx.source, window);
   const { statusUrl, request } = await kickOff(ctx.client, ctx.source.baseUrl, parameters, {
     method: ctx.source.export.method,
     auth: ctx.auth,
@@ -151,11 +165,17 @@ async function startExport(ctx: BulkExportContext, since: string | undefined): P
     source: ctx.source.name,
     statusUrl,
     request,
-    since,
+    ...window,
     runId: ctx.run.id,
   });
   ctx.logger.info(
-    { event: 'bulk.kick_off', exportId: job.id, method: request.method, url: redactUrl(request.url), since },
+    {
+      event: 'bulk.kick_off',
+      exportId: job.id,
+      method: request.method,
+      url: redactUrl(request.url),
+      ...window,
+    },
     `export ${job.id} kicked off (${request.method} ${redactUrl(request.url)})`,
   );
   return job;
@@ -194,11 +214,7 @@ async function loadFiles(
     const fresh = await waitForManifest(ctx, job);
     for (const file of manifestFiles(job.id, fresh)) urls.set(file.fileKey, file.url);
   });
-  const completion = {
-    source: ctx.source.name,
-    transactionTime: manifest.transactionTime,
-    runId: ctx.run.id,
-  };
+  const completion = exportCompletion(ctx, job, manifest);
   const limit = pLimit(ctx.source.export.concurrency);
   let failure: unknown;
   let loaded = 0;
@@ -241,7 +257,7 @@ async function loadOne(
   file: BulkFile,
   stream: import('node:stream').Readable,
   url: string,
-  completion: { source: string; transactionTime: string; runId: number },
+  completion: ExportCompletion,
 ): Promise<FileLoadResult & { issues?: number }> {
   const toLoad: FileToLoad = {
     source: ctx.source.name,
@@ -252,8 +268,8 @@ async function loadOne(
   const beforeCommit = async (tx: import('@databases/pg').Transaction) => {
     if (await commitFile(tx, file, completion)) {
       ctx.logger.info(
-        { event: 'bulk.checkpoint', transactionTime: completion.transactionTime },
-        'export complete; checkpoint advanced',
+        { event: 'bulk.checkpoint', watermark: completion.watermark },
+        `export complete; checkpoint advanced to ${completion.watermark}`,
       );
     }
   };
@@ -289,13 +305,18 @@ async function finish(
   files: BulkFile[],
 ): Promise<void> {
   if (files.length === 0 || files.every((f) => f.committed)) {
-    await completeExport(ctx.load.db, job.id, {
-      source: ctx.source.name,
-      transactionTime: manifest.transactionTime,
-      runId: ctx.run.id,
-    });
+    await completeExport(ctx.load.db, job.id, exportCompletion(ctx, job, manifest));
   }
   await deleteQuietly(ctx, job.statusUrl);
+}
+
+/** The watermark a complete export commits: its `_until` when it was bounded, else its transactionTime. */
+function exportCompletion(ctx: BulkExportContext, job: BulkExport, manifest: Manifest): ExportCompletion {
+  return {
+    source: ctx.source.name,
+    watermark: exportWatermark(manifest.transactionTime, job.until),
+    runId: ctx.run.id,
+  };
 }
 
 /**

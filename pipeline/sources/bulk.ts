@@ -29,7 +29,7 @@ export async function runBulkSource(
     ctx.logger.info(
       { event: 'bulk.done', ...outcome },
       `export ${outcome.exportId}${outcome.resumed ? ' (resumed)' : ''}: ${outcome.filesLoaded} of ${outcome.files} files loaded, ` +
-        `transactionTime ${outcome.transactionTime}${outcome.errorIssues > 0 ? `, ${outcome.errorIssues} issues in error files (fhir-etl status)` : ''}`,
+        `transactionTime ${outcome.transactionTime}${outcome.watermark === outcome.transactionTime ? '' : ` (checkpoint: _until ${outcome.watermark})`}${outcome.errorIssues > 0 ? `, ${outcome.errorIssues} issues in error files (fhir-etl status)` : ''}`,
     );
   });
 }

@@ -10,6 +10,8 @@ export interface RunRequest {
   fullRefresh?: boolean;
   /** Extract what changed since this FHIR instant instead of since the checkpoint. */
   since?: string;
+  /** Bulk sources: extract only what changed up to this FHIR instant (`_until`), overriding `export.until`. */
+  until?: string;
 }
 
 export interface SourceRunContext {
