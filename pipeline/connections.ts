@@ -16,9 +16,12 @@ export function connectionsForSource(source: SourceConfig): number {
   return inFlight + 2;
 }
 
-/** `fhir-etl run`: sources run one after the other, so the largest need sizes the pool. */
+/**
+ * `fhir-etl run`: sources run one after the other, so the largest need sizes the pool, plus
+ * the connection that holds the running source's advisory lock.
+ */
 export function poolSizeForRun(sources: SourceConfig[]): number {
-  return Math.max(BASE_POOL, ...sources.map(connectionsForSource));
+  return Math.max(BASE_POOL, ...sources.map((source) => connectionsForSource(source) + 1));
 }
 
 /**

@@ -4,8 +4,9 @@ import type { LoadedConfig, SourceConfig } from '../config/index.ts';
 import { FhirEtlError } from '../errors/index.ts';
 import { prepareLoad } from './ingest.ts';
 import type { ProgressReporter } from './progress.ts';
-import type { SourceRunResult } from './run-recorder.ts';
+import { recordRun, type SourceRunResult } from './run-recorder.ts';
 import { attributeRun } from './runs.ts';
+import { withSourceLock } from './source-lock.ts';
 import { type RunRequest, runSource } from './sources/index.ts';
 import { configuredViews } from './views.ts';
 
@@ -16,6 +17,12 @@ export interface RunOptions {
   logger: Logger;
   progress?: ProgressReporter;
   signal?: AbortSignal;
+  /**
+   * `take` (default): each source runs under its advisory lock, and a source another process
+   * is running (`fhir-etl schedule`, another `run`) is not run twice: it is recorded as a
+   * failed run saying so. `held`: the caller (a schedule fire) holds the lock already.
+   */
+  sourceLock?: 'take' | 'held';
 }
 
 /**
@@ -37,24 +44,46 @@ export async function runSources(
     if (options.signal?.aborted) break;
     const logger = options.logger.child({ source: source.name });
     // Each source's run in its own attribution: its log lines carry its runId (and trigger).
-    const result = await attributeRun(async () => {
-      const done = await runSource(
-        {
-          load,
-          config,
-          logger,
-          request: options.request ?? {},
-          progress: options.progress,
-          signal: options.signal,
-        },
-        source,
-      );
-      logger.info({ event: 'run.done', runId: done.runId, status: done.status }, `run ${done.status}`);
-      return done;
-    });
-    results.push(result);
+    const runOne = () =>
+      attributeRun(async () => {
+        const done = await runSource(
+          {
+            load,
+            config,
+            logger,
+            request: options.request ?? {},
+            progress: options.progress,
+            signal: options.signal,
+          },
+          source,
+        );
+        logger.info({ event: 'run.done', runId: done.runId, status: done.status }, `run ${done.status}`);
+        return done;
+      });
+    if (options.sourceLock === 'held') {
+      results.push(await runOne());
+      continue;
+    }
+    const locked = await withSourceLock(db, source.name, runOne);
+    results.push(locked.acquired ? locked.value : await recordBusySource(db, source.name, logger));
   }
   return results;
+}
+
+/**
+ * Two runs of one source at once would kick off two exports, or race over one member's paging
+ * state and token rotation: the second is refused, and recorded so `status` shows why.
+ */
+async function recordBusySource(
+  db: ConnectionPool,
+  source: string,
+  logger: Logger,
+): Promise<SourceRunResult> {
+  const error = new SourceBusyError(source);
+  logger.warn({ event: 'run.source_busy' }, error.message);
+  return recordRun(db, { command: 'run', source }, async () => {
+    throw error;
+  });
 }
 
 /** The sources named (all when none is), refusing a name the config does not have. */
@@ -74,5 +103,14 @@ export class UnknownSourceError extends FhirEtlError {
       code: 'UNKNOWN_SOURCE',
       context: { unknown, file },
     });
+  }
+}
+
+export class SourceBusyError extends FhirEtlError {
+  constructor(source: string) {
+    super(
+      `source ${source} is already being run by another process (fhir-etl schedule or another run); not run twice at once`,
+      { code: 'SOURCE_BUSY', context: { source } },
+    );
   }
 }

@@ -110,3 +110,25 @@ test('--until must be a FHIR instant', async (t) => {
   t.is(result.code, 2);
   t.regex(result.stderr, /--until must be a FHIR instant/);
 });
+
+test.serial(
+  'a source another process is running is not run twice: the run is recorded as refused',
+  async (t) => {
+    const result = await warehouse.db.task(async (connection) => {
+      // What a running `fhir-etl schedule` or `run` holds while it runs the source.
+      await connection.query(sql`SELECT pg_advisory_lock(74110100, hashtext('landing'))`);
+      try {
+        return await runCli(['--config', configFile, 'run'], { databaseUrl: warehouse.url });
+      } finally {
+        await connection.query(sql`SELECT pg_advisory_unlock(74110100, hashtext('landing'))`);
+      }
+    });
+    t.is(result.code, 1);
+    t.regex(result.stdout, /landing failed: source landing is already being run by another process/);
+    const [run] = await warehouse.db.query(
+      sql`SELECT status, error FROM fhir_etl.runs ORDER BY id DESC LIMIT 1`,
+    );
+    t.is(run.status, 'failed');
+    t.regex(run.error, /already being run/);
+  },
+);

@@ -18,8 +18,8 @@ sources:
   {},
 );
 
-test('a run gets a connection per file in flight, plus DDL and run records, for its largest source', (t) => {
-  t.is(poolSizeForRun(config.sources), 14);
+test('a run gets a connection per file in flight, plus DDL, run records and its lock, for its largest source', (t) => {
+  t.is(poolSizeForRun(config.sources), 15);
   t.is(poolSizeForRun([]), 6);
 });
 

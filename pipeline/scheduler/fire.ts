@@ -8,7 +8,7 @@ import { attributeRuns, type RunTrigger } from '../runs.ts';
 import { retryDelays, waitUnlessStopped } from './backoff.ts';
 import { claimFire, type FireOutcome, finishFire, takeSource } from './fire-records.ts';
 import type { ScheduledSource } from './scheduled-sources.ts';
-import { withSourceLock } from './source-lock.ts';
+import { withSourceLock } from '../source-lock.ts';
 
 /** What every fire of this scheduler shares. */
 export interface FireContext {
@@ -101,6 +101,8 @@ async function runOnce(
       logger: ctx.logger,
       progress: logProgress(logger),
       signal: ctx.signal,
+      // This fire already holds the source's lock (withSourceLock above), across its retries.
+      sourceLock: 'held',
     });
     if (!result) return 'stopped before the run started (shutdown)';
     return result.status === 'succeeded' ? undefined : (result.error ?? 'the run failed');
