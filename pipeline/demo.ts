@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { type LoadedConfig, parseConfigText, type RestSourceConfig } from '../config/index.ts';
 import { createHttpClient } from '../connectors/http/index.ts';
 import { startSandbox, TEST_MEMBERS } from '../sandbox/index.ts';
+import { poolSizeForRun } from './connections.ts';
 import { loginMember } from './members/login.ts';
 import { loadSecretKey } from './members/secret-key.ts';
 import type { ProgressReporter } from './progress.ts';
@@ -12,6 +13,16 @@ import { runSources } from './run.ts';
 
 /** The two demo sources, as a user would configure them against the sandbox. */
 export const DEMO_SOURCES = { provider: 'sandbox-provider', payer: 'sandbox-payer' } as const;
+
+/**
+ * Connections the demo's run needs (the sources' concurrency, DDL, run records, the lock),
+ * computed from the demo config itself on placeholder addresses.
+ */
+export function demoPoolSize(): number {
+  const here = 'http://127.0.0.1';
+  const urls = { providerBaseUrl: here, payerBaseUrl: here, tokenUrl: here, authorizeUrl: here };
+  return poolSizeForRun(demoConfig(urls, `${here}/callback`).sources);
+}
 
 /** The members who log in to the payer source: two of 1up's four Payer-to-Payer test members. */
 const DEMO_MEMBERS = TEST_MEMBERS.slice(0, 2).map((member) => member.memberId);

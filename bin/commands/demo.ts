@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander';
 import {
   CLAIMS_PER_MEMBER_MONTH,
   claimsPerMemberMonth,
+  demoPoolSize,
   runDemo,
   viewTableCounts,
 } from '../../pipeline/demo.ts';
@@ -24,44 +25,48 @@ export function registerDemoCommand(program: Command): void {
     .addOption(new Option('--seed <n>', 'seed of the synthetic data').default(1).argParser(positiveInt))
     .action(async (options: { patients: number; seed: number }, command: Command) => {
       const say = (line: string) => process.stdout.write(`${line}\n`);
-      await withWarehouse(command, async (warehouse, logger) => {
-        say(
-          `warehouse: ${warehouse.displayUrl}${warehouse.embedded ? ' (embedded PostgreSQL under .fhir-etl/)' : ''}`,
-        );
-        const { runs } = await runDemo(warehouse.db, {
-          patients: options.patients,
-          seed: options.seed,
-          logger,
-          progress: logProgress(logger),
-          say,
-        });
-        say(`\n${describeRuns(runs)}\n`);
-        const counts = (await viewTableCounts(warehouse.db)).filter((c) => c.rows > 0);
-        say(
-          renderTable(
-            ['table', 'rows'],
-            counts.map((c) => [c.table, c.rows]),
-          ),
-        );
-        say(
-          `\nClaims and paid amount per member per month (top 10):\n\n${indent(CLAIMS_PER_MEMBER_MONTH)}\n`,
-        );
-        const answer = await claimsPerMemberMonth(warehouse.db);
-        say(
-          renderTable(
-            ['member_id', 'full_name', 'month', 'claims', 'paid'],
-            answer.map((r) => [
-              r.member_id as string,
-              r.full_name as string,
-              r.month as string,
-              r.claims as number,
-              Number(r.paid ?? 0),
-            ]),
-          ),
-        );
-        say(`\n${howToConnect(warehouse.embedded)}`);
-        process.exitCode = runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
-      });
+      await withWarehouse(
+        command,
+        async (warehouse, logger) => {
+          say(
+            `warehouse: ${warehouse.displayUrl}${warehouse.embedded ? ' (embedded PostgreSQL under .fhir-etl/)' : ''}`,
+          );
+          const { runs } = await runDemo(warehouse.db, {
+            patients: options.patients,
+            seed: options.seed,
+            logger,
+            progress: logProgress(logger),
+            say,
+          });
+          say(`\n${describeRuns(runs)}\n`);
+          const counts = (await viewTableCounts(warehouse.db)).filter((c) => c.rows > 0);
+          say(
+            renderTable(
+              ['table', 'rows'],
+              counts.map((c) => [c.table, c.rows]),
+            ),
+          );
+          say(
+            `\nClaims and paid amount per member per month (top 10):\n\n${indent(CLAIMS_PER_MEMBER_MONTH)}\n`,
+          );
+          const answer = await claimsPerMemberMonth(warehouse.db);
+          say(
+            renderTable(
+              ['member_id', 'full_name', 'month', 'claims', 'paid'],
+              answer.map((r) => [
+                r.member_id as string,
+                r.full_name as string,
+                r.month as string,
+                r.claims as number,
+                Number(r.paid ?? 0),
+              ]),
+            ),
+          );
+          say(`\n${howToConnect(warehouse.embedded)}`);
+          process.exitCode = runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
+        },
+        { poolSize: demoPoolSize() },
+      );
     });
 }
 
