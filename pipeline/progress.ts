@@ -9,6 +9,11 @@ export interface ProgressReporter {
   fileStarted(path: string): void;
   bytes(count: number): void;
   fileDone(path: string, result: FileLoadResult): void;
+  /**
+   * What is happening before there is anything to count: a Bulk export being prepared by the
+   * server (its X-Progress text), a wait the server asked for.
+   */
+  phase(text: string): void;
   stop(): void;
 }
 
@@ -33,12 +38,20 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
     files: files || '?',
     rate: (read / 1e6 / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(1),
   });
+  let phaseShown = false;
   return {
     start(fileCount, totalBytes) {
+      if (phaseShown) stream.write('\n');
+      phaseShown = false;
       files = fileCount;
       started = Date.now();
       total = totalBytes;
       bar.start(Math.max(totalBytes, 1), 0, payload());
+    },
+    phase(text) {
+      // One line rewritten in place: the export's state while the server prepares it.
+      stream.write(`\r\x1b[2K ${text.slice(0, (stream.columns || 100) - 2)}`);
+      phaseShown = true;
     },
     fileStarted() {},
     bytes(count) {
@@ -50,6 +63,7 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
       bar.update(read, payload());
     },
     stop() {
+      if (phaseShown) stream.write('\n');
       bar.stop();
     },
   };
@@ -65,6 +79,9 @@ export function logProgress(logger: Logger): ProgressReporter {
       logger.debug({ event: 'file.start', file: path }, 'file started');
     },
     bytes() {},
+    phase(text) {
+      logger.info({ event: 'load.phase', phase: text }, text);
+    },
     fileDone(path, result) {
       logger.info(
         {

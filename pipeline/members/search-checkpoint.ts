@@ -11,7 +11,17 @@ import type { PagingState } from '../../connectors/rest/index.ts';
 export interface SearchCheckpoint {
   cursor?: string;
   paging?: PagingState;
+  /** How long ago (by the database's clock) the paging state was written, in milliseconds. */
+  pagingAgeMs?: number;
 }
+
+/**
+ * A search under way older than this is not resumed but started again from the cursor. Servers
+ * expire paging links (HAPI FHIR keeps a search's pages for an hour by default; others for
+ * minutes), and a run that finds its link this old is better off not asking: the age is
+ * counted from the last page committed, when the server handed out the link.
+ */
+export const PAGING_STATE_MAX_AGE_MS = 60 * 60_000;
 
 export function cursorScope(patientId: string, resourceType: string): string {
   return `rest:${patientId}:${resourceType}`;
@@ -27,16 +37,29 @@ export async function readSearchCheckpoint(
   patientId: string,
   resourceType: string,
 ): Promise<SearchCheckpoint> {
-  const rows: Array<{ scope: string; value: string }> = await db.query(sql`
-    SELECT scope, value FROM fhir_etl.checkpoints
+  const rows: Array<{ scope: string; value: string; age_ms: number }> = await db.query(sql`
+    SELECT scope, value, (extract(epoch FROM now() - updated_at) * 1000)::float8 AS age_ms
+    FROM fhir_etl.checkpoints
     WHERE source = ${source}
       AND scope IN (${cursorScope(patientId, resourceType)}, ${pagingScope(patientId, resourceType)})`);
   const cursor = rows.find((row) => row.scope === cursorScope(patientId, resourceType))?.value;
-  const paging = rows.find((row) => row.scope === pagingScope(patientId, resourceType))?.value;
+  const paging = rows.find((row) => row.scope === pagingScope(patientId, resourceType));
   return {
     ...(cursor === undefined ? {} : { cursor }),
-    ...(paging === undefined ? {} : { paging: JSON.parse(paging) as PagingState }),
+    ...(paging === undefined
+      ? {}
+      : { paging: JSON.parse(paging.value) as PagingState, pagingAgeMs: Number(paging.age_ms) }),
   };
+}
+
+/** A search under way that cannot go on (its next link is dead or too old): forget it. */
+export async function dropPagingState(
+  db: Queryable,
+  key: { source: string; patientId: string; resourceType: string },
+): Promise<void> {
+  await db.query(sql`
+    DELETE FROM fhir_etl.checkpoints
+    WHERE source = ${key.source} AND scope = ${pagingScope(key.patientId, key.resourceType)}`);
 }
 
 /** A page of the search committed and more follow: remember where to go on. */

@@ -39,11 +39,13 @@ export async function runRestSource(
     const client = await loginClient(source, http);
     const refused = new Map<string, string>();
     const limit = pLimit(source.concurrency);
+    // Pages are not known up front: the progress counts them (and their bytes) as they commit.
+    ctx.progress?.start(0, 0);
     const outcomes = await Promise.allSettled(
       ready.map((member) =>
         limit(() => readMember({ ctx, source, run, http, client, key, member, refused })),
       ),
-    );
+    ).finally(() => ctx.progress?.stop());
     for (const [type, reason] of refused) warnings.push(`${type} skipped: the server refuses it (${reason})`);
     for (const warning of warnings) ctx.logger.warn({ event: 'rest.warning', source: source.name }, warning);
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
@@ -85,7 +87,9 @@ async function readMember(read: MemberRead): Promise<void> {
       patientId: member.patientId,
       resourceType,
       fullRefresh: ctx.request.fullRefresh,
+      progress: ctx.progress,
       signal: ctx.signal,
+      logger: ctx.logger,
     });
     if (outcome.status === 'refused') {
       if (!read.refused.has(resourceType)) read.refused.set(resourceType, outcome.reason);

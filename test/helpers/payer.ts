@@ -1,4 +1,5 @@
 import { mkdtemp } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,4 +98,119 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
+}
+
+/** What the proxy answers itself instead of passing a request on. */
+export interface ProxyAnswer {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * A real HTTP proxy in front of the sandbox's payer API that behaves like a FHIR server whose
+ * paging links expire: each next link it hands out carries the `_search` generation it was made
+ * in, and after `expireLinks()` a link of an earlier generation answers 410 Gone with an
+ * OperationOutcome. `intercept` sees each search request first (a test fails a page, or changes
+ * the sandbox's data while a search pages); `authorizations` keeps each member's bearer header,
+ * so a test can ask the sandbox what it holds.
+ */
+export interface PagingProxy {
+  url: string;
+  intercept?: (url: URL) => ProxyAnswer | undefined | Promise<ProxyAnswer | undefined>;
+  expireLinks(): void;
+  /** Requests answered 410 because their link had expired. */
+  gone: string[];
+  authorizations: Map<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startProxiedPayer(
+  options: Parameters<typeof startPayer>[0] = {},
+): Promise<{ payer: PayerFixture; proxy: PagingProxy }> {
+  let target = '';
+  let generation = 0;
+  const server: Server = createHttpServer((request, response) => {
+    void proxied(request.url ?? '/', request.headers.authorization).then(
+      ({ status, text, contentType }) =>
+        response.writeHead(status, { 'content-type': contentType }).end(text),
+      (error: unknown) => response.writeHead(502).end(String(error)),
+    );
+  });
+  const self = await new Promise<string>((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(server.address() as { port: number }).port}`),
+    ),
+  );
+  const proxy: PagingProxy = {
+    url: self,
+    expireLinks: () => void generation++,
+    gone: [],
+    authorizations: new Map(),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const fhir = (status: number, body: unknown) => ({
+    status,
+    text: JSON.stringify(body),
+    contentType: 'application/fhir+json',
+  });
+
+  async function proxied(path: string, authorization: string | undefined) {
+    const url = new URL(path, self);
+    const patient = url.searchParams.get('patient') ?? url.searchParams.get('_id');
+    if (patient && authorization) proxy.authorizations.set(patient, authorization);
+    const made = url.searchParams.get('_search');
+    if (made !== null && Number(made) < generation) {
+      proxy.gone.push(url.href);
+      return fhir(410, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'not-found', diagnostics: `search ${made} has expired` }],
+      });
+    }
+    const answer = url.pathname.includes('/payer/r4/') ? await proxy.intercept?.(url) : undefined;
+    if (answer) return fhir(answer.status, answer.body);
+    url.searchParams.delete('_search');
+    const upstream = await fetch(`${target}${url.pathname}${url.search}`, {
+      headers: { authorization: authorization ?? '' },
+    });
+    const text = await upstream.text();
+    const contentType = upstream.headers.get('content-type') ?? 'application/json';
+    // The SMART configuration keeps pointing at the sandbox; search pages' next links come back here.
+    if (path.includes('.well-known') || !upstream.ok) return { status: upstream.status, text, contentType };
+    const body = JSON.parse(text) as { link?: Array<{ relation: string; url: string }> };
+    for (const link of body.link ?? []) {
+      const next = new URL(link.url.replace(target, self));
+      if (link.relation === 'next') next.searchParams.set('_search', String(generation));
+      link.url = next.href;
+    }
+    return { status: upstream.status, text: JSON.stringify(body), contentType };
+  }
+
+  const payer = await startPayer({ ...options, baseUrl: () => `${self}/payer/r4` });
+  target = payer.sandbox.url;
+  const close = payer.sandbox.close;
+  payer.sandbox = { ...payer.sandbox, close: async () => (await proxy.close(), close()) };
+  return { payer, proxy };
+}
+
+/** A member's resources of one type as the sandbox holds them now: id and versionId. */
+export async function sandboxVersions(
+  payer: PayerFixture,
+  proxy: PagingProxy,
+  patientId: string,
+  resourceType: string,
+): Promise<Array<{ id: string; version: string; lastUpdated: string }>> {
+  const url = new URL(`${payer.sandbox.payerBaseUrl}/${resourceType}`);
+  url.searchParams.set(resourceType === 'Patient' ? '_id' : 'patient', patientId);
+  url.searchParams.set('_count', '1000');
+  const response = await fetch(url, {
+    headers: { authorization: proxy.authorizations.get(patientId) ?? '' },
+  });
+  const bundle = (await response.json()) as {
+    entry?: Array<{ resource: { id: string; meta: { versionId: string; lastUpdated: string } } }>;
+  };
+  return (bundle.entry ?? []).map(({ resource }) => ({
+    id: resource.id,
+    version: resource.meta.versionId,
+    lastUpdated: resource.meta.lastUpdated,
+  }));
 }
