@@ -88,7 +88,7 @@ test('a paged manifest (link next) is followed, in STU4 shape: outcome, extensio
   s.route('GET', '/files/p2.ndjson', { status: 200, body: ndjson('Patient', 4, 'b') });
   s.route('GET', '/files/outcome.ndjson', {
     status: 200,
-    body: `${JSON.stringify(outcome('processing', 'Patient/zz could not be exported: consent withdrawn'))}\n`,
+    body: `${JSON.stringify(outcome('processing', 'Patient/zz was exported without its photo', 'warning'))}\n`,
   });
   s.route('DELETE', '/status/job1', { status: 202 });
 
@@ -102,9 +102,9 @@ test('a paged manifest (link next) is followed, in STU4 shape: outcome, extensio
   t.deepEqual(errors, [
     {
       resource_type: 'Patient',
-      severity: 'error',
+      severity: 'warning',
       code: 'processing',
-      diagnostics: 'Patient/zz could not be exported: consent withdrawn',
+      diagnostics: 'Patient/zz was exported without its photo',
     },
   ]);
   const [job] = await warehouse.db.query(

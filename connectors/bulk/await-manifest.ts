@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import { type BearerAuth, type HttpClient, redactUrl, sleep as defaultSleep } from '../http/index.ts';
+import { type BearerAuth, type HttpClient, sleep as defaultSleep } from '../http/index.ts';
 import { BulkExportFailedError, BulkExportTimeoutError } from './errors.ts';
 import { type Manifest, mergeManifestPages } from './manifest.ts';
 import { nextPollDelay } from './poll-interval.ts';
+import { redactStatusUrl } from './redact-status-url.ts';
 import { pollStatus, processStatusResponse, type StatusResult } from './status.ts';
 
 export interface AwaitManifestOptions {
@@ -10,8 +11,12 @@ export interface AwaitManifestOptions {
   signal?: AbortSignal;
   /** export.maxPollIntervalSeconds, in milliseconds. */
   maxPollIntervalMs: number;
-  /** Epoch milliseconds after which the export counts as timed out (export.timeoutMinutes). */
-  deadline: number;
+  /**
+   * Epoch milliseconds after which waiting counts as timed out (export.timeoutMinutes from when
+   * this run started polling); undefined: no deadline (a completed export's manifest re-fetched
+   * for fresh URLs answers at once, and a shutdown still cuts the wait short).
+   */
+  deadline?: number;
   timeoutMinutes: number;
   logger?: Logger;
   /** The server's X-Progress text, each time it changes. */
@@ -57,9 +62,9 @@ async function awaitManifestPage(
   let transientFailures = 0;
   for (let poll = 1; ; poll++) {
     options.signal?.throwIfAborted();
-    if (now() > options.deadline) {
+    if (options.deadline !== undefined && now() > options.deadline) {
       throw new BulkExportTimeoutError({
-        statusUrl: redactUrl(url),
+        statusUrl: redactStatusUrl(url),
         minutes: options.timeoutMinutes,
         progress: lastProgress,
       });
@@ -74,7 +79,7 @@ async function awaitManifestPage(
     if (result.state === 'transient') {
       if (transientFailures >= maxTransient) {
         throw new BulkExportFailedError({
-          statusUrl: redactUrl(url),
+          statusUrl: redactStatusUrl(url),
           status: result.status,
           detail: result.detail,
         });
@@ -93,14 +98,19 @@ function logTransient(
   result: Extract<StatusResult, { state: 'transient' }>,
 ) {
   logger?.warn(
-    { event: 'bulk.poll_transient', statusUrl: redactUrl(url), status: result.status, detail: result.detail },
+    {
+      event: 'bulk.poll_transient',
+      statusUrl: redactStatusUrl(url),
+      status: result.status,
+      detail: result.detail,
+    },
     `status poll answered ${result.status} (transient${result.detail ? `: ${result.detail}` : ''}); polling again`,
   );
 }
 
 function logClamped(logger: Logger | undefined, url: string, askedMs: number, waitMs: number) {
   logger?.warn(
-    { event: 'bulk.retry_after_clamped', statusUrl: redactUrl(url), retryAfterMs: askedMs, waitMs },
+    { event: 'bulk.retry_after_clamped', statusUrl: redactStatusUrl(url), retryAfterMs: askedMs, waitMs },
     `the status URL asked to wait ${Math.round(askedMs / 1000)} s; waiting ${waitMs / 1000} s (export.maxPollIntervalSeconds)`,
   );
 }

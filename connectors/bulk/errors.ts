@@ -43,14 +43,36 @@ export class BulkExportNotFoundError extends FhirEtlError {
   }
 }
 
-/** The export did not finish within export.timeoutMinutes. */
+/**
+ * The server did not finish preparing the export within export.timeoutMinutes of this run's
+ * polling. The export is then cancelled (DELETE) and ended: the next run kicks off a new one.
+ */
 export class BulkExportTimeoutError extends FhirEtlError {
   constructor(details: { statusUrl: string; minutes: number; progress?: string }) {
     const progress = details.progress ? ` (last progress: "${details.progress}")` : '';
     super(
-      `the Bulk Data export at ${details.statusUrl} did not complete within ${details.minutes} minutes${progress}; ` +
-        'the next run resumes polling it (raise export.timeoutMinutes to wait longer)',
+      `the Bulk Data export at ${details.statusUrl} did not complete within ${details.minutes} minutes of polling${progress}; ` +
+        'it was cancelled and the next run kicks off a new one (raise export.timeoutMinutes to wait longer)',
       { code: 'BULK_EXPORT_TIMEOUT', context: details },
+    );
+  }
+}
+
+/**
+ * The export's error files hold issues of severity `error` or `fatal`: resources the server
+ * failed to export. Everything else was loaded, but the watermark stays where it was, so the
+ * next run asks for them again.
+ *
+ * @see Bulk Data STU2 export.html#response---complete-status (error)
+ */
+export class BulkExportIssuesError extends FhirEtlError {
+  constructor(details: { exportId: number; issues: number; watermark?: string }) {
+    const kept = details.watermark === undefined ? '' : ` (it stays at ${details.watermark})`;
+    super(
+      `export ${details.exportId}: the server reported ${details.issues} issue(s) of severity error or fatal in its error files; ` +
+        `the data files were loaded, but the checkpoint did not advance${kept}, so the next run exports them again. List them with ` +
+        `\`fhir-etl status\` or SELECT * FROM fhir_etl.bulk_errors WHERE export_id = ${details.exportId}`,
+      { code: 'BULK_EXPORT_ISSUES', context: details },
     );
   }
 }

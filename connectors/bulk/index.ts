@@ -23,5 +23,6 @@ export {
 export { type Manifest, type ManifestFile, mergeManifestPages, processManifest } from './manifest.ts';
 export { type OutcomeIssue, outcomeIssues } from './outcome-issues.ts';
 export { nextPollDelay, type PollDelay } from './poll-interval.ts';
+export { redactStatusUrl } from './redact-status-url.ts';
 export { pollStatus, processStatusResponse, type StatusResult } from './status.ts';
 export { TruncatedBodyError, truncationGuard } from './truncation-guard.ts';

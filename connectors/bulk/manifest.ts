@@ -1,4 +1,5 @@
 import { BulkManifestError } from './errors.ts';
+import { redactStatusUrl } from './redact-status-url.ts';
 
 /**
  * The completion manifest, read tolerantly: STU1 to STU4 shapes, as real servers send them.
@@ -38,7 +39,7 @@ export interface Manifest {
  * @see Bulk Data STU2 export.html#response---complete-status
  */
 export function processManifest(body: unknown, manifestUrl: string): Manifest {
-  const invalid = (problem: string) => new BulkManifestError({ url: manifestUrl, problem });
+  const invalid = (problem: string) => new BulkManifestError({ url: redactStatusUrl(manifestUrl), problem });
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw invalid('the body is not a JSON object');
   const m = body as Record<string, unknown>;

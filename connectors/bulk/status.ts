@@ -5,11 +5,11 @@ import {
   InvalidJsonBodyError,
   isTransientOutcome,
   readErrorBody,
-  redactUrl,
   retryAfterMs,
 } from '../http/index.ts';
 import { BulkExportFailedError, BulkExportNotFoundError, BulkManifestError } from './errors.ts';
 import { type Manifest, processManifest } from './manifest.ts';
+import { redactStatusUrl } from './redact-status-url.ts';
 
 /**
  * The status request: one poll of the status URL (or of a manifest's `next` page).
@@ -77,7 +77,7 @@ export async function processStatusResponse(
     return { state: 'complete', manifest: processManifest(await jsonBody(response, statusUrl), statusUrl) };
   if (response.status >= 200 && response.status < 300) {
     throw new BulkManifestError({
-      url: redactUrl(statusUrl),
+      url: redactStatusUrl(statusUrl),
       problem: `unexpected status ${response.status}`,
     });
   }
@@ -87,8 +87,9 @@ export async function processStatusResponse(
   if (isTransientOutcome(body) || isGatewayError(response.status, body)) {
     return { state: 'transient', status: response.status, ...(detail ? { detail } : {}), ...wait };
   }
-  if (response.status === 404) throw new BulkExportNotFoundError({ statusUrl: redactUrl(statusUrl), detail });
-  throw new BulkExportFailedError({ statusUrl: redactUrl(statusUrl), status: response.status, detail });
+  if (response.status === 404)
+    throw new BulkExportNotFoundError({ statusUrl: redactStatusUrl(statusUrl), detail });
+  throw new BulkExportFailedError({ statusUrl: redactStatusUrl(statusUrl), status: response.status, detail });
 }
 
 function isGatewayError(status: number, body: string): boolean {
@@ -101,7 +102,7 @@ async function jsonBody(response: Response, url: string): Promise<unknown> {
     return JSON.parse(text);
   } catch (error) {
     throw new InvalidJsonBodyError(
-      { method: 'GET', url: redactUrl(url), status: response.status, excerpt: text.slice(0, 200) },
+      { method: 'GET', url: redactStatusUrl(url), status: response.status, excerpt: text.slice(0, 200) },
       error,
     );
   }

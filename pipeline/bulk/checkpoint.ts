@@ -7,32 +7,53 @@ import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
  */
 export const WATERMARK_SCOPE = 'bulk:transactionTime';
 
+/**
+ * The scope holding the fingerprint of the parameters the watermark was reached with
+ * (exportFingerprint): a watermark only means "everything up to here" for the same types,
+ * Group, filters and so on. Written in the same transaction as the watermark.
+ */
+export const PARAMETERS_SCOPE = 'bulk:parameters';
+
 /** What a complete export commits, in the transaction of its last file. */
 export interface ExportCompletion {
   source: string;
   /** The next export's `_since`. */
   watermark: string;
+  /** The fingerprint of the parameters the export was kicked off with. */
+  fingerprint: string;
   runId: number;
 }
 
-export async function readWatermark(db: ConnectionPool, source: string): Promise<string | undefined> {
-  const [row] = await db.query(
-    sql`SELECT value FROM fhir_etl.checkpoints WHERE source = ${source} AND scope = ${WATERMARK_SCOPE}`,
-  );
-  return row?.value;
+export interface Checkpoint {
+  watermark: string;
+  /** Undefined for a checkpoint written before fingerprints existed: taken as matching. */
+  fingerprint?: string;
+}
+
+export async function readCheckpoint(db: ConnectionPool, source: string): Promise<Checkpoint | undefined> {
+  const rows: Array<{ scope: string; value: string }> = await db.query(sql`
+    SELECT scope, value FROM fhir_etl.checkpoints
+    WHERE source = ${source} AND scope IN (${WATERMARK_SCOPE}, ${PARAMETERS_SCOPE})`);
+  const value = (scope: string) => rows.find((row) => row.scope === scope)?.value;
+  const watermark = value(WATERMARK_SCOPE);
+  if (watermark === undefined) return undefined;
+  const fingerprint = value(PARAMETERS_SCOPE);
+  return fingerprint === undefined ? { watermark } : { watermark, fingerprint };
 }
 
 /**
- * Advances the watermark; called inside the transaction of the export's last file, so the
- * checkpoint can never be ahead of the data it describes.
+ * Advances the watermark and records its parameters' fingerprint; called inside the
+ * transaction of the export's last file, so the checkpoint can never be ahead of the data it
+ * describes.
  */
 export async function writeWatermark(
   tx: Transaction | ConnectionPool,
   completion: ExportCompletion,
 ): Promise<void> {
-  const { source, watermark, runId } = completion;
+  const { source, watermark, fingerprint, runId } = completion;
   await tx.query(sql`
-    INSERT INTO fhir_etl.checkpoints (source, scope, value, run_id) VALUES (${source}, ${WATERMARK_SCOPE}, ${watermark}, ${runId})
+    INSERT INTO fhir_etl.checkpoints (source, scope, value, run_id)
+    VALUES (${source}, ${WATERMARK_SCOPE}, ${watermark}, ${runId}), (${source}, ${PARAMETERS_SCOPE}, ${fingerprint}, ${runId})
     ON CONFLICT (source, scope) DO UPDATE SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = now()`);
 }
 

@@ -32,13 +32,16 @@ export interface FileDownload {
   /** Refreshes per file after 410 Gone (default 2). */
   maxRefreshes?: number;
   retryDelay?: { baseDelayMs: number; maxDelayMs: number };
+  /** Graceful shutdown: no new attempt starts, and a request or a wait between attempts is cut short. */
+  signal?: AbortSignal;
 }
 
 /**
  * Streams one file from the server into `load`, which commits it whole or not at all. A
  * download that breaks off (a reset socket, a truncated gzip body) rolls its transaction
  * back and is tried again from the start; a 410 fetches fresh URLs first. HTTP statuses and
- * network failures the HTTP client already retried are not retried again here.
+ * network failures the HTTP client already retried are not retried again here. A shutdown
+ * stops the retries: it is checked before each attempt and cuts the request and the wait short.
  *
  * @see Bulk Data STU2 export.html#file-request
  */
@@ -50,15 +53,18 @@ export async function downloadAndLoad<T>(
   const maxAttempts = download.maxAttempts ?? 4;
   let refreshes = 0;
   for (let attempt = 1; ; attempt++) {
+    download.signal?.throwIfAborted();
     const url = download.urlOf(file);
     let stream: Readable | undefined;
     try {
       stream = await processFileResponse(
-        await requestFile(download.client, url, { auth: download.auth }),
+        await requestFile(download.client, url, { auth: download.auth, signal: download.signal }),
         url,
       );
       return await load(stream, url);
     } catch (error) {
+      // A shutdown is not the file's fault: reported as the shutdown it is, never retried.
+      if (download.signal?.aborted) throw error;
       if (error instanceof BulkFileExpiredError && refreshes < (download.maxRefreshes ?? 2)) {
         refreshes++;
         attempt--;
@@ -93,7 +99,7 @@ export async function downloadAndLoad<T>(
         },
         `${redactUrl(url)} broke off (${errorMessage(error)}); nothing committed, downloading it again`,
       );
-      await sleep(waitMs);
+      await sleep(waitMs, download.signal);
     } finally {
       stream?.destroy();
     }

@@ -1,13 +1,21 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
-import type { KickOffRequest, Manifest, ManifestFile, OutcomeIssue } from '../../connectors/bulk/index.ts';
+import {
+  BulkExportIssuesError,
+  type KickOffRequest,
+  type Manifest,
+  type ManifestFile,
+  type OutcomeIssue,
+} from '../../connectors/bulk/index.ts';
 import { redactUrl } from '../../connectors/http/index.ts';
 import { type ExportCompletion, writeWatermark } from './checkpoint.ts';
 
 /**
  * The state of Bulk Data exports in fhir_etl (migrations/002_bulk_exports.sql): what a run
  * needs to resume an export after a crash (its status URL, which files committed), and what
- * `fhir-etl status` shows. URLs are stored redacted: file URLs may be signed capabilities, and
- * a resumed export gets fresh ones from its status URL anyway.
+ * `fhir-etl status` shows. File URLs are stored redacted: they may be signed capabilities, and
+ * a resumed export gets fresh ones from its status URL anyway. The status URL itself is kept as
+ * the server sent it (a resumed export must poll and DELETE it); it may be a capability too, so
+ * it is only ever shown through redactStatusUrl, and `fhir-etl status` does not read it.
  */
 
 export type ExportState = 'polling' | 'downloading' | 'completed' | 'failed' | 'expired' | 'abandoned';
@@ -22,6 +30,8 @@ export interface BulkExport {
   until: string | null;
   state: ExportState;
   startedAt: Date;
+  /** exportFingerprint of the parameters it was kicked off with; null when recorded before fingerprints. */
+  fingerprint: string | null;
 }
 
 /** One file of a manifest, known by its place: kind, type and index among that kind and type. */
@@ -43,7 +53,7 @@ export async function findResumableExport(
   source: string,
 ): Promise<BulkExport | undefined> {
   const [row] = await db.query(sql`
-    SELECT id, source, status_url, since, until, state, started_at FROM fhir_etl.bulk_exports
+    SELECT id, source, status_url, since, until, state, started_at, fingerprint FROM fhir_etl.bulk_exports
     WHERE source = ${source} AND state IN ('polling', 'downloading')
     ORDER BY id DESC LIMIT 1`);
   return row ? toExport(row) : undefined;
@@ -58,6 +68,7 @@ export async function recordKickOff(
     request: KickOffRequest;
     since?: string;
     until?: string;
+    fingerprint: string;
     runId: number;
   },
 ): Promise<BulkExport> {
@@ -67,10 +78,10 @@ export async function recordKickOff(
     body: details.request.body,
   };
   const [row] = await db.query(sql`
-    INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, until, run_id)
+    INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, until, fingerprint, run_id)
     VALUES (${details.source}, ${details.statusUrl}, ${JSON.stringify(request)}::jsonb, ${details.since ?? null},
-            ${details.until ?? null}, ${details.runId})
-    RETURNING id, source, status_url, since, until, state, started_at`);
+            ${details.until ?? null}, ${details.fingerprint}, ${details.runId})
+    RETURNING id, source, status_url, since, until, state, started_at, fingerprint`);
   return toExport(row);
 }
 
@@ -139,29 +150,72 @@ export function manifestFiles(exportId: number, manifest: Manifest): BulkFile[] 
 }
 
 /**
+ * How a complete export ended: `completed` advanced the watermark; `held` did not, because its
+ * error files report resources the server failed to export (heldIssues of them).
+ */
+export type Settlement = { state: 'completed' } | { state: 'held'; heldIssues: number };
+
+/**
  * Marks a file committed, inside the file's own transaction; when it was the export's last,
- * completes the export and advances the checkpoint in that same transaction. The export row
- * is locked first, so of two last files committing at once, the second sees the first.
- * @returns true when this file completed the export
+ * settles the export in that same transaction. The export row is locked first, so of two
+ * last files committing at once, the second sees the first.
+ * @returns the settlement when this file completed the export, else undefined
  */
 export async function commitFile(
   tx: Transaction,
   file: BulkFile,
   completion: ExportCompletion,
-): Promise<boolean> {
+): Promise<Settlement | undefined> {
   await tx.query(sql`SELECT 1 FROM fhir_etl.bulk_exports WHERE id = ${file.exportId} FOR UPDATE`);
   await tx.query(sql`
     UPDATE fhir_etl.bulk_files SET state = 'committed', committed_at = now()
     WHERE export_id = ${file.exportId} AND kind = ${file.kind} AND resource_type = ${file.resourceType} AND index = ${file.index}`);
   const [left] = await tx.query(sql`
     SELECT count(*)::int AS n FROM fhir_etl.bulk_files WHERE export_id = ${file.exportId} AND state <> 'committed'`);
-  if (left.n > 0) return false;
-  await completeExport(tx, file.exportId, completion);
-  return true;
+  if (left.n > 0) return undefined;
+  return settleExport(tx, file.exportId, completion);
 }
 
-/** Completes an export and advances the watermark (directly, when the manifest listed no file). */
-export async function completeExport(
+/**
+ * Settles an export every file of which committed (directly, when the manifest listed none).
+ * Issues of severity `error` or `fatal` in its error files are resources the server failed to
+ * export: advancing the watermark past them would mean they are never asked for again unless
+ * they change, so the export ends `failed` and the watermark stays; the next run exports from
+ * the old watermark (the overlap is absorbed by the upsert). `information` and `warning`
+ * issues do not hold it back. Idempotent: a resumed run may settle an export again.
+ *
+ * @see Bulk Data STU2 export.html#response---complete-status (error)
+ * @see /work/shared/reference/standards.md section 4 ("Don't advance the watermark on failure")
+ */
+export async function settleExport(
+  tx: Transaction | ConnectionPool,
+  exportId: number,
+  completion: ExportCompletion,
+): Promise<Settlement> {
+  const heldIssues = await countHeldIssues(tx, exportId);
+  if (heldIssues === 0) {
+    await completeExport(tx, exportId, completion);
+    return { state: 'completed' };
+  }
+  const message = new BulkExportIssuesError({ exportId, issues: heldIssues }).message;
+  await tx.query(sql`
+    UPDATE fhir_etl.bulk_exports SET state = 'failed', completed_at = now(), updated_at = now(), error = ${message}
+    WHERE id = ${exportId}`);
+  return { state: 'held', heldIssues };
+}
+
+/** Severities that mean a resource was not exported (FHIR R4 valueset-issue-severity). */
+const HOLDING_SEVERITIES = ['error', 'fatal'];
+
+async function countHeldIssues(tx: Transaction | ConnectionPool, exportId: number): Promise<number> {
+  const [row] = await tx.query(sql`
+    SELECT count(*)::int AS n FROM fhir_etl.bulk_errors
+    WHERE export_id = ${exportId} AND lower(severity) = ANY(${HOLDING_SEVERITIES}::text[])`);
+  return row.n;
+}
+
+/** Completes an export and advances the watermark. */
+async function completeExport(
   tx: Transaction | ConnectionPool,
   exportId: number,
   completion: ExportCompletion,
@@ -227,5 +281,6 @@ function toExport(row: Record<string, unknown>): BulkExport {
     until: (row.until as string | null) ?? null,
     state: row.state as ExportState,
     startedAt: row.started_at as Date,
+    fingerprint: (row.fingerprint as string | null) ?? null,
   };
 }

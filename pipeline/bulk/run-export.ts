@@ -5,11 +5,14 @@ import {
   assertFileOrigins,
   awaitManifest,
   BulkExportFailedError,
+  BulkExportIssuesError,
   BulkExportNotFoundError,
+  BulkExportTimeoutError,
   deleteExport,
   fileAuth,
   kickOff,
   type Manifest,
+  redactStatusUrl,
 } from '../../connectors/bulk/index.ts';
 import { type BearerAuth, type HttpClient, redactUrl } from '../../connectors/http/index.ts';
 import { errorMessage } from '../../errors/index.ts';
@@ -18,16 +21,21 @@ import { ingestNdjson, type LoadContext } from '../ingest.ts';
 import type { ProgressReporter } from '../progress.ts';
 import type { RunRecorder } from '../run-recorder.ts';
 import type { RunRequest } from '../sources/types.ts';
-import { type ExportCompletion, exportWatermark, readWatermark } from './checkpoint.ts';
+import { type Checkpoint, type ExportCompletion, exportWatermark, readCheckpoint } from './checkpoint.ts';
 import { applyDeletedFile } from './deleted-file.ts';
 import { downloadAndLoad } from './download-file.ts';
 import { recordErrorFile } from './error-file.ts';
-import { exportParameters, exportSince, exportUntil } from './export-parameters.ts';
+import {
+  exportFingerprint,
+  exportParameters,
+  exportSince,
+  exportUntil,
+  parametersChanged,
+} from './export-parameters.ts';
 import {
   type BulkExport,
   type BulkFile,
   commitFile,
-  completeExport,
   endExport,
   findResumableExport,
   manifestFiles,
@@ -35,6 +43,8 @@ import {
   recordKickOff,
   recordManifest,
   recordResume,
+  type Settlement,
+  settleExport,
 } from './export-store.ts';
 
 export interface BulkExportContext {
@@ -51,6 +61,8 @@ export interface BulkExportContext {
   signal?: AbortSignal;
   /** Injected for tests. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The clock export.timeoutMinutes is measured with (epoch ms); injected for tests. */
+  now?: () => number;
 }
 
 export interface BulkExportOutcome {
@@ -77,16 +89,20 @@ export interface BulkExportOutcome {
  * @see Bulk Data STU2 export.html
  */
 export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportOutcome> {
+  const fingerprint = exportFingerprint(ctx.source);
+  const checkpoint = await readCheckpoint(ctx.load.db, ctx.source.name);
   const window: ExportWindow = {
-    since: exportSince(ctx.request, await readWatermark(ctx.load.db, ctx.source.name)),
+    since: exportSince(ctx.request, checkpoint, fingerprint),
     until: exportUntil(ctx.request, ctx.source),
+    fingerprint,
   };
+  logParametersChanged(ctx, checkpoint, window);
   let job = await resumableExport(ctx, window);
   const resumed = job !== undefined;
   job ??= await startExport(ctx, window);
   let manifest: Manifest;
   try {
-    manifest = await waitForManifest(ctx, job);
+    manifest = await waitForManifest(ctx, job, pollingDeadline(ctx, job));
   } catch (error) {
     if (!(resumed && error instanceof BulkExportNotFoundError)) throw await stopped(ctx, job, error);
     // The server forgot the export we left running (expired, restarted): start over.
@@ -96,7 +112,7 @@ export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportO
       `${errorMessage(error)}; kicking off a new export`,
     );
     job = await startExport(ctx, window);
-    manifest = await waitForManifest(ctx, job).catch(async (e: unknown) => {
+    manifest = await waitForManifest(ctx, job, pollingDeadline(ctx, job)).catch(async (e: unknown) => {
       throw await stopped(ctx, job as BulkExport, e);
     });
   }
@@ -104,7 +120,7 @@ export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportO
   const loaded = await loadFiles(ctx, job, manifest, files).catch(async (error: unknown) => {
     throw await stopped(ctx, job as BulkExport, error);
   });
-  await finish(ctx, job, manifest, files);
+  await finish(ctx, job, manifest, checkpoint);
   return {
     exportId: job.id,
     resumed,
@@ -116,15 +132,38 @@ export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportO
   };
 }
 
-/** The `_since` and `_until` an export is kicked off with. */
+/** The `_since` and `_until` an export is kicked off with, and the fingerprint of what it asks for. */
 interface ExportWindow {
   since: string | undefined;
   until: string | undefined;
+  fingerprint: string;
 }
 
 /**
- * The export an earlier run left polling or downloading, unless this run asks for a
- * different window (`--since`, `--full-refresh`, `--until`): then that export is cancelled.
+ * Says why an incremental source runs a full export: its watermark was reached with other
+ * parameters (a type added to export.types, another Group, other filters...), and `_since`
+ * would skip the history those never covered.
+ */
+function logParametersChanged(
+  ctx: BulkExportContext,
+  checkpoint: Checkpoint | undefined,
+  window: ExportWindow,
+) {
+  const { since, fullRefresh } = ctx.request;
+  if (since !== undefined || fullRefresh === true || !parametersChanged(checkpoint, window.fingerprint))
+    return;
+  ctx.logger.warn(
+    { event: 'bulk.parameters_changed', checkpoint: checkpoint?.watermark },
+    `the export parameters (level, groupId, operation, exportType, types, typeFilters, elements, patients) changed since ` +
+      `the checkpoint ${checkpoint?.watermark}; exporting everything (no _since) so the new scope gets its history`,
+  );
+}
+
+/**
+ * The export an earlier run left polling or downloading, unless this run asks for something
+ * else: a different window (`--since`, `--full-refresh`, `--until`), or different parameters
+ * (the config changed since it was kicked off: resuming would load the old scope and
+ * checkpoint it as the new one). Such an export is abandoned and cancelled (DELETE).
  */
 async function resumableExport(
   ctx: BulkExportContext,
@@ -132,25 +171,46 @@ async function resumableExport(
 ): Promise<BulkExport | undefined> {
   const job = await findResumableExport(ctx.load.db, ctx.source.name);
   if (!job) return undefined;
-  const { since, fullRefresh, until } = ctx.request;
-  const explicit = since !== undefined || fullRefresh === true || until !== undefined;
-  const differs = (job.since ?? undefined) !== window.since || (job.until ?? undefined) !== window.until;
-  if (explicit && differs) {
-    await endExport(
-      ctx.load.db,
-      job.id,
-      'abandoned',
-      `superseded by run ${ctx.run.id} asking for _since=${window.since ?? '(none)'} _until=${window.until ?? '(none)'}`,
+  const superseded = supersededBecause(ctx, job, window);
+  if (superseded !== undefined) {
+    await endExport(ctx.load.db, job.id, 'abandoned', `superseded by run ${ctx.run.id}: ${superseded}`);
+    ctx.logger.info(
+      {
+        event: 'bulk.abandon',
+        exportId: job.id,
+        state: job.state,
+        statusUrl: redactStatusUrl(job.statusUrl),
+      },
+      `abandoning export ${job.id} (${job.state}): ${superseded}`,
     );
     await deleteQuietly(ctx, job.statusUrl);
     return undefined;
   }
   await recordResume(ctx.load.db, job.id, ctx.run.id);
   ctx.logger.info(
-    { event: 'bulk.resume', exportId: job.id, state: job.state, statusUrl: redactUrl(job.statusUrl) },
+    { event: 'bulk.resume', exportId: job.id, state: job.state, statusUrl: redactStatusUrl(job.statusUrl) },
     `resuming export ${job.id} (${job.state}) instead of kicking off a new one`,
   );
   return job;
+}
+
+/** Why an unfinished export must not be resumed by this run; undefined when it may. */
+function supersededBecause(
+  ctx: BulkExportContext,
+  job: BulkExport,
+  window: ExportWindow,
+): string | undefined {
+  // An export recorded before fingerprints existed is taken to match, as its checkpoint would be.
+  if (job.fingerprint !== null && job.fingerprint !== window.fingerprint) {
+    return 'the export parameters (types, Group, filters...) changed since it was kicked off';
+  }
+  const { since, fullRefresh, until } = ctx.request;
+  const explicit = since !== undefined || fullRefresh === true || until !== undefined;
+  const differs = (job.since ?? undefined) !== window.since || (job.until ?? undefined) !== window.until;
+  if (explicit && differs) {
+    return `the run asks for _since=${window.since ?? '(none)'} _until=${window.until ?? '(none)'}`;
+  }
+  return undefined;
 }
 
 async function startExport(ctx: BulkExportContext, window: ExportWindow): Promise<BulkExport> {
@@ -165,7 +225,9 @@ async function startExport(ctx: BulkExportContext, window: ExportWindow): Promis
     source: ctx.source.name,
     statusUrl,
     request,
-    ...window,
+    ...(window.since === undefined ? {} : { since: window.since }),
+    ...(window.until === undefined ? {} : { until: window.until }),
+    fingerprint: window.fingerprint,
     runId: ctx.run.id,
   });
   ctx.logger.info(
@@ -174,20 +236,40 @@ async function startExport(ctx: BulkExportContext, window: ExportWindow): Promis
       exportId: job.id,
       method: request.method,
       url: redactUrl(request.url),
-      ...window,
+      since: window.since,
+      until: window.until,
     },
     `export ${job.id} kicked off (${request.method} ${redactUrl(request.url)})`,
   );
   return job;
 }
 
-function waitForManifest(ctx: BulkExportContext, job: BulkExport): Promise<Manifest> {
+/**
+ * export.timeoutMinutes bounds how long THIS run waits for the server to prepare the export,
+ * from when it starts polling: never the export's age. An export kicked off yesterday by a run
+ * that crashed gets a full timeout today. An export whose manifest was recorded (downloading)
+ * is past that phase: its status URL is asked again only for fresh file URLs, with no deadline.
+ */
+function pollingDeadline(ctx: BulkExportContext, job: BulkExport): number | undefined {
+  if (job.state === 'downloading') return undefined;
+  return now(ctx) + ctx.source.export.timeoutMinutes * 60_000;
+}
+
+function now(ctx: BulkExportContext): number {
+  return (ctx.now ?? Date.now)();
+}
+
+function waitForManifest(
+  ctx: BulkExportContext,
+  job: BulkExport,
+  deadline: number | undefined,
+): Promise<Manifest> {
   const { maxPollIntervalSeconds, timeoutMinutes } = ctx.source.export;
   return awaitManifest(ctx.client, job.statusUrl, {
     auth: ctx.auth,
     signal: ctx.signal,
     maxPollIntervalMs: maxPollIntervalSeconds * 1000,
-    deadline: job.startedAt.getTime() + timeoutMinutes * 60_000,
+    ...(deadline === undefined ? {} : { deadline }),
     timeoutMinutes,
     logger: ctx.logger,
     onProgress: (progress) =>
@@ -196,6 +278,7 @@ function waitForManifest(ctx: BulkExportContext, job: BulkExport): Promise<Manif
         `export ${job.id}: ${progress}`,
       ),
     ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
+    now: () => now(ctx),
   });
 }
 
@@ -211,7 +294,8 @@ async function loadFiles(
   const pending = files.filter((file) => !file.committed);
   const urls = new Map(files.map((file) => [file.fileKey, file.url]));
   const refreshUrls = singleFlight(async () => {
-    const fresh = await waitForManifest(ctx, job);
+    // The export is complete: its status URL answers with the manifest at once (no deadline).
+    const fresh = await waitForManifest(ctx, job, undefined);
     for (const file of manifestFiles(job.id, fresh)) urls.set(file.fileKey, file.url);
   });
   const completion = exportCompletion(ctx, job, manifest);
@@ -233,6 +317,7 @@ async function loadFiles(
               logger: ctx.logger,
               urlOf: (f) => urls.get(f.fileKey) as string,
               refreshUrls,
+              ...(ctx.signal ? { signal: ctx.signal } : {}),
             },
             (stream, url) => loadOne(ctx, file, stream, url, completion),
           );
@@ -266,12 +351,7 @@ async function loadOne(
     runId: ctx.run.id,
   };
   const beforeCommit = async (tx: import('@databases/pg').Transaction) => {
-    if (await commitFile(tx, file, completion)) {
-      ctx.logger.info(
-        { event: 'bulk.checkpoint', watermark: completion.watermark },
-        `export complete; checkpoint advanced to ${completion.watermark}`,
-      );
-    }
+    logSettlement(ctx, completion, await commitFile(tx, file, completion));
   };
   const onBytes = (n: number) => ctx.progress?.bytes(n);
   ctx.progress?.fileStarted(toLoad.path);
@@ -294,20 +374,45 @@ async function loadOne(
   return result;
 }
 
+function logSettlement(
+  ctx: BulkExportContext,
+  completion: ExportCompletion,
+  settlement: Settlement | undefined,
+) {
+  if (settlement?.state === 'completed') {
+    ctx.logger.info(
+      { event: 'bulk.checkpoint', watermark: completion.watermark },
+      `export complete; checkpoint advanced to ${completion.watermark}`,
+    );
+  } else if (settlement?.state === 'held') {
+    ctx.logger.warn(
+      { event: 'bulk.checkpoint_held', heldIssues: settlement.heldIssues },
+      `export loaded, but its error files report ${settlement.heldIssues} error issue(s); the checkpoint does not advance`,
+    );
+  }
+}
+
 /**
- * The export is complete once every file committed (the last one advanced the checkpoint);
- * a manifest with no files completes here. Then the server is told it may drop the files.
+ * Every file committed (the last one settled the export in its transaction; settled again
+ * here, idempotently, for a manifest with no files or an export a crashed run had finished
+ * loading). Then the server is told it may drop the files. An export held back by error
+ * issues fails the run, so the operator sees it.
  */
 async function finish(
   ctx: BulkExportContext,
   job: BulkExport,
   manifest: Manifest,
-  files: BulkFile[],
+  checkpoint: Checkpoint | undefined,
 ): Promise<void> {
-  if (files.length === 0 || files.every((f) => f.committed)) {
-    await completeExport(ctx.load.db, job.id, exportCompletion(ctx, job, manifest));
-  }
+  const settlement = await settleExport(ctx.load.db, job.id, exportCompletion(ctx, job, manifest));
   await deleteQuietly(ctx, job.statusUrl);
+  if (settlement.state === 'held') {
+    throw new BulkExportIssuesError({
+      exportId: job.id,
+      issues: settlement.heldIssues,
+      ...(checkpoint === undefined ? {} : { watermark: checkpoint.watermark }),
+    });
+  }
 }
 
 /** The watermark a complete export commits: its `_until` when it was bounded, else its transactionTime. */
@@ -315,20 +420,25 @@ function exportCompletion(ctx: BulkExportContext, job: BulkExport, manifest: Man
   return {
     source: ctx.source.name,
     watermark: exportWatermark(manifest.transactionTime, job.until),
+    fingerprint: job.fingerprint ?? exportFingerprint(ctx.source),
     runId: ctx.run.id,
   };
 }
 
 /**
  * Records why the run stopped. A job the server says failed is ended (the next run kicks
- * off anew); anything else (a shutdown, a file that would not load, a timeout) leaves the
- * export resumable.
+ * off anew), and so is one that did not complete within export.timeoutMinutes of polling:
+ * it is cancelled (DELETE), since resuming it would only time out again. Anything else (a
+ * shutdown, a file that would not load) leaves the export resumable.
  */
 async function stopped(ctx: BulkExportContext, job: BulkExport, error: unknown): Promise<unknown> {
   const message = ctx.signal?.aborted
     ? `stopped (shutdown) during export ${job.id}; the next run resumes it`
     : errorMessage(error);
-  if (error instanceof BulkExportFailedError || error instanceof BulkExportNotFoundError) {
+  if (error instanceof BulkExportTimeoutError) {
+    await endExport(ctx.load.db, job.id, 'failed', message);
+    await deleteQuietly(ctx, job.statusUrl);
+  } else if (error instanceof BulkExportFailedError || error instanceof BulkExportNotFoundError) {
     await endExport(ctx.load.db, job.id, 'failed', message);
   } else {
     await noteExportError(ctx.load.db, job.id, message);
@@ -343,17 +453,17 @@ async function deleteQuietly(ctx: BulkExportContext, statusUrl: string): Promise
       ctx.logger.info(
         {
           event: 'bulk.delete_refused',
-          statusUrl: redactUrl(statusUrl),
+          statusUrl: redactStatusUrl(statusUrl),
           status: result.status,
           detail: result.detail,
         },
-        `DELETE ${redactUrl(statusUrl)} answered ${result.status}`,
+        `DELETE ${redactStatusUrl(statusUrl)} answered ${result.status}`,
       );
     }
   } catch (error) {
     ctx.logger.warn(
-      { event: 'bulk.delete_failed', statusUrl: redactUrl(statusUrl) },
-      `DELETE ${redactUrl(statusUrl)} failed: ${errorMessage(error)}`,
+      { event: 'bulk.delete_failed', statusUrl: redactStatusUrl(statusUrl) },
+      `DELETE ${redactStatusUrl(statusUrl)} failed: ${errorMessage(error)}`,
     );
   }
 }

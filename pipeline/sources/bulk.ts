@@ -1,7 +1,7 @@
 import type { BulkSourceConfig } from '../../config/index.ts';
 import { tokenProviderFor } from '../../connectors/auth/index.ts';
 import { type BearerAuth, createHttpClient, originOf } from '../../connectors/http/index.ts';
-import { runBulkExport } from '../bulk/run-export.ts';
+import { type BulkExportContext, runBulkExport } from '../bulk/run-export.ts';
 import { recordRun, type SourceRunResult } from '../run-recorder.ts';
 import type { SourceRunContext } from './types.ts';
 
@@ -12,6 +12,8 @@ import type { SourceRunContext } from './types.ts';
 export async function runBulkSource(
   ctx: SourceRunContext,
   source: BulkSourceConfig,
+  /** The clock and the wait between polls; injected by tests. */
+  timing: Pick<BulkExportContext, 'now' | 'sleep'> = {},
 ): Promise<SourceRunResult> {
   return recordRun(ctx.load.db, { command: 'run', source: source.name }, async (run) => {
     const client = createHttpClient({ logger: ctx.logger });
@@ -25,6 +27,7 @@ export async function runBulkSource(
       logger: ctx.logger,
       progress: ctx.progress,
       signal: ctx.signal,
+      ...timing,
     });
     ctx.logger.info(
       { event: 'bulk.done', ...outcome },

@@ -47,7 +47,7 @@ export async function runRestSource(
       ),
     ).finally(() => ctx.progress?.stop());
     for (const [type, reason] of refused) warnings.push(`${type} skipped: the server refuses it (${reason})`);
-    for (const warning of warnings) ctx.logger.warn({ event: 'rest.warning', source: source.name }, warning);
+    for (const warning of warnings) ctx.logger.warn({ event: 'rest.warning' }, warning);
     const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
     if (failures.length > 0) throw new MemberReadsFailedError(source.name, failures);
   });

@@ -7,8 +7,12 @@ import type { ConnectionPool } from '@databases/pg';
 import pino, { type Logger } from 'pino';
 import { configSchema, type LoadedConfig } from '../../config/index.ts';
 import type { SourceRunResult } from '../../pipeline/run-recorder.ts';
+import type { BulkSourceConfig } from '../../config/index.ts';
+import { prepareLoad } from '../../pipeline/ingest.ts';
 import { runSources } from '../../pipeline/run.ts';
+import { runBulkSource } from '../../pipeline/sources/bulk.ts';
 import type { RunRequest } from '../../pipeline/sources/index.ts';
+import { configuredViews } from '../../pipeline/views.ts';
 
 /**
  * A tiny Bulk Data server on 127.0.0.1 for the protocol cases the sandbox does not produce
@@ -145,19 +149,79 @@ export function captureLogger(): CapturedLogger {
   return { logger: pino({ level: 'debug' }, sink), lines };
 }
 
+/** A clock for export.timeoutMinutes: `now` reads it, and each wait between polls advances it. */
+export interface FakeClock {
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  advance(ms: number): void;
+}
+
+export function fakeClock(start = Date.now()): FakeClock {
+  let time = start;
+  return {
+    now: () => time,
+    sleep: async (ms) => {
+      time += ms;
+    },
+    advance(ms) {
+      time += ms;
+    },
+  };
+}
+
 /**
  * Runs one bulk source (given as its config entry) the way `fhir-etl run` does, into the test
- * warehouse with the shipped views.
+ * warehouse with the shipped views. With a clock, the source's connector is called directly
+ * (as `run` would, without the source lock) so the export is timed by that clock.
  */
-export async function runBulk(
+export function runBulk(
   db: ConnectionPool,
   source: Record<string, unknown>,
-  options: { request?: RunRequest; logger?: Logger; signal?: AbortSignal } = {},
+  options: { request?: RunRequest; logger?: Logger; signal?: AbortSignal; clock?: FakeClock } = {},
+): Promise<SourceRunResult> {
+  return serially(db, () => runBulkNow(db, source, options));
+}
+
+/**
+ * Runs on one test warehouse go one at a time, as `fhir-etl run` runs sources: each run holds
+ * a connection for its source lock for its whole length, and the test pool (6) is sized for
+ * one run, so a file's tests started at once would wait on each other's connections.
+ */
+const queues = new WeakMap<ConnectionPool, Promise<unknown>>();
+
+function serially<T>(db: ConnectionPool, work: () => Promise<T>): Promise<T> {
+  const run = (queues.get(db) ?? Promise.resolve()).then(work, work);
+  queues.set(
+    db,
+    run.catch(() => undefined),
+  );
+  return run;
+}
+
+async function runBulkNow(
+  db: ConnectionPool,
+  source: Record<string, unknown>,
+  options: { request?: RunRequest; logger?: Logger; signal?: AbortSignal; clock?: FakeClock },
 ): Promise<SourceRunResult> {
   const config: LoadedConfig = {
     ...configSchema.parse({ sources: [{ name: 'bulk', kind: 'bulk', ...source }] }),
     file: undefined,
   };
+  if (options.clock) {
+    const load = await prepareLoad(db, {
+      views: await configuredViews(config.views),
+      viewSchema: config.warehouse.schema,
+    });
+    const ctx = {
+      load,
+      config,
+      logger: options.logger ?? pino({ level: 'silent' }),
+      request: options.request ?? {},
+      signal: options.signal,
+    };
+    const { now, sleep } = options.clock;
+    return runBulkSource(ctx, config.sources[0] as BulkSourceConfig, { now, sleep });
+  }
   const [result] = await runSources(db, config, {
     request: options.request ?? {},
     logger: options.logger ?? pino({ level: 'silent' }),

@@ -1,0 +1,134 @@
+import { sql } from '@databases/pg';
+import test from 'ava';
+import {
+  type BulkServer,
+  captureLogger,
+  deletedBundle,
+  ndjson,
+  outcome,
+  runBulk,
+  startBulkServer,
+} from './helpers/bulk-server.ts';
+import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+
+/** Files of a manifest: what an unreadable deleted line leaves, how a shutdown stops retries, what a status URL shows. */
+
+let warehouse: TestWarehouse;
+test.before(async () => {
+  warehouse = await createTestWarehouse();
+});
+test.after.always(async () => {
+  await warehouse?.drop();
+});
+
+const TRANSACTION_TIME = '2026-02-01T10:00:00.000Z';
+
+async function server(t: { teardown(fn: () => Promise<void>): void }): Promise<BulkServer> {
+  const s = await startBulkServer();
+  t.teardown(s.close);
+  return s;
+}
+
+function source(s: BulkServer, name: string) {
+  return { name, baseUrl: `${s.url}/fhir`, export: { maxPollIntervalSeconds: 0.05 } };
+}
+
+function manifest(body: Record<string, unknown>) {
+  return {
+    status: 200,
+    json: { transactionTime: TRANSACTION_TIME, requiresAccessToken: false, output: [], error: [], ...body },
+  };
+}
+
+test('an unreadable line of a deleted file goes to fhir_etl.rejects and is counted; the readable deletions apply', async (t) => {
+  const s = await server(t);
+  s.route(
+    'GET',
+    '/fhir/$export',
+    { status: 202, headers: { 'content-location': `${s.url}/status/job1` } },
+    { status: 202, headers: { 'content-location': `${s.url}/status/job2` } },
+  );
+  s.route('GET', '/status/job1', manifest({ output: [{ type: 'Patient', url: `${s.url}/files/p.ndjson` }] }));
+  s.route(
+    'GET',
+    '/status/job2',
+    manifest({ deleted: [{ type: 'Bundle', url: `${s.url}/files/deleted.ndjson` }] }),
+  );
+  s.route('GET', '/files/p.ndjson', { status: 200, body: ndjson('Patient', 3, 'd') });
+  s.route('GET', '/files/deleted.ndjson', {
+    status: 200,
+    body: `${deletedBundle(['Patient/d1'])}{"resourceType":"Bundle","entry":[{"request":\n${deletedBundle(['Patient/d2'])}`,
+  });
+  s.route('DELETE', '/status/job1', { status: 202 });
+  s.route('DELETE', '/status/job2', { status: 202 });
+  t.is((await runBulk(warehouse.db, source(s, 'bad-deleted'))).status, 'succeeded');
+
+  const result = await runBulk(warehouse.db, source(s, 'bad-deleted'));
+
+  t.is(result.status, 'succeeded', result.error);
+  t.is(result.rejects, 1);
+  const rejects = await warehouse.db.query(
+    sql`SELECT line, reason, raw, file FROM fhir_etl.rejects WHERE source = 'bad-deleted'`,
+  );
+  t.is(rejects.length, 1);
+  t.like(rejects[0], { line: 2, raw: '{"resourceType":"Bundle","entry":[{"request":' });
+  t.regex(rejects[0].reason, /^not JSON/);
+  t.regex(rejects[0].file, /deleted\.ndjson$/);
+  const [file] = await warehouse.db.query(
+    sql`SELECT rejects FROM fhir_etl.files WHERE source = 'bad-deleted' AND file_key LIKE '%:deleted:%'`,
+  );
+  t.is(Number(file.rejects), 1);
+  const [left] = await warehouse.db.query(
+    sql`SELECT count(*)::int AS n FROM fhir_raw.patient WHERE source = 'bad-deleted' AND NOT deleted`,
+  );
+  t.is(left.n, 1, 'd1 and d2 deleted');
+});
+
+test('a shutdown while a file is being retried stops the retries at once', async (t) => {
+  const s = await server(t);
+  const shutdown = new AbortController();
+  s.route('GET', '/fhir/$export', { status: 202, headers: { 'content-location': `${s.url}/status/job1` } });
+  s.route('GET', '/status/job1', manifest({ output: [{ type: 'Patient', url: `${s.url}/files/p.ndjson` }] }));
+  s.route('GET', '/files/p.ndjson', () => {
+    shutdown.abort();
+    return { status: 200, body: ndjson('Patient', 200, 'cut'), gzip: true, truncate: true };
+  });
+
+  const result = await runBulk(warehouse.db, source(s, 'retry-shutdown'), { signal: shutdown.signal });
+
+  t.is(result.status, 'failed');
+  t.regex(result.error ?? '', /stopped \(shutdown\).*resumes/);
+  t.is(s.requests.filter((r) => r.path === '/files/p.ndjson').length, 1, 'no retry after the shutdown');
+  const [job] = await warehouse.db.query(
+    sql`SELECT state FROM fhir_etl.bulk_exports WHERE source = 'retry-shutdown'`,
+  );
+  t.is(job.state, 'downloading', 'the next run resumes it');
+});
+
+test('a capability status URL is kept for resuming but shown redacted in errors, logs and the export row', async (t) => {
+  const s = await server(t);
+  const secret = '3f9c2a7e5b1d4c8e9f0a6b2c';
+  s.route('GET', '/fhir/$export', {
+    status: 202,
+    headers: { 'content-location': `${s.url}/bulkstatus/${secret}` },
+  });
+  s.route(
+    'GET',
+    `/bulkstatus/${secret}`,
+    { status: 500, json: outcome('transient', 'busy') },
+    { status: 500, json: outcome('exception', 'export job crashed') },
+  );
+  const { logger, lines } = captureLogger();
+
+  const result = await runBulk(warehouse.db, source(s, 'capability'), { logger });
+
+  t.is(result.status, 'failed');
+  t.regex(result.error ?? '', /\/bulkstatus\/3f9c… failed \(500\): export job crashed/);
+  const [job] = await warehouse.db.query(
+    sql`SELECT status_url, error FROM fhir_etl.bulk_exports WHERE source = 'capability'`,
+  );
+  t.is(job.status_url, `${s.url}/bulkstatus/${secret}`, 'stored as sent: a resumed export polls it');
+  t.false(job.error.includes(secret));
+  t.true(lines.length > 0);
+  t.false(JSON.stringify(lines).includes(secret), 'no log line carries the status URL unredacted');
+});
