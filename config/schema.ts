@@ -90,6 +90,13 @@ export const bulkExport = z
     concurrency: z.number().int().min(1).max(32).default(4),
     /** Cap on the wait between status polls, whatever Retry-After asks for. */
     maxPollIntervalSeconds: z.number().positive().default(120),
+    /**
+     * `hold` (default): issues of severity error or fatal in the manifest's error files (resources
+     * the server failed to export) fail the run and keep the checkpoint where it was, so the next
+     * run asks for them again. `record`: keep them in fhir_etl.bulk_errors and advance anyway, for
+     * a server that fails the same resource on every export.
+     */
+    errorIssues: z.enum(['hold', 'record']).default('hold'),
     /** Give up on an export after this long. */
     timeoutMinutes: z
       .number()
@@ -122,6 +129,7 @@ export const bulkSource = z.strictObject({
     method: 'GET',
     outputFormat: 'application/fhir+ndjson',
     tokenHosts: [],
+    errorIssues: 'hold',
     concurrency: 4,
     maxPollIntervalSeconds: 120,
     timeoutMinutes: 1440,

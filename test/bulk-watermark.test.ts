@@ -228,3 +228,19 @@ test('an error file with only information and warning issues advances the waterm
   );
   t.is(issue.severity, 'warning');
 });
+
+test('with export.errorIssues: record, an error issue is kept in bulk_errors and the watermark advances', async (t) => {
+  const s = await server(t);
+  exportWithIssue(s, 'error');
+  const config = source(s, 'recorded', { errorIssues: 'record' });
+  t.is((await runBulk(warehouse.db, config)).status, 'succeeded');
+
+  const recorded = await runBulk(warehouse.db, config);
+
+  t.is(recorded.status, 'succeeded', recorded.error);
+  t.is(await checkpoint('recorded'), SECOND);
+  const [issue] = await warehouse.db.query(
+    sql`SELECT severity, diagnostics FROM fhir_etl.bulk_errors WHERE source = 'recorded'`,
+  );
+  t.like(issue, { severity: 'error', diagnostics: 'Coverage/c9 could not be exported' });
+});

@@ -22,6 +22,8 @@ export interface ExportCompletion {
   /** The fingerprint of the parameters the export was kicked off with. */
   fingerprint: string;
   runId: number;
+  /** Error-file issues of severity error or fatal keep the watermark where it was (config export.errorIssues). */
+  errorIssuesHold: boolean;
 }
 
 export interface Checkpoint {

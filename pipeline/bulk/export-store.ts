@@ -192,7 +192,7 @@ export async function settleExport(
   exportId: number,
   completion: ExportCompletion,
 ): Promise<Settlement> {
-  const heldIssues = await countHeldIssues(tx, exportId);
+  const heldIssues = completion.errorIssuesHold ? await countHeldIssues(tx, exportId) : 0;
   if (heldIssues === 0) {
     await completeExport(tx, exportId, completion);
     return { state: 'completed' };

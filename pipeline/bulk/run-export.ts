@@ -422,6 +422,7 @@ function exportCompletion(ctx: BulkExportContext, job: BulkExport, manifest: Man
     watermark: exportWatermark(manifest.transactionTime, job.until),
     fingerprint: job.fingerprint ?? exportFingerprint(ctx.source),
     runId: ctx.run.id,
+    errorIssuesHold: ctx.source.export.errorIssues === 'hold',
   };
 }
 
