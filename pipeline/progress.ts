@@ -80,7 +80,8 @@ export function logProgress(logger: Logger): ProgressReporter {
     },
     bytes() {},
     phase(text) {
-      logger.info({ event: 'load.phase', phase: text }, text);
+      // Connectors log their own structured event for what a phase says (bulk.progress).
+      logger.debug({ event: 'load.phase', phase: text }, text);
     },
     fileDone(path, result) {
       logger.info(

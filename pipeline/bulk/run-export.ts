@@ -272,11 +272,14 @@ function waitForManifest(
     ...(deadline === undefined ? {} : { deadline }),
     timeoutMinutes,
     logger: ctx.logger,
-    onProgress: (progress) =>
+    onProgress: (progress) => {
       ctx.logger.info(
         { event: 'bulk.progress', exportId: job.id, progress },
         `export ${job.id}: ${progress}`,
-      ),
+      );
+      // The server's X-Progress text, on the terminal while it prepares the export.
+      ctx.progress?.phase(`${ctx.source.name}: export ${job.id} being prepared by the server: ${progress}`);
+    },
     ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
     now: () => now(ctx),
   });
