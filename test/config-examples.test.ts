@@ -1,0 +1,45 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { loadConfig } from '../config/index.ts';
+
+const CONFIG_DIR = fileURLToPath(new URL('../config/', import.meta.url));
+const examples = readdirSync(CONFIG_DIR).filter((name) => name.endsWith('.example.yaml'));
+
+test('the shipped examples are there: the sandbox and both 1up APIs', (t) => {
+  t.deepEqual(examples.sort(), [
+    '1up-payer-to-payer.example.yaml',
+    '1up-provider-access.example.yaml',
+    'sandbox.example.yaml',
+  ]);
+});
+
+for (const name of examples) {
+  test(`${name} is a valid config once its environment variables are set`, async (t) => {
+    // Any value will do for the secrets the example takes from the environment.
+    const env = new Proxy({} as NodeJS.ProcessEnv, { get: (_target, key) => `value-of-${String(key)}` });
+    const config = await loadConfig(`${CONFIG_DIR}${name}`, env);
+    t.true(config.sources.length > 0);
+  });
+}
+
+test("the 1up examples use 1up's real endpoints and send its scope verbatim", async (t) => {
+  const env = {
+    ONEUP_CLIENT_ID: 'id',
+    ONEUP_CLIENT_SECRET: 'secret',
+    ONEUP_P2P_CLIENT_ID: 'id',
+    ONEUP_P2P_CLIENT_SECRET: 'secret',
+  };
+  const provider = await loadConfig(`${CONFIG_DIR}1up-provider-access.example.yaml`, env);
+  const bulk = provider.sources[0];
+  if (bulk?.kind !== 'bulk' || bulk.auth.type !== 'client_credentials') return t.fail();
+  t.is(bulk.baseUrl, 'https://gateway.1up.health/v1/bison/bulk-export/bulk-data/r4');
+  t.is(bulk.auth.tokenUrl, 'https://gateway.1up.health/auth/realms/dev-portal/protocol/openid-connect/token');
+  t.is(bulk.auth.scope, 'bulk-data|user/*.rs');
+  const payer = await loadConfig(`${CONFIG_DIR}1up-payer-to-payer.example.yaml`, env);
+  const rest = payer.sources[0];
+  if (rest?.kind !== 'fhir-rest') return t.fail();
+  t.is(rest.baseUrl, 'https://api.1updemohealthplan.com/r4');
+  t.is(rest.auth.authorizeUrl, 'https://auth.1updemohealthplan.com/oauth2/authorize/payer2payer');
+  t.is(rest.auth.tokenUrl, 'https://auth.1updemohealthplan.com/oauth2/token');
+});
