@@ -3,12 +3,7 @@ import type { HttpClient } from '../http/index.ts';
 import { type AssertionAlgorithm, loadPrivateKey, type SigningKey } from './private-key.ts';
 import { discoverSmartConfiguration } from './smart-configuration.ts';
 import { cachedTokenProvider, type IssuedToken } from './token-cache.ts';
-import {
-  authorizationServer,
-  issuedToken,
-  tokenEndpointOptions,
-  tokenRequestError,
-} from './token-endpoint.ts';
+import { clientCredentialsGrant } from './token-endpoint.ts';
 import type { AuthDependencies, TokenProvider } from './token-provider.ts';
 
 export interface BackendServicesOptions {
@@ -77,24 +72,20 @@ export async function backendServicesToken(
   http: HttpClient,
   signal?: AbortSignal,
 ): Promise<IssuedToken> {
-  const as = authorizationServer(options.tokenUrl);
-  const client: oauth.Client = { client_id: options.clientId };
   const authentication = oauth.PrivateKeyJwt(signingKey, {
     [oauth.modifyAssertion]: (header, payload) => {
       header.typ = 'JWT';
       payload.aud = options.tokenUrl;
     },
   });
-  try {
-    const response = await oauth.clientCredentialsGrantRequest(
-      as,
-      client,
+  return clientCredentialsGrant(
+    {
+      tokenUrl: options.tokenUrl,
+      clientId: options.clientId,
       authentication,
-      new URLSearchParams({ scope: options.scope }),
-      tokenEndpointOptions(options.tokenUrl, http, signal),
-    );
-    return issuedToken(await oauth.processClientCredentialsResponse(as, client, response));
-  } catch (error) {
-    throw tokenRequestError(error, options.tokenUrl);
-  }
+      parameters: new URLSearchParams({ scope: options.scope }),
+    },
+    http,
+    signal,
+  );
 }

@@ -1,12 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { HttpClient } from '../http/index.ts';
 import { cachedTokenProvider, type IssuedToken } from './token-cache.ts';
-import {
-  authorizationServer,
-  issuedToken,
-  tokenEndpointOptions,
-  tokenRequestError,
-} from './token-endpoint.ts';
+import { clientCredentialsGrant } from './token-endpoint.ts';
 import type { AuthDependencies, TokenProvider } from './token-provider.ts';
 
 export interface ClientCredentialsOptions {
@@ -42,24 +37,15 @@ export async function clientCredentialsToken(
   http: HttpClient,
   signal?: AbortSignal,
 ): Promise<IssuedToken> {
-  const as = authorizationServer(options.tokenUrl);
-  const client: oauth.Client = { client_id: options.clientId };
   const authentication =
     options.method === 'client_secret_basic'
       ? oauth.ClientSecretBasic(options.clientSecret)
       : oauth.ClientSecretPost(options.clientSecret);
   const parameters = new URLSearchParams(options.extraParameters);
   if (options.scope !== undefined) parameters.set('scope', options.scope);
-  try {
-    const response = await oauth.clientCredentialsGrantRequest(
-      as,
-      client,
-      authentication,
-      parameters,
-      tokenEndpointOptions(options.tokenUrl, http, signal),
-    );
-    return issuedToken(await oauth.processClientCredentialsResponse(as, client, response));
-  } catch (error) {
-    throw tokenRequestError(error, options.tokenUrl);
-  }
+  return clientCredentialsGrant(
+    { tokenUrl: options.tokenUrl, clientId: options.clientId, authentication, parameters },
+    http,
+    signal,
+  );
 }

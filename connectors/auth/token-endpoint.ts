@@ -134,3 +134,35 @@ function refused(
     cause,
   );
 }
+
+/**
+ * One client credentials grant, however the client authenticates (a shared secret, or a
+ * signed assertion): sent by oauth4webapi, validated by it, errors named by token URL.
+ *
+ * @see RFC 6749 section 4.4.2 (access token request) and 5.1 (response)
+ */
+export async function clientCredentialsGrant(
+  request: {
+    tokenUrl: string;
+    clientId: string;
+    authentication: oauth.ClientAuth;
+    parameters: URLSearchParams;
+  },
+  http: HttpClient,
+  signal?: AbortSignal,
+): Promise<IssuedToken> {
+  const as = authorizationServer(request.tokenUrl);
+  const client: oauth.Client = { client_id: request.clientId };
+  try {
+    const response = await oauth.clientCredentialsGrantRequest(
+      as,
+      client,
+      request.authentication,
+      request.parameters,
+      tokenEndpointOptions(request.tokenUrl, http, signal),
+    );
+    return issuedToken(await oauth.processClientCredentialsResponse(as, client, response));
+  } catch (error) {
+    throw tokenRequestError(error, request.tokenUrl);
+  }
+}

@@ -25,8 +25,8 @@ interface MetricSpec<L extends string> {
 export function warehouseMetrics(db: ConnectionPool): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  for (const spec of COUNTERS) counterFromWarehouse(registry, db, spec);
-  for (const spec of GAUGES) gaugeFromWarehouse(registry, db, spec);
+  for (const spec of COUNTERS) fromWarehouse(registry, db, spec, Counter);
+  for (const spec of GAUGES) fromWarehouse(registry, db, spec, Gauge);
   return registry;
 }
 
@@ -168,23 +168,17 @@ async function samples<L extends string>(
   }));
 }
 
-function counterFromWarehouse(registry: Registry, db: ConnectionPool, spec: MetricSpec<string>): void {
-  new Counter({
-    name: spec.name,
-    help: spec.help,
-    labelNames: spec.labelNames,
-    registers: [registry],
-    async collect() {
-      const series = await spec.read(db);
-      // The totals are recomputed from the warehouse, so each scrape starts from nothing.
-      this.reset();
-      for (const { labels, value } of series) this.inc(labels, value);
-    },
-  });
-}
-
-function gaugeFromWarehouse(registry: Registry, db: ConnectionPool, spec: MetricSpec<string>): void {
-  new Gauge({
+/**
+ * A metric whose series are read from the warehouse at each scrape. Each scrape starts from
+ * nothing (reset), so a counter reports the warehouse's totals, not this process's.
+ */
+function fromWarehouse(
+  registry: Registry,
+  db: ConnectionPool,
+  spec: MetricSpec<string>,
+  type: typeof Counter | typeof Gauge,
+): void {
+  new type({
     name: spec.name,
     help: spec.help,
     labelNames: spec.labelNames,
@@ -192,7 +186,10 @@ function gaugeFromWarehouse(registry: Registry, db: ConnectionPool, spec: Metric
     async collect() {
       const series = await spec.read(db);
       this.reset();
-      for (const { labels, value } of series) this.set(labels, value);
+      for (const { labels, value } of series) {
+        if (this instanceof Counter) this.inc(labels, value);
+        else this.set(labels, value);
+      }
     },
   });
 }
