@@ -52,22 +52,33 @@ async function verifiedAssertion(
   });
 }
 
-test('an RS384 assertion from a PEM key: kid in the header, iss = sub = client id, aud = token URL, exp within 5 minutes', async (t) => {
+/** A token server closed when the test ends, and the backend-services provider of client etl-client against it. */
+async function providerAgainstTokenServer(
+  t: ExecutionContext,
+  key: { privateKeyFile: string; kid?: string; algorithm: 'RS384' | 'ES384' },
+) {
   const server = await startTokenServer();
   t.teardown(server.close);
-  const { file, publicKey } = await keyFile('RS384', 'pem', 'rsa');
   const provider = backendServices(
     {
       tokenUrl: server.tokenUrl,
       fhirBaseUrl: server.http.url('/r4'),
       clientId: 'etl-client',
-      privateKeyFile: file,
-      kid: 'rsa-kid',
-      algorithm: 'RS384',
       scope: 'system/*.rs',
+      ...key,
     },
     { http },
   );
+  return { server, provider };
+}
+
+test('an RS384 assertion from a PEM key: kid in the header, iss = sub = client id, aud = token URL, exp within 5 minutes', async (t) => {
+  const { file, publicKey } = await keyFile('RS384', 'pem', 'rsa');
+  const { server, provider } = await providerAgainstTokenServer(t, {
+    privateKeyFile: file,
+    kid: 'rsa-kid',
+    algorithm: 'RS384',
+  });
 
   t.is(await provider.token(), 'token-1');
 
@@ -83,20 +94,11 @@ test('an RS384 assertion from a PEM key: kid in the header, iss = sub = client i
 });
 
 test('an ES384 assertion from a JWKS file uses its only private key and that key’s kid', async (t) => {
-  const server = await startTokenServer();
-  t.teardown(server.close);
   const { file, publicKey } = await keyFile('ES384', 'jwks', 'ec');
-  const provider = backendServices(
-    {
-      tokenUrl: server.tokenUrl,
-      fhirBaseUrl: server.http.url('/r4'),
-      clientId: 'etl-client',
-      privateKeyFile: file,
-      algorithm: 'ES384',
-      scope: 'system/*.rs',
-    },
-    { http },
-  );
+  const { server, provider } = await providerAgainstTokenServer(t, {
+    privateKeyFile: file,
+    algorithm: 'ES384',
+  });
 
   await provider.token();
 
@@ -106,21 +108,12 @@ test('an ES384 assertion from a JWKS file uses its only private key and that key
 });
 
 test('every token request signs a new assertion with a unique jti', async (t) => {
-  const server = await startTokenServer();
-  t.teardown(server.close);
   const { file, publicKey } = await keyFile('RS384', 'pem', 'rsa-jti');
-  const provider = backendServices(
-    {
-      tokenUrl: server.tokenUrl,
-      fhirBaseUrl: server.http.url('/r4'),
-      clientId: 'etl-client',
-      privateKeyFile: file,
-      kid: 'k1',
-      algorithm: 'RS384',
-      scope: 'system/*.rs',
-    },
-    { http },
-  );
+  const { server, provider } = await providerAgainstTokenServer(t, {
+    privateKeyFile: file,
+    kid: 'k1',
+    algorithm: 'RS384',
+  });
 
   provider.invalidate(await provider.token());
   await provider.token();
@@ -196,29 +189,18 @@ test('a JWKS with several private keys and no configured kid is refused, naming 
 });
 
 test('a key that does not fit the algorithm is refused before any token request', async (t) => {
-  const server = await startTokenServer();
-  t.teardown(server.close);
   const { file } = await keyFile('ES384', 'pem', 'ec-for-rsa');
-  const provider = backendServices(
-    {
-      tokenUrl: server.tokenUrl,
-      fhirBaseUrl: server.http.url('/r4'),
-      clientId: 'etl-client',
-      privateKeyFile: file,
-      kid: 'k1',
-      algorithm: 'RS384',
-      scope: 'system/*.rs',
-    },
-    { http },
-  );
+  const { server, provider } = await providerAgainstTokenServer(t, {
+    privateKeyFile: file,
+    kid: 'k1',
+    algorithm: 'RS384',
+  });
 
   await t.throwsAsync(provider.token(), { instanceOf: PrivateKeyError, message: /cannot sign RS384/ });
   t.is(server.requests.length, 0);
 });
 
 test('a PKCS#1 RSA PEM ("BEGIN RSA PRIVATE KEY") is accepted as well as PKCS#8', async (t) => {
-  const server = await startTokenServer();
-  t.teardown(server.close);
   const { publicKey, privateKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
@@ -226,18 +208,11 @@ test('a PKCS#1 RSA PEM ("BEGIN RSA PRIVATE KEY") is accepted as well as PKCS#8',
   });
   const file = join(keyDir, 'pkcs1.pem');
   await writeFile(file, privateKey);
-  const provider = backendServices(
-    {
-      tokenUrl: server.tokenUrl,
-      fhirBaseUrl: server.http.url('/r4'),
-      clientId: 'etl-client',
-      privateKeyFile: file,
-      kid: 'k1',
-      algorithm: 'RS384',
-      scope: 'system/*.rs',
-    },
-    { http },
-  );
+  const { server, provider } = await providerAgainstTokenServer(t, {
+    privateKeyFile: file,
+    kid: 'k1',
+    algorithm: 'RS384',
+  });
 
   await provider.token();
 

@@ -1,21 +1,11 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { listMembers } from '../pipeline/members/members.ts';
-import { createTestWarehouse, rows, type TestWarehouse } from './helpers/warehouse.ts';
-import { loginAs, type PayerFixture, startPayer } from './helpers/payer.ts';
+import { rows, useTestWarehouse } from './helpers/warehouse.ts';
+import { loginAs, usePayer } from './helpers/payer.ts';
 
-let warehouse: TestWarehouse;
-let payer: PayerFixture;
-
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-  payer = await startPayer();
-});
-
-test.after.always(async () => {
-  await payer?.sandbox.close();
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
+const payer = usePayer(test);
 
 test.serial('two members log in through the loopback callback and are stored one row each', async (t) => {
   const first = await loginAs(warehouse.db, payer, '01-testmemid');

@@ -1,37 +1,14 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
-import {
-  type BulkServer,
-  captureLogger,
-  deletedBundle,
-  ndjson,
-  outcome,
-  runBulk,
-  startBulkServer,
-} from './helpers/bulk-server.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { captureLogger, deletedBundle, ndjson, outcome, runBulk } from './helpers/bulk-server.ts';
+import { bulkSource, kickOffAccepted, scriptedServer } from './helpers/bulk-run.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /** Files of a manifest: what an unreadable deleted line leaves, how a shutdown stops retries, what a status URL shows. */
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 const TRANSACTION_TIME = '2026-02-01T10:00:00.000Z';
-
-async function server(t: { teardown(fn: () => Promise<void>): void }): Promise<BulkServer> {
-  const s = await startBulkServer();
-  t.teardown(s.close);
-  return s;
-}
-
-function source(s: BulkServer, name: string) {
-  return { name, baseUrl: `${s.url}/fhir`, export: { maxPollIntervalSeconds: 0.05 } };
-}
 
 function manifest(body: Record<string, unknown>) {
   return {
@@ -41,13 +18,8 @@ function manifest(body: Record<string, unknown>) {
 }
 
 test('an unreadable line of a deleted file goes to fhir_etl.rejects and is counted; the readable deletions apply', async (t) => {
-  const s = await server(t);
-  s.route(
-    'GET',
-    '/fhir/$export',
-    { status: 202, headers: { 'content-location': `${s.url}/status/job1` } },
-    { status: 202, headers: { 'content-location': `${s.url}/status/job2` } },
-  );
+  const s = await scriptedServer(t);
+  s.route('GET', '/fhir/$export', kickOffAccepted(s), kickOffAccepted(s, 'job2'));
   s.route('GET', '/status/job1', manifest({ output: [{ type: 'Patient', url: `${s.url}/files/p.ndjson` }] }));
   s.route(
     'GET',
@@ -61,9 +33,9 @@ test('an unreadable line of a deleted file goes to fhir_etl.rejects and is count
   });
   s.route('DELETE', '/status/job1', { status: 202 });
   s.route('DELETE', '/status/job2', { status: 202 });
-  t.is((await runBulk(warehouse.db, source(s, 'bad-deleted'))).status, 'succeeded');
+  t.is((await runBulk(warehouse.db, bulkSource(s, 'bad-deleted'))).status, 'succeeded');
 
-  const result = await runBulk(warehouse.db, source(s, 'bad-deleted'));
+  const result = await runBulk(warehouse.db, bulkSource(s, 'bad-deleted'));
 
   t.is(result.status, 'succeeded', result.error);
   t.is(result.rejects, 1);
@@ -85,16 +57,16 @@ test('an unreadable line of a deleted file goes to fhir_etl.rejects and is count
 });
 
 test('a shutdown while a file is being retried stops the retries at once', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   const shutdown = new AbortController();
-  s.route('GET', '/fhir/$export', { status: 202, headers: { 'content-location': `${s.url}/status/job1` } });
+  s.route('GET', '/fhir/$export', kickOffAccepted(s));
   s.route('GET', '/status/job1', manifest({ output: [{ type: 'Patient', url: `${s.url}/files/p.ndjson` }] }));
   s.route('GET', '/files/p.ndjson', () => {
     shutdown.abort();
     return { status: 200, body: ndjson('Patient', 200, 'cut'), gzip: true, truncate: true };
   });
 
-  const result = await runBulk(warehouse.db, source(s, 'retry-shutdown'), { signal: shutdown.signal });
+  const result = await runBulk(warehouse.db, bulkSource(s, 'retry-shutdown'), { signal: shutdown.signal });
 
   t.is(result.status, 'failed');
   t.regex(result.error ?? '', /stopped \(shutdown\).*resumes/);
@@ -106,7 +78,7 @@ test('a shutdown while a file is being retried stops the retries at once', async
 });
 
 test('a capability status URL is kept for resuming but shown redacted in errors, logs and the export row', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   const secret = '3f9c2a7e5b1d4c8e9f0a6b2c';
   s.route('GET', '/fhir/$export', {
     status: 202,
@@ -120,7 +92,7 @@ test('a capability status URL is kept for resuming but shown redacted in errors,
   );
   const { logger, lines } = captureLogger();
 
-  const result = await runBulk(warehouse.db, source(s, 'capability'), { logger });
+  const result = await runBulk(warehouse.db, bulkSource(s, 'capability'), { logger });
 
   t.is(result.status, 'failed');
   t.regex(result.error ?? '', /\/bulkstatus\/3f9c… failed \(500\): export job crashed/);

@@ -1,7 +1,6 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
 import {
-  startBulkServer,
   type BulkServer,
   captureLogger,
   deletedBundle,
@@ -9,41 +8,17 @@ import {
   outcome,
   runBulk,
 } from './helpers/bulk-server.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { bulkSource, kickOffAccepted, scriptedServer, sinces } from './helpers/bulk-run.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /**
  * The protocol's edge cases against a scripted local server: what real Bulk Data servers do
  * that the sandbox does not (paged and STU4 manifests, odd Retry-After values, 405, failures).
  */
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 const TRANSACTION_TIME = '2026-02-01T10:00:00.000Z';
-
-async function server(t: { teardown(fn: () => Promise<void>): void }): Promise<BulkServer> {
-  const s = await startBulkServer();
-  t.teardown(s.close);
-  return s;
-}
-
-function source(s: BulkServer, name: string, exportConfig: Record<string, unknown> = {}) {
-  return {
-    name,
-    baseUrl: `${s.url}/fhir`,
-    export: { maxPollIntervalSeconds: 0.05, ...exportConfig },
-    auth: { type: 'none' },
-  };
-}
-
-function kickOffAccepted(s: BulkServer, job = 'job1') {
-  return { status: 202, headers: { 'content-location': `${s.url}/status/${job}` } };
-}
 
 function manifest(s: BulkServer, body: Record<string, unknown>) {
   return {
@@ -66,7 +41,7 @@ async function count(table: string, sourceName: string): Promise<number> {
 }
 
 test('a paged manifest (link next) is followed, in STU4 shape: outcome, extension array, no request', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   s.route('GET', '/fhir/$export', kickOffAccepted(s));
   s.route('GET', '/status/job1', {
     status: 200,
@@ -92,7 +67,7 @@ test('a paged manifest (link next) is followed, in STU4 shape: outcome, extensio
   });
   s.route('DELETE', '/status/job1', { status: 202 });
 
-  const result = await runBulk(warehouse.db, source(s, 'paged'));
+  const result = await runBulk(warehouse.db, bulkSource(s, 'paged'));
 
   t.is(result.status, 'succeeded', result.error);
   t.is(await count('patient', 'paged'), 7);
@@ -114,7 +89,7 @@ test('a paged manifest (link next) is followed, in STU4 shape: outcome, extensio
 });
 
 test('Retry-After as an epoch timestamp or hours is clamped to the cap and logged; an HTTP-date is honoured', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   s.route('GET', '/fhir/$export', kickOffAccepted(s));
   const past = new Date(Date.now() - 60_000).toUTCString();
   s.route(
@@ -129,7 +104,7 @@ test('Retry-After as an epoch timestamp or hours is clamped to the cap and logge
   s.route('DELETE', '/status/job1', { status: 202 });
   const { logger, lines } = captureLogger();
 
-  const result = await runBulk(warehouse.db, source(s, 'retry-after'), { logger });
+  const result = await runBulk(warehouse.db, bulkSource(s, 'retry-after'), { logger });
 
   t.is(result.status, 'succeeded', result.error);
   const clamped = lines.filter((l) => l.event === 'bulk.retry_after_clamped');
@@ -148,7 +123,7 @@ test('Retry-After as an epoch timestamp or hours is clamped to the cap and logge
 });
 
 test('a server that answers the GET kick-off with 405 is asked again by POST with a Parameters body', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   s.route('GET', '/fhir/Group/g1/$export', { status: 405, json: outcome('not-supported', 'use POST') });
   s.route('POST', '/fhir/Group/g1/$export', kickOffAccepted(s));
   s.route('GET', '/status/job1', manifest(s, { output: [] }));
@@ -156,7 +131,7 @@ test('a server that answers the GET kick-off with 405 is asked again by POST wit
 
   const result = await runBulk(
     warehouse.db,
-    source(s, 'post-only', {
+    bulkSource(s, 'post-only', {
       level: 'group',
       groupId: 'g1',
       types: ['Patient', 'Coverage'],
@@ -183,14 +158,14 @@ test('a server that answers the GET kick-off with 405 is asked again by POST wit
 });
 
 test('$davinci-data-export is a POST with exportType and the patient references', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   s.route('POST', '/fhir/Group/g7/$davinci-data-export', kickOffAccepted(s));
   s.route('GET', '/status/job1', manifest(s, { output: [] }));
   s.route('DELETE', '/status/job1', { status: 202 });
 
   const result = await runBulk(
     warehouse.db,
-    source(s, 'davinci', {
+    bulkSource(s, 'davinci', {
       level: 'group',
       groupId: 'g7',
       operation: 'davinci-data-export',
@@ -208,7 +183,7 @@ test('$davinci-data-export is a POST with exportType and the patient references'
 });
 
 test('a transient 500 on a poll is retried; a fatal one fails the run with the server diagnostics', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   s.route('GET', '/fhir/$export', kickOffAccepted(s));
   s.route(
     'GET',
@@ -217,7 +192,7 @@ test('a transient 500 on a poll is retried; a fatal one fails the run with the s
     { status: 500, json: outcome('exception', 'export job crashed: out of disk space on node 3') },
   );
 
-  const result = await runBulk(warehouse.db, source(s, 'fatal'));
+  const result = await runBulk(warehouse.db, bulkSource(s, 'fatal'));
 
   t.is(result.status, 'failed');
   t.regex(result.error ?? '', /export job crashed: out of disk space on node 3/);
@@ -230,18 +205,18 @@ test('a transient 500 on a poll is retried; a fatal one fails the run with the s
 });
 
 test('a refused kick-off fails the run quoting the OperationOutcome', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   s.route('GET', '/fhir/$export', { status: 400, json: outcome('invalid', '_type Foo is not supported') });
 
-  const result = await runBulk(warehouse.db, source(s, 'refused'));
+  const result = await runBulk(warehouse.db, bulkSource(s, 'refused'));
 
   t.is(result.status, 'failed');
   t.regex(result.error ?? '', /kick-off .* failed \(400\).*_type Foo is not supported/);
 });
 
 test('the token goes to the FHIR server only: a foreign file host that needs it fails the run and never sees it', async (t) => {
-  const fhir = await server(t);
-  const cdn = await server(t);
+  const fhir = await scriptedServer(t);
+  const cdn = await scriptedServer(t);
   fhir.route('POST', '/token', {
     status: 200,
     json: { access_token: 'secret-token-123', token_type: 'bearer', expires_in: 300 },
@@ -259,7 +234,7 @@ test('the token goes to the FHIR server only: a foreign file host that needs it 
   cdn.route('GET', '/p.ndjson', { status: 200, body: ndjson('Patient', 1) });
 
   const result = await runBulk(warehouse.db, {
-    ...source(fhir, 'foreign'),
+    ...bulkSource(fhir, 'foreign'),
     auth: { type: 'client_credentials', tokenUrl: `${fhir.url}/token`, clientId: 'c', clientSecret: 's' },
   });
 
@@ -279,7 +254,7 @@ test('the token goes to the FHIR server only: a foreign file host that needs it 
 });
 
 test('deleted files remove the resources; a later copy with a newer lastUpdated revives them', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   s.route(
     'GET',
     '/fhir/$export',
@@ -321,7 +296,7 @@ test('deleted files remove the resources; a later copy with a newer lastUpdated 
     body: ndjson('Patient', 2, 'p', '2026-02-02T12:00:00Z').split('\n')[1] as string,
   });
   for (const job of ['full', 'delta', 'revive']) s.route('DELETE', `/status/${job}`, { status: 202 });
-  const src = source(s, 'deletes');
+  const src = bulkSource(s, 'deletes');
 
   t.is((await runBulk(warehouse.db, src)).status, 'succeeded');
   const delta = await runBulk(warehouse.db, src);
@@ -351,25 +326,22 @@ test('deleted files remove the resources; a later copy with a newer lastUpdated 
 });
 
 test('--full-refresh ignores the watermark and --since overrides it', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   s.route('GET', '/fhir/$export', kickOffAccepted(s));
   s.route('GET', '/status/job1', manifest(s, { output: [] }));
   s.route('DELETE', '/status/job1', { status: 202 });
-  const src = source(s, 'overrides');
+  const src = bulkSource(s, 'overrides');
 
   await runBulk(warehouse.db, src);
   await runBulk(warehouse.db, src, { request: { fullRefresh: true } });
   await runBulk(warehouse.db, src, { request: { since: '2025-06-01T00:00:00Z' } });
   await runBulk(warehouse.db, src);
 
-  const sinces = s.requests
-    .filter((r) => r.path.includes('$export'))
-    .map((r) => new URL(r.path, s.url).searchParams.get('_since'));
-  t.deepEqual(sinces, [null, null, '2025-06-01T00:00:00Z', TRANSACTION_TIME]);
+  t.deepEqual(sinces(s), [null, null, '2025-06-01T00:00:00Z', TRANSACTION_TIME]);
 });
 
 test('a shutdown while polling stops the run and the next run resumes the same export', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   const shutdown = new AbortController();
   s.route('GET', '/fhir/$export', kickOffAccepted(s));
   s.route('GET', '/status/job1', () => {
@@ -377,7 +349,7 @@ test('a shutdown while polling stops the run and the next run resumes the same e
     return { status: 202, headers: { 'retry-after': '0' } };
   });
 
-  const stoppedRun = await runBulk(warehouse.db, source(s, 'shutdown'), { signal: shutdown.signal });
+  const stoppedRun = await runBulk(warehouse.db, bulkSource(s, 'shutdown'), { signal: shutdown.signal });
 
   t.is(stoppedRun.status, 'failed');
   t.regex(stoppedRun.error ?? '', /stopped \(shutdown\).*resumes/);
@@ -388,7 +360,7 @@ test('a shutdown while polling stops the run and the next run resumes the same e
   );
   s.route('GET', '/files/p.ndjson', { status: 200, body: ndjson('Patient', 2, 'sd') });
   s.route('DELETE', '/status/job1', { status: 202 });
-  const resumed = await runBulk(warehouse.db, source(s, 'shutdown'));
+  const resumed = await runBulk(warehouse.db, bulkSource(s, 'shutdown'));
 
   t.is(resumed.status, 'succeeded', resumed.error);
   t.is(s.requests.filter((r) => r.path.includes('$export')).length, 1);

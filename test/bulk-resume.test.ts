@@ -1,21 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from '@databases/pg';
 import test from 'ava';
-import { DEFAULT_CLIENTS, startSandbox } from '../sandbox/index.ts';
+import { startSandbox } from '../sandbox/index.ts';
+import { writeSandboxProviderConfig } from './helpers/bulk-run.ts';
 import { BIN, runCli } from './helpers/cli.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 async function committedFiles(): Promise<{ committed: number; total: number }> {
   const [row] = await warehouse.db.query(sql`
@@ -26,24 +18,7 @@ async function committedFiles(): Promise<{ committed: number; total: number }> {
 test('a run killed (SIGKILL) while downloading is resumed by the next run: same export, no second kick-off, exact counts', async (t) => {
   const sandbox = await startSandbox({ patients: 8, retryAfterSeconds: 0, faults: 'slow' });
   t.teardown(() => sandbox.close());
-  const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-bulk-resume-'));
-  const config = join(dir, 'fhir-etl.config.yaml');
-  await writeFile(
-    config,
-    [
-      'sources:',
-      '  - name: provider',
-      '    kind: bulk',
-      `    baseUrl: ${sandbox.providerBaseUrl}`,
-      '    export: { concurrency: 1, maxPollIntervalSeconds: 0.05 }',
-      '    auth:',
-      '      type: client_credentials',
-      `      tokenUrl: ${sandbox.tokenUrl}`,
-      `      clientId: ${DEFAULT_CLIENTS.provider.clientId}`,
-      `      clientSecret: ${DEFAULT_CLIENTS.provider.clientSecret}`,
-      '',
-    ].join('\n'),
-  );
+  const config = await writeSandboxProviderConfig(sandbox, 'fhir-etl-bulk-resume-');
 
   const child = spawn(process.execPath, [BIN, '--config', config, 'run'], {
     env: { ...process.env, DATABASE_URL: warehouse.url },

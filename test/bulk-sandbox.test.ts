@@ -2,17 +2,11 @@ import { sql } from '@databases/pg';
 import test from 'ava';
 import { DEFAULT_CLIENTS, type Sandbox, startSandbox } from '../sandbox/index.ts';
 import { captureLogger, runBulk } from './helpers/bulk-server.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /** End to end against the sandbox: 1up-like Provider Access, client credentials, real files. */
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 function sourceFor(sandbox: Sandbox, name: string, extra: Record<string, unknown> = {}) {
   return {

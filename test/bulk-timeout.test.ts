@@ -1,29 +1,18 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
-import { type BulkServer, fakeClock, ndjson, runBulk, startBulkServer } from './helpers/bulk-server.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { type BulkServer, fakeClock, ndjson, runBulk } from './helpers/bulk-server.ts';
+import { kickOffAccepted, scriptedServer } from './helpers/bulk-run.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /**
  * export.timeoutMinutes bounds how long one run waits for the server to prepare an export,
  * from when that run starts polling: never the export's age. Timed with an injected clock.
  */
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 const TRANSACTION_TIME = '2026-02-01T10:00:00.000Z';
 const DAY_AND_AN_HOUR = 25 * 60 * 60_000;
-
-async function server(t: { teardown(fn: () => Promise<void>): void }): Promise<BulkServer> {
-  const s = await startBulkServer();
-  t.teardown(s.close);
-  return s;
-}
 
 function manifest(s: BulkServer, files: string[]) {
   return {
@@ -45,8 +34,8 @@ async function exportStates(source: string): Promise<string[]> {
 }
 
 test('an export a crashed run left downloading is resumed a day later: no timeout, and a 410 re-fetches the manifest', async (t) => {
-  const s = await server(t);
-  s.route('GET', '/fhir/$export', { status: 202, headers: { 'content-location': `${s.url}/status/job1` } });
+  const s = await scriptedServer(t);
+  s.route('GET', '/fhir/$export', kickOffAccepted(s));
   s.route('GET', '/status/job1', manifest(s, ['p.ndjson']));
   s.route(
     'GET',
@@ -77,9 +66,9 @@ test('an export a crashed run left downloading is resumed a day later: no timeou
 });
 
 test('an export still polling when a crashed run is resumed a day later gets a full timeout from the resume', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   const shutdown = new AbortController();
-  s.route('GET', '/fhir/$export', { status: 202, headers: { 'content-location': `${s.url}/status/job1` } });
+  s.route('GET', '/fhir/$export', kickOffAccepted(s));
   s.route('GET', '/status/job1', () => {
     shutdown.abort();
     return { status: 202, headers: { 'retry-after': '0' } };
@@ -98,13 +87,8 @@ test('an export still polling when a crashed run is resumed a day later gets a f
 });
 
 test('polling past export.timeoutMinutes ends the export and cancels it (DELETE); the next run kicks off anew', async (t) => {
-  const s = await server(t);
-  s.route(
-    'GET',
-    '/fhir/$export',
-    { status: 202, headers: { 'content-location': `${s.url}/status/job1` } },
-    { status: 202, headers: { 'content-location': `${s.url}/status/job2` } },
-  );
+  const s = await scriptedServer(t);
+  s.route('GET', '/fhir/$export', kickOffAccepted(s), kickOffAccepted(s, 'job2'));
   s.route('GET', '/status/job1', {
     status: 202,
     headers: { 'retry-after': '30', 'x-progress': 'still counting' },

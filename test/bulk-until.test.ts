@@ -1,11 +1,14 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { sql } from '@databases/pg';
 import test from 'ava';
-import { type BulkServer, ndjson, runBulk, startBulkServer } from './helpers/bulk-server.ts';
+import {
+  checkpoint,
+  kickOffAccepted,
+  kickOffQueries,
+  scriptedServer,
+  writeConfigFile,
+} from './helpers/bulk-run.ts';
+import { type BulkServer, ndjson, runBulk } from './helpers/bulk-server.ts';
 import { runCli } from './helpers/cli.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /**
  * Bulk Data STU3 `_until`: an export bounded above leaves its `_until` as the next `_since`.
@@ -13,22 +16,15 @@ import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts'
  * @see /work/shared/reference/standards.md section 4 ("If `_until` was used, the next `_since` is that `_until` value")
  */
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 const TRANSACTION_TIME = '2026-02-01T10:00:00.000Z';
 const UNTIL = '2026-01-15T00:00:00Z';
 
 /** A server that accepts every kick-off and answers with one Patient file. */
 async function exportingServer(t: { teardown(fn: () => Promise<void>): void }): Promise<BulkServer> {
-  const s = await startBulkServer();
-  t.teardown(s.close);
-  const accepted = { status: 202, headers: { 'content-location': `${s.url}/status/job1` } };
+  const s = await scriptedServer(t);
+  const accepted = kickOffAccepted(s);
   s.route('GET', '/fhir/$export', accepted);
   s.route('POST', '/fhir/$export', accepted);
   s.route('GET', '/status/job1', {
@@ -46,38 +42,23 @@ async function exportingServer(t: { teardown(fn: () => Promise<void>): void }): 
   return s;
 }
 
-function kickOffQueries(s: BulkServer): URLSearchParams[] {
-  return s.requests
-    .filter((r) => r.method === 'GET' && r.path.includes('$export'))
-    .map((r) => new URL(r.path, s.url).searchParams);
-}
-
-async function checkpoint(source: string): Promise<string | undefined> {
-  const [row] = await warehouse.db.query(
-    sql`SELECT value FROM fhir_etl.checkpoints WHERE source = ${source} AND scope = 'bulk:transactionTime'`,
-  );
-  return row?.value;
-}
-
 test('fhir-etl run --until sends _until, and the next run sends that _until as its _since', async (t) => {
   const s = await exportingServer(t);
-  const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-until-'));
-  const config = join(dir, 'fhir-etl.config.yaml');
-  await writeFile(
-    config,
-    [
-      'sources:',
-      '  - name: bounded',
-      '    kind: bulk',
-      `    baseUrl: ${s.url}/fhir`,
-      '    export: { maxPollIntervalSeconds: 0.05 }',
-      '',
-    ].join('\n'),
-  );
+  const config = await writeConfigFile('fhir-etl-until-', [
+    'sources:',
+    '  - name: bounded',
+    '    kind: bulk',
+    `    baseUrl: ${s.url}/fhir`,
+    '    export: { maxPollIntervalSeconds: 0.05 }',
+  ]);
 
   const first = await runCli(['--config', config, 'run', '--until', UNTIL], { databaseUrl: warehouse.url });
   t.is(first.code, 0, first.stderr);
-  t.is(await checkpoint('bounded'), UNTIL, 'the checkpoint is the _until, not the transactionTime');
+  t.is(
+    await checkpoint(warehouse.db, 'bounded'),
+    UNTIL,
+    'the checkpoint is the _until, not the transactionTime',
+  );
   const second = await runCli(['--config', config, 'run'], { databaseUrl: warehouse.url });
   t.is(second.code, 0, second.stderr);
 
@@ -86,7 +67,11 @@ test('fhir-etl run --until sends _until, and the next run sends that _until as i
   t.is(kickOff?.get('_since'), null);
   t.is(next?.get('_since'), UNTIL);
   t.is(next?.get('_until'), null);
-  t.is(await checkpoint('bounded'), TRANSACTION_TIME, 'an unbounded export checkpoints its transactionTime');
+  t.is(
+    await checkpoint(warehouse.db, 'bounded'),
+    TRANSACTION_TIME,
+    'an unbounded export checkpoints its transactionTime',
+  );
 });
 
 test('export.until is sent in the POST Parameters body as _until', async (t) => {
@@ -104,7 +89,7 @@ test('export.until is sent in the POST Parameters body as _until', async (t) => 
     body.parameter.find((p: { name: string }) => p.name === '_until'),
     { name: '_until', valueInstant: UNTIL },
   );
-  t.is(await checkpoint('bounded-post'), UNTIL);
+  t.is(await checkpoint(warehouse.db, 'bounded-post'), UNTIL);
 });
 
 test('an _until later than the transactionTime checkpoints the transactionTime, so nothing is skipped', async (t) => {
@@ -118,15 +103,20 @@ test('an _until later than the transactionTime checkpoints the transactionTime, 
 
   t.is(result.status, 'succeeded', result.error);
   t.is(kickOffQueries(s)[0]?.get('_until'), '2099-01-01T00:00:00Z');
-  t.is(await checkpoint('bounded-future'), TRANSACTION_TIME);
+  t.is(await checkpoint(warehouse.db, 'bounded-future'), TRANSACTION_TIME);
 });
 
 test('export.until must be a FHIR instant', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-until-'));
-  const config = join(dir, 'bad.yaml');
-  await writeFile(
-    config,
-    'sources:\n  - name: x\n    kind: bulk\n    baseUrl: http://127.0.0.1:1/fhir\n    export: { until: "last week" }\n',
+  const config = await writeConfigFile(
+    'fhir-etl-until-',
+    [
+      'sources:',
+      '  - name: x',
+      '    kind: bulk',
+      '    baseUrl: http://127.0.0.1:1/fhir',
+      '    export: { until: "last week" }',
+    ],
+    'bad.yaml',
   );
 
   const result = await runCli(['--config', config, 'run'], { databaseUrl: warehouse.url });

@@ -1,14 +1,8 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
-import {
-  type BulkServer,
-  captureLogger,
-  ndjson,
-  outcome,
-  runBulk,
-  startBulkServer,
-} from './helpers/bulk-server.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { type BulkServer, captureLogger, ndjson, outcome, runBulk } from './helpers/bulk-server.ts';
+import { bulkSource, checkpoint, kickOffAccepted, scriptedServer, sinces } from './helpers/bulk-run.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /**
  * What the watermark (the next `_since`) may stand for: only the parameters it was reached
@@ -17,26 +11,14 @@ import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts'
  * @see /work/shared/reference/standards.md section 4 ("What an incremental client MUST do with transactionTime")
  */
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 const FIRST = '2026-02-01T10:00:00.000Z';
 const SECOND = '2026-02-02T10:00:00.000Z';
 
-async function server(t: { teardown(fn: () => Promise<void>): void }): Promise<BulkServer> {
-  const s = await startBulkServer();
-  t.teardown(s.close);
-  return s;
-}
-
 /** Every kick-off is accepted as job1, whose manifest lists no file. */
 function emptyExports(s: BulkServer) {
-  s.route('GET', '/fhir/$export', { status: 202, headers: { 'content-location': `${s.url}/status/job1` } });
+  s.route('GET', '/fhir/$export', kickOffAccepted(s));
   s.route('GET', '/status/job1', {
     status: 200,
     json: { transactionTime: FIRST, requiresAccessToken: false, output: [], error: [] },
@@ -44,29 +26,12 @@ function emptyExports(s: BulkServer) {
   s.route('DELETE', '/status/job1', { status: 202 });
 }
 
-function source(s: BulkServer, name: string, exportConfig: Record<string, unknown> = {}) {
-  return { name, baseUrl: `${s.url}/fhir`, export: { maxPollIntervalSeconds: 0.05, ...exportConfig } };
-}
-
-function sinces(s: BulkServer): Array<string | null> {
-  return s.requests
-    .filter((r) => r.method === 'GET' && r.path.includes('$export'))
-    .map((r) => new URL(r.path, s.url).searchParams.get('_since'));
-}
-
-async function checkpoint(name: string): Promise<string | undefined> {
-  const [row] = await warehouse.db.query(
-    sql`SELECT value FROM fhir_etl.checkpoints WHERE source = ${name} AND scope = 'bulk:transactionTime'`,
-  );
-  return row?.value;
-}
-
 test('adding a type to export.types makes the next export a full one (no _since); an unchanged config keeps _since', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   emptyExports(s);
   const { logger, lines } = captureLogger();
-  const patients = source(s, 'scope', { types: ['Patient'] });
-  const withCoverage = source(s, 'scope', { types: ['Patient', 'Coverage'] });
+  const patients = bulkSource(s, 'scope', { types: ['Patient'] });
+  const withCoverage = bulkSource(s, 'scope', { types: ['Patient', 'Coverage'] });
 
   for (const src of [patients, patients, withCoverage, withCoverage]) {
     const result = await runBulk(warehouse.db, src, { logger });
@@ -80,30 +45,30 @@ test('adding a type to export.types makes the next export a full one (no _since)
 });
 
 test('the order of export.types does not change what is exported: _since is kept', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   emptyExports(s);
 
-  await runBulk(warehouse.db, source(s, 'order', { types: ['Patient', 'Coverage'] }));
-  await runBulk(warehouse.db, source(s, 'order', { types: ['Coverage', 'Patient'] }));
+  await runBulk(warehouse.db, bulkSource(s, 'order', { types: ['Patient', 'Coverage'] }));
+  await runBulk(warehouse.db, bulkSource(s, 'order', { types: ['Coverage', 'Patient'] }));
 
   t.deepEqual(sinces(s), [null, FIRST]);
 });
 
 test('a checkpoint written before fingerprints existed is taken as matching', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   emptyExports(s);
-  await runBulk(warehouse.db, source(s, 'legacy', { types: ['Patient'] }));
+  await runBulk(warehouse.db, bulkSource(s, 'legacy', { types: ['Patient'] }));
   await warehouse.db.query(
     sql`DELETE FROM fhir_etl.checkpoints WHERE source = 'legacy' AND scope = 'bulk:parameters'`,
   );
 
-  await runBulk(warehouse.db, source(s, 'legacy', { types: ['Patient', 'Coverage'] }));
+  await runBulk(warehouse.db, bulkSource(s, 'legacy', { types: ['Patient', 'Coverage'] }));
 
   t.deepEqual(sinces(s), [null, FIRST]);
 });
 
 test('an unfinished export kicked off under other parameters is abandoned and cancelled, not resumed', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   const shutdown = new AbortController();
   s.route('GET', '/fhir/Group/g1/$export', {
     status: 202,
@@ -123,12 +88,19 @@ test('an unfinished export kicked off under other parameters is abandoned and ca
     json: { transactionTime: FIRST, requiresAccessToken: false, output: [], error: [] },
   });
   s.route('DELETE', '/status/new', { status: 202 });
-  const stopped = await runBulk(warehouse.db, source(s, 'reconfigured', { groupId: 'g1', level: 'group' }), {
-    signal: shutdown.signal,
-  });
+  const stopped = await runBulk(
+    warehouse.db,
+    bulkSource(s, 'reconfigured', { groupId: 'g1', level: 'group' }),
+    {
+      signal: shutdown.signal,
+    },
+  );
   t.is(stopped.status, 'failed');
 
-  const result = await runBulk(warehouse.db, source(s, 'reconfigured', { groupId: 'g2', level: 'group' }));
+  const result = await runBulk(
+    warehouse.db,
+    bulkSource(s, 'reconfigured', { groupId: 'g2', level: 'group' }),
+  );
 
   t.is(result.status, 'succeeded', result.error);
   t.true(s.requests.some((r) => r.method === 'DELETE' && r.path === '/status/old'));
@@ -149,13 +121,7 @@ test('an unfinished export kicked off under other parameters is abandoned and ca
 
 /** An export (job2) whose error file reports one issue of the given severity, after a clean one (job1). */
 function exportWithIssue(s: BulkServer, severity: string) {
-  s.route(
-    'GET',
-    '/fhir/$export',
-    { status: 202, headers: { 'content-location': `${s.url}/status/job1` } },
-    { status: 202, headers: { 'content-location': `${s.url}/status/job2` } },
-    { status: 202, headers: { 'content-location': `${s.url}/status/job3` } },
-  );
+  s.route('GET', '/fhir/$export', kickOffAccepted(s), kickOffAccepted(s, 'job2'), kickOffAccepted(s, 'job3'));
   const json = (transactionTime: string, error: unknown[]) => ({
     status: 200,
     json: {
@@ -182,19 +148,19 @@ function exportWithIssue(s: BulkServer, severity: string) {
 
 for (const severity of ['error', 'fatal']) {
   test(`an error file with a ${severity} issue loads the data but fails the run and keeps the watermark`, async (t) => {
-    const s = await server(t);
+    const s = await scriptedServer(t);
     exportWithIssue(s, severity);
     const name = `held-${severity}`;
-    t.is((await runBulk(warehouse.db, source(s, name))).status, 'succeeded');
+    t.is((await runBulk(warehouse.db, bulkSource(s, name))).status, 'succeeded');
 
-    const held = await runBulk(warehouse.db, source(s, name));
+    const held = await runBulk(warehouse.db, bulkSource(s, name));
 
     t.is(held.status, 'failed');
     t.regex(
       held.error ?? '',
       /1 issue\(s\) of severity error or fatal .* checkpoint did not advance \(it stays at 2026-02-01T10:00:00.000Z\).*fhir-etl status.*fhir_etl\.bulk_errors WHERE export_id = \d+/,
     );
-    t.is(await checkpoint(name), FIRST);
+    t.is(await checkpoint(warehouse.db, name), FIRST);
     const [job] = await warehouse.db.query(
       sql`SELECT state FROM fhir_etl.bulk_exports WHERE source = ${name} ORDER BY id DESC LIMIT 1`,
     );
@@ -206,23 +172,23 @@ for (const severity of ['error', 'fatal']) {
     );
     t.is(files.n, 3, 'the data files committed');
 
-    const next = await runBulk(warehouse.db, source(s, name));
+    const next = await runBulk(warehouse.db, bulkSource(s, name));
 
     t.is(next.status, 'succeeded', next.error);
     t.deepEqual(sinces(s), [null, FIRST, FIRST], 'the next run exports again from the old watermark');
-    t.is(await checkpoint(name), SECOND);
+    t.is(await checkpoint(warehouse.db, name), SECOND);
   });
 }
 
 test('an error file with only information and warning issues advances the watermark', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   exportWithIssue(s, 'warning');
-  t.is((await runBulk(warehouse.db, source(s, 'warned'))).status, 'succeeded');
+  t.is((await runBulk(warehouse.db, bulkSource(s, 'warned'))).status, 'succeeded');
 
-  const warned = await runBulk(warehouse.db, source(s, 'warned'));
+  const warned = await runBulk(warehouse.db, bulkSource(s, 'warned'));
 
   t.is(warned.status, 'succeeded', warned.error);
-  t.is(await checkpoint('warned'), SECOND);
+  t.is(await checkpoint(warehouse.db, 'warned'), SECOND);
   const [issue] = await warehouse.db.query(
     sql`SELECT severity FROM fhir_etl.bulk_errors WHERE source = 'warned'`,
   );
@@ -230,15 +196,15 @@ test('an error file with only information and warning issues advances the waterm
 });
 
 test('with export.errorIssues: record, an error issue is kept in bulk_errors and the watermark advances', async (t) => {
-  const s = await server(t);
+  const s = await scriptedServer(t);
   exportWithIssue(s, 'error');
-  const config = source(s, 'recorded', { errorIssues: 'record' });
+  const config = bulkSource(s, 'recorded', { errorIssues: 'record' });
   t.is((await runBulk(warehouse.db, config)).status, 'succeeded');
 
   const recorded = await runBulk(warehouse.db, config);
 
   t.is(recorded.status, 'succeeded', recorded.error);
-  t.is(await checkpoint('recorded'), SECOND);
+  t.is(await checkpoint(warehouse.db, 'recorded'), SECOND);
   const [issue] = await warehouse.db.query(
     sql`SELECT severity, diagnostics FROM fhir_etl.bulk_errors WHERE source = 'recorded'`,
   );

@@ -5,17 +5,11 @@ import { sql } from '@databases/pg';
 import test from 'ava';
 import { runCli } from './helpers/cli.ts';
 import { SAMPLE_DIR } from './helpers/fixtures.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /** `fhir-etl --json run` by hand: its log lines say which run they belong to, as scheduled runs' do. */
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 test('every JSON log line of a manual run carries the run id of its source, and trigger manual, once the run started', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-run-logs-'));

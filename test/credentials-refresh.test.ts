@@ -8,23 +8,13 @@ import { loginClient } from '../pipeline/members/login.ts';
 import { listMembers } from '../pipeline/members/members.ts';
 import { runSources } from '../pipeline/run.ts';
 import { postForm } from './helpers/sandbox.ts';
-import { createTestWarehouse, rows, type TestWarehouse } from './helpers/warehouse.ts';
-import { loginAs, type PayerFixture, startPayer } from './helpers/payer.ts';
+import { rows, useTestWarehouse } from './helpers/warehouse.ts';
+import { loginAs, usePayer } from './helpers/payer.ts';
 
-let warehouse: TestWarehouse;
-let payer: PayerFixture;
 const logger = pino({ level: 'silent' });
-
+const warehouse = useTestWarehouse(test);
 // Access tokens that live 30 s are always inside the 60 s refresh margin: every first use refreshes.
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-  payer = await startPayer({ accessTokenSeconds: { authorizationCode: 30 }, resources: ['Patient'] });
-});
-
-test.after.always(async () => {
-  await payer?.sandbox.close();
-  await warehouse?.drop();
-});
+const payer = usePayer(test, { accessTokenSeconds: { authorizationCode: 30 }, resources: ['Patient'] });
 
 const tokenPosts = (from: number) =>
   payer.sandbox.requests.slice(from).filter((r) => r.method === 'POST' && r.url === payer.sandbox.tokenUrl);

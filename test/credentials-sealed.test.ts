@@ -2,21 +2,11 @@ import { sql } from '@databases/pg';
 import test from 'ava';
 import { memberTokenStore } from '../pipeline/members/credential-store.ts';
 import { deriveKey } from '../pipeline/members/secret-key.ts';
-import { createTestWarehouse, rows, type TestWarehouse } from './helpers/warehouse.ts';
-import { loginAs, type PayerFixture, startPayer } from './helpers/payer.ts';
+import { rows, useTestWarehouse } from './helpers/warehouse.ts';
+import { loginAs, usePayer } from './helpers/payer.ts';
 
-let warehouse: TestWarehouse;
-let payer: PayerFixture;
-
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-  payer = await startPayer();
-});
-
-test.after.always(async () => {
-  await payer?.sandbox.close();
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
+const payer = usePayer(test);
 
 test.serial('stored tokens are sealed: neither token appears anywhere in fhir_etl', async (t) => {
   const { patientId } = await loginAs(warehouse.db, payer, '01-testmemid');

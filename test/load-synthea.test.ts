@@ -2,15 +2,9 @@ import { sql } from '@databases/pg';
 import test from 'ava';
 import { loadPaths } from '../pipeline/load.ts';
 import { distinctIdsByType, hasSynthea, SAMPLE_DIR, SYNTHEA_DIR } from './helpers/fixtures.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 const load = (paths: string[], source = 'synthea') =>
   loadPaths(warehouse.db, { paths, source, concurrency: 2, maxLineBytes: 1 << 26 });

@@ -1,15 +1,9 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { closeAbandonedRuns } from '../pipeline/runs.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 test('a run left running on another host is closed once its heartbeat is stale, not before', async (t) => {
   // Runs of replicas on other machines, whose pids cannot be checked from here.

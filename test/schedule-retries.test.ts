@@ -6,15 +6,9 @@ import test from 'ava';
 import { retryDelays } from '../pipeline/scheduler/index.ts';
 import { runCli } from './helpers/cli.ts';
 import { scratchDir, startScheduler, writeConfig, writeLanding } from './helpers/scheduler.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 test('retry waits start at retryDelaySeconds and double', (t) => {
   t.deepEqual(retryDelays(3, 60), [60, 120, 240]);

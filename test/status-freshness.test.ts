@@ -2,15 +2,9 @@ import { sql } from '@databases/pg';
 import test from 'ava';
 import { runCli } from './helpers/cli.ts';
 import { scratchDir, writeConfig, writeLanding } from './helpers/scheduler.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 test('status shows freshness per source, checkpoints, table sizes, logins needed and bulk exports', async (t) => {
   const dir = scratchDir();

@@ -1,15 +1,9 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { migrate, openWarehouse, readMigrations } from '../loaders/index.ts';
-import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { useTestWarehouse } from './helpers/warehouse.ts';
 
-let warehouse: TestWarehouse;
-test.before(async () => {
-  warehouse = await createTestWarehouse();
-});
-test.after.always(async () => {
-  await warehouse?.drop();
-});
+const warehouse = useTestWarehouse(test);
 
 test('migrations are recorded once each, and applying them again does nothing', async (t) => {
   const migrations = await readMigrations();

@@ -4,11 +4,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionPool } from '@databases/pg';
+import type { TestFn } from 'ava';
 import { type LoadedConfig, parseConfigText, type RestSourceConfig } from '../../config/index.ts';
 import { createHttpClient } from '../../connectors/http/index.ts';
 import { loginMember } from '../../pipeline/members/login.ts';
 import { loadSecretKey, type SecretKey } from '../../pipeline/members/secret-key.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index.ts';
+import { useFixture } from './hooks.ts';
 
 /**
  * A payer (Payer-to-Payer) sandbox with this test's own OAuth client, whose redirect URI is a
@@ -71,6 +73,18 @@ export async function startPayer(
   );
   const key = await loadSecretKey(config.secrets, { create: true });
   return { sandbox, config, source: config.sources[0] as RestSourceConfig, key, redirectUri };
+}
+
+/** A test file's payer: started before its tests, closed after them. */
+export function usePayer<Context>(
+  test: TestFn<Context>,
+  options: Parameters<typeof startPayer>[0] = {},
+): PayerFixture {
+  return useFixture(
+    test,
+    () => startPayer(options),
+    (payer) => payer.sandbox.close(),
+  );
 }
 
 /**

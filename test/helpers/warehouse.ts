@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pgModule, { type ConnectionPool, sql } from '@databases/pg';
+import type { TestFn } from 'ava';
 import {
   acquireEmbedded,
   openWarehouse,
@@ -7,6 +8,7 @@ import {
   type Warehouse,
   withDefaultUser,
 } from '../../loaders/index.ts';
+import { useFixture } from './hooks.ts';
 
 /**
  * A fresh, migrated database for one test file, on real PostgreSQL: the server DATABASE_URL
@@ -37,6 +39,14 @@ export async function createTestWarehouse(): Promise<TestWarehouse> {
       if (!process.env.DATABASE_URL) await releaseEmbedded();
     },
   };
+}
+
+/**
+ * A test file's warehouse: created before its tests, dropped after them (even when one fails).
+ * `const warehouse = useTestWarehouse(test);` then `warehouse.db` / `warehouse.url` in tests.
+ */
+export function useTestWarehouse<Context>(test: TestFn<Context>): TestWarehouse {
+  return useFixture(test, createTestWarehouse, (warehouse) => warehouse.drop());
 }
 
 function pool(url: string): ConnectionPool {
