@@ -89,13 +89,24 @@ export function withDefaultUser(url: string): string {
   }
 }
 
-/** postgres://user:secret@host/db -> postgres://user:***@host/db */
+/** Connection parameters that are secrets wherever they appear in a URL's query. */
+const SECRET_PARAMETERS = ['password', 'sslpassword', 'sslkey', 'passfile'];
+
+/**
+ * postgres://user:secret@host/db?password=x -> postgres://user:***@host/db?password=*** :
+ * safe to print. libpq and @databases/pg accept the password in the query string too.
+ */
 export function maskPassword(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    for (const name of SECRET_PARAMETERS)
+      if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***');
+    return parsed.toString().replaceAll('%2A%2A%2A', '***');
   } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
+    // Not a URL: a libpq keyword string (host=... password=...) or something mangled.
+    return url
+      .replace(/:[^:@/]*@/, ':***@')
+      .replace(new RegExp(`\\b(${SECRET_PARAMETERS.join('|')})\\s*=\\s*('[^']*'|\\S+)`, 'gi'), '$1=***');
   }
 }
