@@ -36,9 +36,19 @@ export async function configuredViewOptions(
 export async function withWarehouse<T>(
   command: Command,
   fn: (warehouse: Warehouse, logger: Logger) => Promise<T>,
-  options: { migrate?: boolean; databaseUrl?: string; poolSize?: number } = {},
+  options: {
+    migrate?: boolean;
+    databaseUrl?: string;
+    poolSize?: number;
+    /** false: only an explicit --database-url counts, not $DATABASE_URL (the demo's own warehouse). */
+    databaseUrlFromEnv?: boolean;
+  } = {},
 ) {
-  const { databaseUrl, json } = globalOptions(command);
+  const { json } = globalOptions(command);
+  const databaseUrl =
+    options.databaseUrlFromEnv === false && command.getOptionValueSourceWithGlobals('databaseUrl') !== 'cli'
+      ? undefined
+      : globalOptions(command).databaseUrl;
   const logger = createLogger({ json });
   // --database-url and $DATABASE_URL win over the config file's warehouse.url.
   const warehouse = await openWarehouse({

@@ -144,9 +144,10 @@ function demoConfig(
   return parseConfigText(text, 'the demo config');
 }
 
-/** Rows per view table, for the summary. */
+/** Rows of the given sources per view table, for the summary. */
 export async function viewTableCounts(
   db: ConnectionPool,
+  sources: string[],
   schema = 'fhir',
 ): Promise<Array<{ table: string; rows: number }>> {
   const tables: Array<{ table_name: string }> = await db.query(sql`
@@ -154,7 +155,9 @@ export async function viewTableCounts(
     WHERE table_schema = ${schema} AND table_type = 'BASE TABLE' ORDER BY table_name`);
   const counts: Array<{ table: string; rows: number }> = [];
   for (const { table_name: table } of tables) {
-    const [row] = await db.query(sql`SELECT count(*)::int AS n FROM ${sql.ident(schema, table)}`);
+    const [row] = await db.query(
+      sql`SELECT count(*)::int AS n FROM ${sql.ident(schema, table)} WHERE _source = ANY(${sources})`,
+    );
     counts.push({ table: `${schema}.${table}`, rows: row.n });
   }
   return counts;
@@ -168,7 +171,7 @@ export const CLAIMS_PER_MEMBER_MONTH = `SELECT p.member_id,
        sum(e.total_paid_amount)                          AS paid
 FROM fhir.explanation_of_benefit e
 JOIN fhir.patient p ON p.id = e.patient_id AND p._source = e._source
-WHERE e.use = 'claim'
+WHERE e.use = 'claim' AND e._source = 'sandbox-provider'
 GROUP BY 1, 2, 3
 ORDER BY paid DESC NULLS LAST
 LIMIT 10`;

@@ -9,7 +9,8 @@ import { createTestWarehouse } from './helpers/warehouse.ts';
 /**
  * The README's main command, run as a new user runs it: `fhir-etl demo` in an empty folder.
  * Without DATABASE_URL it starts its own embedded PostgreSQL there, exactly as on a fresh
- * clone; with DATABASE_URL (CI's second pass) it loads into a fresh database on that server.
+ * clone; with DATABASE_URL (CI's second pass) it is pointed at a fresh database on that server
+ * with --database-url, since the demo never loads into whatever $DATABASE_URL names.
  */
 test('fhir-etl demo loads a bulk and a payer source into the warehouse and answers the analyst question', async (t) => {
   const folder = await mkdtemp(join(tmpdir(), 'fhir-etl-demo-'));
@@ -19,19 +20,22 @@ test('fhir-etl demo loads a bulk and a payer source into the warehouse and answe
   delete env.DATABASE_URL;
   delete env.FHIR_ETL_SECRET_KEY;
   const testWarehouse = process.env.DATABASE_URL ? await createTestWarehouse() : undefined;
-  if (testWarehouse) env.DATABASE_URL = testWarehouse.url;
+  // The demo never takes $DATABASE_URL (it may be a real warehouse): only --database-url.
+  const target = testWarehouse ? ['--database-url', testWarehouse.url] : [];
+  // ... and a $DATABASE_URL that leads nowhere proves it is not used.
+  if (!testWarehouse) env.DATABASE_URL = 'postgres://127.0.0.1:1/not-the-demo-warehouse';
   t.teardown(async () => {
     if (testWarehouse) await testWarehouse.drop();
     else await runCli(['db', 'stop'], { cwd: folder, env });
   });
 
-  const demo = await runCli(['demo', '--patients', '12'], { cwd: folder, env });
+  const demo = await runCli([...target, 'demo', '--patients', '12'], { cwd: folder, env });
   t.is(demo.code, 0, `${demo.stdout}\n${demo.stderr}`);
   t.regex(demo.stdout, /member 01-testmemid logged in/);
   t.regex(demo.stdout, /sandbox-provider\s+\d+\s+succeeded/);
   t.regex(demo.stdout, /sandbox-payer\s+\d+\s+succeeded/);
   t.regex(demo.stdout, /Claims and paid amount per member per month/);
-  t.regex(demo.stdout, testWarehouse ? /schema fhir of your DATABASE_URL/ : /fhir-etl db start/);
+  t.regex(demo.stdout, testWarehouse ? /schema fhir of that database/ : /fhir-etl db start/);
 
   const url = testWarehouse?.url ?? (await runCli(['db', 'start'], { cwd: folder, env })).stdout.trim();
   const db: ConnectionPool = pgModule.default({ connectionString: url, bigIntMode: 'number' });

@@ -1,6 +1,7 @@
 import { type Command, Option } from 'commander';
 import {
   CLAIMS_PER_MEMBER_MONTH,
+  DEMO_SOURCES,
   claimsPerMemberMonth,
   demoPoolSize,
   runDemo,
@@ -39,7 +40,9 @@ export function registerDemoCommand(program: Command): void {
             say,
           });
           say(`\n${describeRuns(runs)}\n`);
-          const counts = (await viewTableCounts(warehouse.db)).filter((c) => c.rows > 0);
+          const counts = (await viewTableCounts(warehouse.db, Object.values(DEMO_SOURCES))).filter(
+            (c) => c.rows > 0,
+          );
           say(
             renderTable(
               ['table', 'rows'],
@@ -65,7 +68,9 @@ export function registerDemoCommand(program: Command): void {
           say(`\n${howToConnect(warehouse.embedded)}`);
           process.exitCode = runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
         },
-        { poolSize: demoPoolSize() },
+        // $DATABASE_URL may well point at a real warehouse: the demo's synthetic members go into
+        // the embedded one unless --database-url asks for another explicitly.
+        { poolSize: demoPoolSize(), databaseUrlFromEnv: false },
       );
     });
 }
@@ -87,7 +92,7 @@ function howToConnect(embedded: boolean): string {
         'BI tools (Metabase, Superset, Power BI): after `db start`, use the host, port, user,',
         'password and database of that URL; the tables are in schema fhir (docs/tables.md).',
       ]
-    : ['Query it yourself: the tables are in schema fhir of your DATABASE_URL (docs/tables.md).'];
+    : ['Query it yourself: the tables are in schema fhir of that database (docs/tables.md).'];
   return [
     ...lines,
     'Your own sources: copy config/sandbox.example.yaml or a 1up example to fhir-etl.config.yaml, then `npx fhir-etl run`.',
