@@ -6,7 +6,44 @@ import { z } from 'zod';
  * never silently falls back to a default.
  */
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * An https URL; plain http only on this machine (the sandbox, a callback listener): secrets and
+ * bearer tokens are sent to these URLs, and never in clear text over a network.
+ */
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .refine((url) => !url.startsWith('http:') || isLoopback(url), {
+    message: 'must be an https URL (plain http is allowed only for localhost, 127.0.0.1 and [::1])',
+  });
+
+function isLoopback(url: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(url).hostname);
+  } catch {
+    return true; // not a URL at all: the url check above reports it
+  }
+}
+
+/** A host (`cdn.example.org`, `cdn.example.org:8443`) or an origin (`https://cdn.example.org`). */
+const tokenHost = z
+  .string()
+  .refine(
+    (value) =>
+      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/i.test(value) ||
+      isOrigin(value),
+    { message: 'must be a host name (cdn.example.org) or an origin (https://cdn.example.org)' },
+  );
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return /^https?:$/.test(url.protocol) && `${url.protocol}//${url.host}` === value.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}
 const resourceType = z.string().regex(/^[A-Z][A-Za-z]+$/, 'must be a FHIR resource type, e.g. Patient');
 /** A FHIR instant: a date-time to the second with a zone. @see FHIR R4 datatypes.html#instant */
 export const FHIR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -85,7 +122,7 @@ export const bulkExport = z
      */
     until: instant.optional(),
     /** Hosts (other than the FHIR server's) that may receive the bearer token, e.g. a CDN. */
-    tokenHosts: z.array(z.string()).default([]),
+    tokenHosts: z.array(tokenHost).default([]),
     /** Output files downloaded and loaded at once. */
     concurrency: z.number().int().min(1).max(32).default(4),
     /** Cap on the wait between status polls, whatever Retry-After asks for. */

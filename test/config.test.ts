@@ -127,3 +127,36 @@ test('two sources with one name are refused', (t) => {
   );
   t.deepEqual(problems, [{ path: 'sources[1].name', message: 'duplicate source name "a"' }]);
 });
+
+test('plain http is refused except on this machine: secrets and tokens never cross a network in clear', (t) => {
+  const config = (tokenUrl: string) =>
+    `sources: [{ name: p, kind: bulk, baseUrl: "https://x/r4", auth: { type: client_credentials, tokenUrl: "${tokenUrl}", clientId: c, clientSecret: s } }]`;
+  const problems = problemsOf(() => parseConfigText(config('http://auth.example.org/token'), 'x.yaml', {}));
+  t.deepEqual(problems, [
+    {
+      path: 'sources[0].auth.tokenUrl',
+      message: 'must be an https URL (plain http is allowed only for localhost, 127.0.0.1 and [::1])',
+    },
+  ]);
+  t.notThrows(() => parseConfigText(config('http://127.0.0.1:8975/oauth2/token'), 'x.yaml', {}));
+  t.notThrows(() => parseConfigText(config('http://localhost:8975/oauth2/token'), 'x.yaml', {}));
+});
+
+test('export.tokenHosts takes host names or origins, and refuses anything else by path', (t) => {
+  const config = (hosts: string[]) =>
+    `sources: [{ name: p, kind: bulk, baseUrl: "https://x/r4", export: { tokenHosts: ${JSON.stringify(hosts)} } }]`;
+  t.notThrows(() =>
+    parseConfigText(
+      config(['cdn.example.org', 'cdn.example.org:8443', 'https://files.example.org']),
+      'x.yaml',
+      {},
+    ),
+  );
+  const problems = problemsOf(() =>
+    parseConfigText(config(['', 'https://', 'https://x.org/path']), 'x.yaml', {}),
+  );
+  t.deepEqual(
+    problems.map((p) => p.path),
+    ['sources[0].export.tokenHosts[0]', 'sources[0].export.tokenHosts[1]', 'sources[0].export.tokenHosts[2]'],
+  );
+});
