@@ -5,8 +5,8 @@ import { FhirEtlError } from '../errors/index.ts';
 import { prepareLoad } from './ingest.ts';
 import type { ProgressReporter } from './progress.ts';
 import { recordRun, type SourceRunResult } from './run-recorder.ts';
-import { attributeRun } from './runs.ts';
-import { withSourceLock } from './source-lock.ts';
+import { attributeRun, prefixRunError } from './runs.ts';
+import { isSourceLockLost, withSourceLock } from './source-lock.ts';
 import { type RunRequest, runSource } from './sources/index.ts';
 import { configuredViews } from './views.ts';
 
@@ -20,7 +20,9 @@ export interface RunOptions {
   /**
    * `take` (default): each source runs under its advisory lock, and a source another process
    * is running (`fhir-etl schedule`, another `run`) is not run twice: it is recorded as a
-   * failed run saying so. `held`: the caller (a schedule fire) holds the lock already.
+   * failed run saying so. `held`: the caller (a schedule fire) holds the lock already, and
+   * passes its lock's signal in `signal`. Either way a run whose lock is lost mid-way stops
+   * between files and is recorded failed with "lost the source lock".
    */
   sourceLock?: 'take' | 'held';
 }
@@ -44,30 +46,52 @@ export async function runSources(
     if (options.signal?.aborted) break;
     const logger = options.logger.child({ source: source.name });
     // Each source's run in its own attribution: its log lines carry its runId (and trigger).
-    const runOne = () =>
+    const runOne = (signal: AbortSignal | undefined) =>
       attributeRun(async () => {
-        const done = await runSource(
+        const run = await runSource(
           {
             load,
             config,
             logger,
             request: options.request ?? {},
             progress: options.progress,
-            signal: options.signal,
+            signal,
           },
           source,
         );
+        const done = await explainLostLock(db, run, signal);
         logger.info({ event: 'run.done', runId: done.runId, status: done.status }, `run ${done.status}`);
         return done;
       });
     if (options.sourceLock === 'held') {
-      results.push(await runOne());
+      results.push(await runOne(options.signal));
       continue;
     }
-    const locked = await withSourceLock(db, source.name, runOne);
+    const locked = await withSourceLock(
+      db,
+      source.name,
+      (lock) => runOne(options.signal ? AbortSignal.any([options.signal, lock.signal]) : lock.signal),
+      { logger },
+    );
     results.push(locked.acquired ? locked.value : await recordBusySource(db, source.name, logger));
   }
   return results;
+}
+
+/**
+ * A run stopped because its source lock was lost fails first of all for that reason (the
+ * loader only sees a stop): its record and result say so.
+ */
+async function explainLostLock(
+  db: ConnectionPool,
+  run: SourceRunResult,
+  signal: AbortSignal | undefined,
+): Promise<SourceRunResult> {
+  if (run.status !== 'failed' || !signal?.aborted || !isSourceLockLost(signal.reason)) return run;
+  const lost = signal.reason.message;
+  await prefixRunError(db, run.runId, lost);
+  const error = run.error?.startsWith(lost) ? run.error : [lost, run.error].filter(Boolean).join('\n');
+  return { ...run, error };
 }
 
 /**

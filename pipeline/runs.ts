@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type ConnectionPool, sql } from '@databases/pg';
 
@@ -28,6 +29,13 @@ export interface RunAttribution {
 /** A run still 'running' whose heartbeat is older than this is taken for abandoned, on any host. */
 export const DEFAULT_STALE_AFTER_SECONDS = 120;
 const HEARTBEAT_MS = 15_000;
+
+/**
+ * This process, as recorded in fhir_etl.runs.instance. Host and pid do not tell processes
+ * apart: a restarted container keeps its hostname, and node is pid 1 in each one, so a run
+ * is this process's only when it carries this id.
+ */
+export const PROCESS_INSTANCE = randomUUID();
 
 // The run records are written deep inside each connector (loadPaths, recordRun), which know
 // nothing of schedules. Rather than thread a trigger through every connector's signature,
@@ -62,9 +70,9 @@ export function currentRun(): Readonly<RunAttribution> | undefined {
 export async function startRun(db: ConnectionPool, command: string, source: string): Promise<number> {
   const context = attribution.getStore();
   const [row] = await db.query(sql`
-    INSERT INTO fhir_etl.runs (command, source, host, pid, trigger, fire_id)
-    VALUES (${command}, ${source}, ${hostname()}, ${process.pid}, ${context?.trigger ?? 'manual'},
-            ${context?.fireId ?? null})
+    INSERT INTO fhir_etl.runs (command, source, host, pid, instance, trigger, fire_id)
+    VALUES (${command}, ${source}, ${hostname()}, ${process.pid}, ${PROCESS_INSTANCE},
+            ${context?.trigger ?? 'manual'}, ${context?.fireId ?? null})
     RETURNING id`);
   const id: number = row.id;
   if (context) context.runId = id;
@@ -94,18 +102,35 @@ export async function finishRun(
 }
 
 /**
+ * Puts `reason` first in a failed run's error (unless it is there already): why the run
+ * stopped, when the loader only saw it stopped.
+ */
+export async function prefixRunError(db: ConnectionPool, runId: number, reason: string): Promise<void> {
+  await db.query(sql`
+    UPDATE fhir_etl.runs
+    SET error = CASE WHEN starts_with(coalesce(error, ''), ${reason}) THEN error
+                     ELSE ${reason} || coalesce(E'\n' || error, '') END
+    WHERE id = ${runId} AND status = 'failed'`);
+}
+
+/**
  * Marks runs left 'running' by a process that no longer exists as failed, so status never
- * shows a crashed run as still going: on this host at once (its pid is gone), on any host
- * once its heartbeat is older than `staleAfterSeconds` (the process, or its host, died).
+ * shows a crashed run as still going: on this host at once (its pid is gone, or it is this
+ * pid but an earlier process: a restarted container), on any host once its heartbeat is
+ * older than `staleAfterSeconds` (the process, or its host, died). Only the runs carrying
+ * this process's instance id are taken for this process's own.
  */
 export async function closeAbandonedRuns(
   db: ConnectionPool,
   options: { staleAfterSeconds?: number } = {},
 ): Promise<void> {
   const rows: Array<{ id: number; pid: number }> = await db.query(sql`
-    SELECT id, pid FROM fhir_etl.runs WHERE status = 'running' AND host = ${hostname()} AND pid <> ${process.pid}`);
+    SELECT id, pid FROM fhir_etl.runs
+    WHERE status = 'running' AND host = ${hostname()} AND instance IS DISTINCT FROM ${PROCESS_INSTANCE}`);
   for (const row of rows) {
-    if (isAlive(row.pid)) continue;
+    // Another live process on this host (another run, a scheduler); this pid is this process,
+    // so a run with it but another instance id was left by an earlier process.
+    if (row.pid !== process.pid && isAlive(row.pid)) continue;
     await db.query(sql`
       UPDATE fhir_etl.runs SET status = 'failed', ended_at = clock_timestamp(),
         error = 'the process ended without finishing the run (killed or crashed); committed files are kept'
@@ -117,7 +142,7 @@ export async function closeAbandonedRuns(
       error = format('no heartbeat from %s (pid %s) since %s: the process or its host died; committed files are kept',
                      host, pid, heartbeat_at)
     WHERE status = 'running' AND heartbeat_at < clock_timestamp() - make_interval(secs => ${staleAfter})
-      AND NOT (host = ${hostname()} AND pid = ${process.pid})`);
+      AND instance IS DISTINCT FROM ${PROCESS_INSTANCE}`);
 }
 
 /**
