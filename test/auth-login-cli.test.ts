@@ -111,4 +111,9 @@ test.serial('send reports each resource and exits 1 when one was refused, 0 when
   const again = await send(observation);
   t.is(again.code, 0, again.stderr);
   t.regex(again.stdout, /skipped\s+Observation/);
+
+  // --resend-pending only re-sends what was never confirmed: a delivered resource stays skipped.
+  const resend = await send('--resend-pending', observation);
+  t.is(resend.code, 0, resend.stderr);
+  t.regex(resend.stdout, /skipped\s+Observation/);
 });

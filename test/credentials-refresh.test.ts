@@ -94,3 +94,67 @@ test.serial('an invalid_grant marks the member as needing login; the run says to
   const renewed = (await listMembers(warehouse.db, 'payer')).find((m) => m.patientId === patientId);
   t.false(renewed?.needsLogin, 'a new login clears the flag');
 });
+
+test.serial(
+  'a refresh whose commit fails is saved again: the rotated refresh token is not lost',
+  async (t) => {
+    const { patientId } = await loginAs(warehouse.db, payer, '04-testmemid');
+    const member = { source: 'payer', patientId };
+    const logs: Array<{ event?: string }> = [];
+    const store = memberTokenStore(warehouse.db, payer.key, member, {
+      logger: pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
+    });
+    const before = await store.read();
+    // The first transaction that updates a credential fails at COMMIT (a deferred constraint
+    // trigger); a sequence counts across the rollback, so only that one fails.
+    await warehouse.db.query(sql`CREATE SEQUENCE fhir_etl.test_commit_failures`);
+    await warehouse.db.query(sql`
+    CREATE FUNCTION fhir_etl.test_fail_commit_once() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF nextval('fhir_etl.test_commit_failures') = 1 THEN
+        RAISE EXCEPTION 'commit refused (test)';
+      END IF;
+      RETURN NULL;
+    END $$`);
+    await warehouse.db.query(sql`
+    CREATE CONSTRAINT TRIGGER test_fail_commit_once AFTER UPDATE ON fhir_etl.credentials
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fhir_etl.test_fail_commit_once()`);
+    try {
+      const client = await loginClient(payer.source, createHttpClient());
+      const provider = memberTokenProvider({ client, store, member });
+      const accessToken = await provider.token();
+      const after = await store.read();
+      t.is(accessToken, after.accessToken);
+      t.not(after.refreshToken, before.refreshToken, 'the rotated refresh token is stored');
+      t.deepEqual(
+        logs.map((l) => l.event),
+        ['credentials.rotation_save_retried'],
+      );
+      const [{ n }] = await warehouse.db.query(
+        sql`SELECT last_value AS n FROM fhir_etl.test_commit_failures`,
+      );
+      t.is(Number(n), 2, 'the first commit failed, the second went through');
+      const state = (await listMembers(warehouse.db, 'payer')).find((m) => m.patientId === patientId);
+      t.false(state?.needsLogin);
+      t.truthy(state?.refreshedAt);
+      const old = await postForm(payer.sandbox.tokenUrl, {
+        grant_type: 'refresh_token',
+        refresh_token: before.refreshToken!,
+        client_id: 'etl-test',
+        client_secret: 'etl-test-secret',
+      });
+      t.is(((await old.json()) as { error: string }).error, 'invalid_grant', 'the server did rotate it');
+      const next = await postForm(payer.sandbox.tokenUrl, {
+        grant_type: 'refresh_token',
+        refresh_token: after.refreshToken!,
+        client_id: 'etl-test',
+        client_secret: 'etl-test-secret',
+      });
+      t.is(next.status, 200, 'the stored refresh token is the valid one');
+    } finally {
+      await warehouse.db.query(sql`DROP TRIGGER test_fail_commit_once ON fhir_etl.credentials`);
+      await warehouse.db.query(sql`DROP FUNCTION fhir_etl.test_fail_commit_once()`);
+      await warehouse.db.query(sql`DROP SEQUENCE fhir_etl.test_commit_failures`);
+    }
+  },
+);

@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from '@databases/pg';
 import test from 'ava';
 import { createHttpClient } from '../connectors/http/index.ts';
 import { sendToMember } from '../pipeline/members/send.ts';
@@ -14,6 +15,12 @@ let proxy: Server;
 let files: { ndjson: string; bundle: string };
 /** While set, a POST carrying this text reaches the sandbox (and is created) but its answer is lost: a 500. */
 let loseAnswerFor: string | undefined;
+/** While set, a POST carrying this text reaches the sandbox, then the connection drops: no answer at all. */
+let dropAnswerFor: string | undefined;
+/** While set, a POST carrying this text reaches the sandbox and is answered 202 Accepted instead. */
+let acceptFor: string | undefined;
+/** Each POST waits this long before it is forwarded, so that concurrent sends overlap. */
+let postDelayMs = 0;
 
 /**
  * A proxy in front of the sandbox that forwards everything; for the marked resource it lets the
@@ -24,6 +31,9 @@ function startProxy(target: () => string): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
+    if (request.method === 'POST' && postDelayMs > 0) await new Promise((r) => setTimeout(r, postDelayMs));
+    const marked = (text: string | undefined) =>
+      request.method === 'POST' && text !== undefined && body.toString().includes(text);
     const headers = Object.fromEntries(
       Object.entries(request.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
     ) as Record<string, string>;
@@ -33,7 +43,15 @@ function startProxy(target: () => string): Promise<string> {
       ...(body.length > 0 ? { body } : {}),
     });
     const text = await upstream.text();
-    if (request.method === 'POST' && loseAnswerFor !== undefined && body.toString().includes(loseAnswerFor)) {
+    if (marked(dropAnswerFor)) {
+      request.socket.destroy();
+      return;
+    }
+    if (marked(acceptFor)) {
+      response.writeHead(202, { 'content-type': 'application/fhir+json' }).end(text);
+      return;
+    }
+    if (marked(loseAnswerFor)) {
       response.writeHead(500, { 'content-type': 'application/fhir+json' });
       response.end(
         JSON.stringify({
@@ -143,3 +161,116 @@ test.serial(
     t.true(payer.sandbox.posted.every((p) => p.memberId === '01-testmemid'));
   },
 );
+
+/** Plain creates (no identifier): only the ledger keeps them from being created twice. */
+async function plainFile(name: string, texts: string[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-send-'));
+  const file = join(dir, `${name}.ndjson`);
+  await writeFile(
+    file,
+    texts
+      .map((text, n) => JSON.stringify({ resourceType: 'Condition', id: `${name}-${n}`, code: { text } }))
+      .join('\n') + '\n',
+  );
+  return file;
+}
+
+const sendFile = (file: string, options: { resendPending?: boolean } = {}) =>
+  sendToMember(warehouse.db, payer.source, { member: '01-testmemid', paths: [file], http, ...options });
+
+/** How many times the sandbox holds a resource with this code text. */
+const onServer = (text: string) =>
+  payer.sandbox.posted.filter((p) => (p.resource as { code?: { text?: string } }).code?.text === text).length;
+
+const ledgerState = async (localId: string) =>
+  (
+    await warehouse.db.query(
+      sql`SELECT state, outcome FROM fhir_etl.sent_resources WHERE local_id = ${localId}`,
+    )
+  )[0] as { state: string; outcome: string | null } | undefined;
+
+test.serial(
+  'a plain create whose answer is lost is reported as maybe created, and a rerun does not duplicate it',
+  async (t) => {
+    const file = await plainFile('lost', ['lost answer', 'goes through']);
+    dropAnswerFor = 'lost answer';
+    const first = await sendFile(file);
+    dropAnswerFor = undefined;
+    t.deepEqual(
+      first.map((o) => [o.localId, o.status]),
+      [
+        ['lost-0', 'failed'],
+        ['lost-1', 'created'],
+      ],
+      'the network failure is that resource own; the next one still goes',
+    );
+    const lost = first[0]!;
+    t.true(lost.status === 'failed' && lost.unconfirmed);
+    t.regex(lost.status === 'failed' ? lost.error : '', /may have created it: check the server/);
+    t.is(onServer('lost answer'), 1, 'the POST did reach the server');
+    t.like(await ledgerState('lost-0'), { state: 'pending', outcome: null });
+
+    const again = await sendFile(file);
+    t.deepEqual(
+      again.map((o) => [o.localId, o.status]),
+      [
+        ['lost-0', 'failed'],
+        ['lost-1', 'skipped'],
+      ],
+    );
+    const reported = again[0]!;
+    t.true(reported.status === 'failed' && reported.unconfirmed, 'reported, so the exit code is not 0');
+    t.regex(reported.status === 'failed' ? reported.error : '', /earlier send got no definite answer/);
+    t.regex(reported.status === 'failed' ? reported.error : '', /--resend-pending/);
+    t.is(onServer('lost answer'), 1, 'not POSTed again');
+
+    const forced = await sendFile(file, { resendPending: true });
+    t.deepEqual(
+      forced.map((o) => [o.localId, o.status]),
+      [
+        ['lost-0', 'created'],
+        ['lost-1', 'skipped'],
+      ],
+      '--resend-pending sends it (the operator checked the server)',
+    );
+    t.like(await ledgerState('lost-0'), { state: 'delivered', outcome: 'created' });
+  },
+);
+
+test.serial('a 202 Accepted is not recorded as delivered, and is not sent again', async (t) => {
+  const file = await plainFile('accepted', ['queued by the server']);
+  acceptFor = 'queued by the server';
+  const [first] = await sendFile(file);
+  acceptFor = undefined;
+  t.is(first?.status, 'failed');
+  t.true(first?.status === 'failed' && first.unconfirmed);
+  t.regex(first?.status === 'failed' ? first.error : '', /202 Accepted/);
+  t.like(await ledgerState('accepted-0'), { state: 'pending', outcome: null });
+  const [again] = await sendFile(file);
+  t.is(again?.status, 'failed');
+  t.regex(again?.status === 'failed' ? again.error : '', /202 Accepted.*check the server/);
+  t.is(onServer('queued by the server'), 1);
+});
+
+test.serial('two concurrent sends of one file create each resource once', async (t) => {
+  const texts = ['concurrent a', 'concurrent b', 'concurrent c', 'concurrent d'];
+  const file = await plainFile('concurrent', texts);
+  postDelayMs = 40;
+  try {
+    const [a, b] = await Promise.all([sendFile(file), sendFile(file)]);
+    for (const [n] of texts.entries()) {
+      const statuses = [a[n]?.status, b[n]?.status].sort();
+      t.deepEqual(
+        statuses,
+        ['created', 'skipped'],
+        `resource ${n}: one sender created it, the other skipped`,
+      );
+    }
+  } finally {
+    postDelayMs = 0;
+  }
+  t.deepEqual(
+    texts.map(onServer),
+    texts.map(() => 1),
+  );
+});

@@ -21,6 +21,11 @@ export function registerSendCommand(program: Command): void {
       '--member <id>',
       'the member the resources belong to (1up: the member id, e.g. 01-testmemid)',
     )
+    .option(
+      '--resend-pending',
+      'POST again the plain creates an earlier send could not confirm (they may exist on the server already)',
+      false,
+    )
     .action(async (paths: string[], options, command: Command) => {
       const { json, config: configFile } = globalOptions(command);
       const config = await loadConfig(configFile);
@@ -31,6 +36,7 @@ export function registerSendCommand(program: Command): void {
           const outcomes = await sendToMember(warehouse.db, source, {
             member: options.member,
             paths,
+            resendPending: options.resendPending,
             onOutcome: (outcome) =>
               process.stdout.write(json ? `${JSON.stringify(outcome)}\n` : `${describeOutcome(outcome)}\n`),
           });

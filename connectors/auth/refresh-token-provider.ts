@@ -13,7 +13,10 @@ export interface MemberTokenStore {
   read(): Promise<MemberTokens>;
   /**
    * Locks the member's tokens, re-reads them, and runs `renew` on what is stored now; what it
-   * returns is saved before the lock is released (unless it is the object it was given).
+   * returns is saved before the lock is released (unless it is the object it was given). When
+   * `renew` succeeded but saving or committing failed, the server may already have rotated the
+   * stored refresh token out: the store saves the result again in a fresh transaction, only if
+   * the stored value is still the one `renew` was given (compare-and-set), before it fails.
    */
   renew(renew: (current: MemberTokens) => Promise<MemberTokens>): Promise<MemberTokens>;
   /** Records that the member must log in again, and why (shown by `auth list` and `status`). */
@@ -26,13 +29,19 @@ export interface MemberTokenProviderOptions {
   member: { source: string; patientId: string };
   /** Renew this long before the access token expires (default 60 s). */
   refreshBeforeMs?: number;
+  /**
+   * How long one refresh may take, retries included (default REFRESH_TIMEOUT_MS, 30 s): it runs
+   * under the member's row lock, which a hung token endpoint must not hold for ever.
+   */
+  refreshTimeoutMs?: number;
   now?: () => number;
 }
 
 /**
  * A TokenProvider over one member's stored tokens: the access token while it is fresh, else a
  * refresh whose result (a rotated refresh token included) is saved atomically under the lock.
- * A refresh refused with invalid_grant marks the member as needing a new login.
+ * The refresh request is bounded (refreshTimeoutMs) since it runs under that lock. A refresh
+ * refused with invalid_grant marks the member as needing a new login.
  * @see SMART App Launch 2.2.0 app-launch.html#step-7-refresh-access-token
  */
 export function memberTokenProvider(options: MemberTokenProviderOptions): TokenProvider {
@@ -65,7 +74,9 @@ export function memberTokenProvider(options: MemberTokenProviderOptions): TokenP
         reason: 'the access token expired and the server issued no refresh token (ask for offline_access)',
       });
     }
-    const response = await refreshTokenGrantRequest(options.client, tokens.refreshToken);
+    const response = await refreshTokenGrantRequest(options.client, tokens.refreshToken, {
+      ...(options.refreshTimeoutMs === undefined ? {} : { timeoutMs: options.refreshTimeoutMs }),
+    });
     try {
       return await processRefreshTokenResponse(options.client, response, tokens, now());
     } catch (error) {

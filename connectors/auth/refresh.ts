@@ -1,6 +1,8 @@
 import * as oauth from 'oauth4webapi';
 import type { AuthorizationCodeClient } from './authorization-code-client.ts';
 import { type MemberTokens, memberTokensFrom } from './authorization-code-tokens.ts';
+import { redactUrl } from '../http/index.ts';
+import { AuthError } from './errors.ts';
 import { tokenRequestError } from './token-endpoint.ts';
 
 /**
@@ -9,18 +11,41 @@ import { tokenRequestError } from './token-endpoint.ts';
  * @see RFC 6749 section 6
  */
 
-/** POST grant_type=refresh_token with the client's authentication. */
+/**
+ * How long a refresh may take, retries included (30 s). The caller holds the member's row lock
+ * meanwhile, so a token endpoint that hangs must not hold it (and every other worker) forever.
+ */
+export const REFRESH_TIMEOUT_MS = 30_000;
+
+/**
+ * POST grant_type=refresh_token with the client's authentication, given up after `timeoutMs`
+ * (default REFRESH_TIMEOUT_MS) or when `signal` aborts.
+ */
 export function refreshTokenGrantRequest(
   client: AuthorizationCodeClient,
   refreshToken: string,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<Response> {
-  return oauth.refreshTokenGrantRequest(
-    client.as,
-    client.client,
-    client.clientAuth,
-    refreshToken,
-    client.requestOptions,
+  const timeoutMs = options.timeoutMs ?? REFRESH_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const tokenUrl = client.as.token_endpoint as string;
+  const given = client.requestOptions.signal;
+  const signals = [timeout, typeof given === 'function' ? given(tokenUrl) : given, options.signal].filter(
+    (s): s is AbortSignal => s !== undefined,
   );
+  return oauth
+    .refreshTokenGrantRequest(client.as, client.client, client.clientAuth, refreshToken, {
+      ...client.requestOptions,
+      signal: signals.length === 1 ? timeout : AbortSignal.any(signals),
+    })
+    .catch((error: unknown) => {
+      if (!timeout.aborted || options.signal?.aborted) throw error;
+      throw new AuthError(
+        `refreshing the access token at ${redactUrl(tokenUrl)} took longer than ${timeoutMs / 1000} s; gave up`,
+        { tokenUrl: redactUrl(tokenUrl) },
+        error,
+      );
+    });
 }
 
 /**

@@ -1,7 +1,10 @@
+import { FhirEtlError } from '../../errors/index.ts';
+
 /**
  * Creating a resource so that a retry cannot duplicate it: a conditional create, matched on the
  * resource's first business identifier. The server creates it (201) or, when a resource with
- * that identifier exists, returns the existing one (200) instead of creating another.
+ * that identifier exists, returns the existing one (200) instead of creating another. A resource
+ * without an identifier goes as a plain create, which only the send ledger keeps from repeating.
  * @see FHIR R4 http.html#ccreate
  */
 export interface CreateRequest {
@@ -46,19 +49,56 @@ export interface CreateOutcome {
 }
 
 /**
- * 201: created; 200: a conditional create found the resource already there. The server's id
- * comes from Location (`[base]/[type]/[id]/_history/[vid]`) or the returned resource.
- * @see FHIR R4 http.html#create (Location), http.html#ccreate (200 when one matches)
+ * A 2xx that does not confirm the create: 202 Accepted (processed later, and may still fail),
+ * 200 to a plain create (no If-None-Exist, so "it existed" means nothing), or any other 2xx.
+ * The server may or may not hold the resource.
  */
-export async function processCreateResponse(response: Response): Promise<CreateOutcome> {
+export class CreateNotConfirmedError extends FhirEtlError {
+  readonly status: number;
+
+  constructor(details: { url: string; status: number; conditional: boolean }) {
+    const why =
+      details.status === 202
+        ? '202 Accepted: the server queued the create, which may still fail'
+        : details.status === 200 && !details.conditional
+          ? '200 to a plain create (not conditional), which confirms nothing'
+          : `${details.status}, which is not 201 Created${details.conditional ? ' nor 200 (found by the condition)' : ''}`;
+    super(`POST ${details.url} answered ${why}`, { code: 'SEND_CREATE_UNCONFIRMED', context: details });
+    this.status = details.status;
+  }
+}
+
+/**
+ * 201: created; 200 to a conditional create: the resource was already there. Anything else
+ * (202 included) throws CreateNotConfirmedError. The server's id comes from Location
+ * (`[base]/[type]/[id]/_history/[vid]`) or the returned resource.
+ * @see FHIR R4 http.html#create (201, Location), http.html#ccreate (200 when one matches)
+ */
+export async function processCreateResponse(
+  response: Response,
+  request: Pick<CreateRequest, 'url' | 'conditional'>,
+): Promise<CreateOutcome> {
   const location = response.headers.get('location') ?? response.headers.get('content-location') ?? undefined;
   const body = (await response.json().catch(() => undefined)) as { id?: unknown } | undefined;
+  const outcome =
+    response.status === 201
+      ? 'created'
+      : response.status === 200 && request.conditional
+        ? 'existed'
+        : undefined;
+  if (outcome === undefined) {
+    throw new CreateNotConfirmedError({
+      url: request.url,
+      status: response.status,
+      conditional: request.conditional,
+    });
+  }
   const fromLocation = location
     ? /\/[A-Z][A-Za-z]+\/([^/]+)(?:\/_history\/[^/]+)?\/?$/.exec(location)?.[1]
     : undefined;
   const serverId = fromLocation ?? (typeof body?.id === 'string' ? body.id : undefined);
   return {
-    outcome: response.status === 201 ? 'created' : 'existed',
+    outcome,
     ...(serverId === undefined ? {} : { serverId }),
     ...(location === undefined ? {} : { location }),
   };

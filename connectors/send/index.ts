@@ -1,7 +1,8 @@
-/** The send side: resources POSTed for one member as conditional creates, with a ledger against duplicates. */
+/** The send side: resources POSTed for one member (conditional creates when they can be), with a ledger against duplicates. */
 export { contentHash } from './content-hash.ts';
 export {
   type CreateOutcome,
+  CreateNotConfirmedError,
   createRequest,
   identifierCondition,
   processCreateResponse,
@@ -10,6 +11,7 @@ export { SendInputError } from './errors.ts';
 export { readSendableResources, type SendableResource } from './read-resources.ts';
 export {
   type LedgerKey,
+  type LedgerState,
   type SendLedger,
   type SendOptions,
   type SendOutcome,

@@ -1,5 +1,7 @@
 import { type ConnectionPool, type Queryable, sql } from '@databases/pg';
+import type { Logger } from 'pino';
 import { type MemberTokens, type MemberTokenStore } from '../../connectors/auth/index.ts';
+import { FhirEtlError } from '../../errors/index.ts';
 import { credentialIdentity, openCredential, sealCredential } from './credential-cipher.ts';
 import { CredentialKeyMismatchError, CredentialUnreadableError, MemberNotLoggedInError } from './errors.ts';
 import { markNeedsLogin } from './members.ts';
@@ -35,8 +37,18 @@ export async function saveLogin(
   });
 }
 
-/** The credential store of one member, for its TokenProvider. */
-export function memberTokenStore(db: ConnectionPool, key: SecretKey, member: MemberRef): MemberTokenStore {
+/**
+ * The credential store of one member, for its TokenProvider. `logger` hears about a refresh
+ * whose rotated tokens could not be saved (event `credentials.rotation_save_retried`, or
+ * `credentials.rotation_lost` when even the retry failed).
+ */
+export function memberTokenStore(
+  db: ConnectionPool,
+  key: SecretKey,
+  member: MemberRef,
+  options: { logger?: Logger } = {},
+): MemberTokenStore {
+  const { logger } = options;
   return {
     async read() {
       const [row] = await db.query(sql`
@@ -44,29 +56,134 @@ export function memberTokenStore(db: ConnectionPool, key: SecretKey, member: Mem
         WHERE source = ${member.source} AND patient_id = ${member.patientId}`);
       return unseal(key, member, row);
     },
-    renew(renew) {
-      return db.tx(async (tx) => {
-        // The row lock serialises refreshes of this member across processes and hosts; the
-        // re-read under it sees a rotation another worker committed while we waited.
-        const [row] = await tx.query(sql`
-          SELECT key_id, sealed FROM fhir_etl.credentials
-          WHERE source = ${member.source} AND patient_id = ${member.patientId}
-          FOR UPDATE`);
-        const stored = unseal(key, member, row);
-        const renewed = await renew(stored);
-        if (renewed !== stored) {
-          await writeTokens(tx, key, member, renewed);
-          await tx.query(sql`
-            UPDATE fhir_etl.members SET refreshed_at = now()
-            WHERE source = ${member.source} AND patient_id = ${member.patientId}`);
-        }
-        return renewed;
-      });
+    async renew(renew) {
+      // Set once `renew` returned new tokens: from then on the server may have rotated the stored
+      // refresh token out, and these are the only valid ones.
+      let rotation: Rotation | undefined;
+      try {
+        return await db.tx(async (tx) => {
+          // The row lock serialises refreshes of this member across processes and hosts; the
+          // re-read under it sees a rotation another worker committed while we waited.
+          const [row] = await tx.query(sql`
+            SELECT key_id, sealed FROM fhir_etl.credentials
+            WHERE source = ${member.source} AND patient_id = ${member.patientId}
+            FOR UPDATE`);
+          const stored = unseal(key, member, row);
+          const renewed = await renew(stored);
+          if (renewed !== stored) {
+            rotation = { read: row.sealed, written: seal(key, member, renewed), renewed };
+            await saveRenewed(tx, key, member, rotation.written, renewed);
+          }
+          return renewed;
+        });
+      } catch (error) {
+        if (rotation === undefined) throw error;
+        return saveAgain(db, key, member, rotation, error, logger);
+      }
     },
     loginRequired(reason) {
       return markNeedsLogin(db, member, reason);
     },
   };
+}
+
+/** A refresh's result: the sealed value it started from, the one it wrote, and the tokens. */
+interface Rotation {
+  read: Buffer;
+  written: Buffer;
+  renewed: MemberTokens;
+}
+
+/**
+ * The refresh succeeded but saving or committing its tokens failed (the connection dropped, a
+ * commit refused): the server has probably rotated the stored refresh token out, so these tokens
+ * are the member's only valid ones. Saves them in a fresh transaction, only if the stored value
+ * is still the one the refresh started from (compare-and-set): a different one means another
+ * worker saved its own tokens meanwhile (ours would overwrite a newer rotation), and the same
+ * bytes as ours mean the first commit did go through. If that fails too, the error says the
+ * member may have to log in again (unless the provider still honours the old refresh token).
+ */
+async function saveAgain(
+  db: ConnectionPool,
+  key: SecretKey,
+  member: MemberRef,
+  rotation: Rotation,
+  error: unknown,
+  logger: Logger | undefined,
+): Promise<MemberTokens> {
+  const context = { source: member.source, patientId: member.patientId };
+  const firstError = (error as Error).message;
+  logger?.warn(
+    { event: 'credentials.rotation_save_retried', ...context, error: firstError },
+    `saving the refreshed tokens of member ${member.patientId} of source ${member.source} failed ` +
+      `(${firstError}); saving them again`,
+  );
+  let outcome: 'saved' | 'changed';
+  try {
+    const sealed = seal(key, member, rotation.renewed);
+    outcome = await db.tx(async (tx) => {
+      const [row] = await tx.query(sql`
+        SELECT sealed FROM fhir_etl.credentials
+        WHERE source = ${member.source} AND patient_id = ${member.patientId}
+        FOR UPDATE`);
+      if (row && (row.sealed as Buffer).equals(rotation.written)) return 'saved';
+      if (!row || !(row.sealed as Buffer).equals(rotation.read)) return 'changed';
+      await saveRenewed(tx, key, member, sealed, rotation.renewed);
+      return 'saved';
+    });
+  } catch (retryError) {
+    throw rotationLost(
+      member,
+      `${firstError}; saving again: ${(retryError as Error).message}`,
+      logger,
+      retryError,
+    );
+  }
+  if (outcome === 'saved') return rotation.renewed;
+  throw rotationLost(
+    member,
+    `${firstError}; the stored tokens changed meanwhile (another worker or login saved its own), so ours were not written over them`,
+    logger,
+    error,
+  );
+}
+
+function rotationLost(member: MemberRef, why: string, logger: Logger | undefined, cause: unknown) {
+  const lost = new CredentialRotationLostError(member, why, cause);
+  logger?.error(
+    { event: 'credentials.rotation_lost', source: member.source, patientId: member.patientId, error: why },
+    lost.message,
+  );
+  return lost;
+}
+
+/**
+ * A refresh rotated a member's refresh token and the new one could not be saved: the stored one
+ * may be dead. The next refresh tells (invalid_grant: the member logs in again), unless the
+ * provider honours a reused refresh token for a grace period.
+ */
+export class CredentialRotationLostError extends FhirEtlError {
+  constructor(member: MemberRef, why: string, cause?: unknown) {
+    super(
+      `the refreshed tokens of member ${member.patientId} of source ${member.source} could not be saved (${why}); ` +
+        'the stored refresh token may have been rotated out: if the next refresh is refused, ' +
+        `run fhir-etl auth login ${member.source}`,
+      { code: 'CREDENTIAL_ROTATION_LOST', context: { ...member }, cause },
+    );
+  }
+}
+
+async function saveRenewed(
+  tx: Queryable,
+  key: SecretKey,
+  member: MemberRef,
+  sealed: Buffer,
+  tokens: MemberTokens,
+): Promise<void> {
+  await writeSealed(tx, key, member, sealed, tokens);
+  await tx.query(sql`
+    UPDATE fhir_etl.members SET refreshed_at = now()
+    WHERE source = ${member.source} AND patient_id = ${member.patientId}`);
 }
 
 async function writeTokens(
@@ -75,11 +192,20 @@ async function writeTokens(
   member: MemberRef,
   tokens: MemberTokens,
 ): Promise<void> {
-  const sealed = sealCredential(
-    key.key,
-    JSON.stringify(tokens),
-    credentialIdentity(member.source, member.patientId),
-  );
+  await writeSealed(db, key, member, seal(key, member, tokens), tokens);
+}
+
+function seal(key: SecretKey, member: MemberRef, tokens: MemberTokens): Buffer {
+  return sealCredential(key.key, JSON.stringify(tokens), credentialIdentity(member.source, member.patientId));
+}
+
+async function writeSealed(
+  db: Queryable,
+  key: SecretKey,
+  member: MemberRef,
+  sealed: Buffer,
+  tokens: MemberTokens,
+): Promise<void> {
   await db.query(sql`
     INSERT INTO fhir_etl.credentials (source, patient_id, key_id, sealed, updated_at)
     VALUES (${member.source}, ${member.patientId}, ${key.keyId}, ${sealed}, now())

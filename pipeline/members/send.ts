@@ -10,10 +10,17 @@ import { sendLedger } from './send-ledger.ts';
  * `fhir-etl send --source NAME --member MEMBER PATH...`: the resources of the files, POSTed to
  * the source's FHIR server for one member with a member-scoped send token (1up: client
  * credentials with `patient=<member id>` and scope `patient/*.c`; the token lasts 2 hours).
+ * Each resource's outcome is its own: a failure (a refusal, a lost answer) does not stop the
+ * others. A `failed` outcome with `unconfirmed` may be on the server (see sendResources).
  */
 export interface SendRequest {
   member: string;
   paths: string[];
+  /**
+   * POST plain creates again whose earlier send got no definite answer (`--resend-pending`):
+   * only after checking the server does not hold them already.
+   */
+  resendPending?: boolean;
   http?: HttpClient;
   signal?: AbortSignal;
   onOutcome?: (outcome: SendOutcome) => void;
@@ -48,6 +55,7 @@ export async function sendToMember(
     baseUrl: source.baseUrl,
     member: request.member,
     ledger: sendLedger(db, source.name),
+    resendPending: request.resendPending ?? false,
     signal: request.signal,
     onOutcome: request.onOutcome,
   });

@@ -72,7 +72,7 @@ async function readMember(read: MemberRead): Promise<void> {
   const memberRef = { source: source.name, patientId: member.patientId };
   const provider = memberTokenProvider({
     client: read.client,
-    store: memberTokenStore(ctx.load.db, read.key, memberRef),
+    store: memberTokenStore(ctx.load.db, read.key, memberRef, { logger: ctx.logger }),
     member: memberRef,
   });
   const auth = { provider, allowedOrigins: [new URL(source.baseUrl).origin] };
