@@ -1,7 +1,7 @@
 import type { ConnectionPool } from '@databases/pg';
 import pLimit from 'p-limit';
 import { errorMessage } from '../errors/index.ts';
-import type { FileLoadResult } from '../loaders/index.ts';
+import { type FileLoadResult, LoadError } from '../loaders/index.ts';
 import type { CompiledView } from '../transforms/index.ts';
 import { ingestNdjson, type LoadContext, prepareLoad } from './ingest.ts';
 import { expandInputs, type InputFile } from './inputs.ts';
@@ -95,28 +95,55 @@ async function loadOne(
   runId: number,
   options: LoadOptions,
 ): Promise<FileLoadResult> {
-  options.signal?.throwIfAborted();
-  const stream = input.open();
-  options.progress?.fileStarted(input.path);
-  try {
-    let bytes = 0;
-    const result = await ingestNdjson(
-      ctx,
-      { source: options.source, fileKey: input.fileKey, path: input.path, runId },
-      stream,
-      {
-        onBytes: (n) => {
-          bytes += n;
-          options.progress?.bytes(n);
+  // Bytes already shown as read: a retried file only moves the progress past them.
+  let shown = 0;
+  for (let attempt = 1; ; attempt++) {
+    options.signal?.throwIfAborted();
+    const stream = input.open();
+    const reopenable = stream !== process.stdin;
+    if (attempt === 1) options.progress?.fileStarted(input.path);
+    try {
+      let bytes = 0;
+      const result = await ingestNdjson(
+        ctx,
+        { source: options.source, fileKey: input.fileKey, path: input.path, runId },
+        stream,
+        {
+          onBytes: (n) => {
+            bytes += n;
+            if (bytes > shown) {
+              options.progress?.bytes(bytes - shown);
+              shown = bytes;
+            }
+          },
         },
-      },
-    );
-    if (result.status === 'already-loaded' && input.bytes) options.progress?.bytes(input.bytes - bytes);
-    options.progress?.fileDone(input.path, result);
-    return result;
-  } finally {
-    if (stream !== process.stdin) stream.destroy();
+      );
+      if (result.status === 'already-loaded' && input.bytes) options.progress?.bytes(input.bytes - shown);
+      options.progress?.fileDone(input.path, result);
+      return result;
+    } catch (error) {
+      // The file's transaction rolled back as a whole: a file on disk is simply read again.
+      if (!reopenable || attempt > TRANSIENT_RETRIES || !isTransient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
+    } finally {
+      if (stream !== process.stdin) stream.destroy();
+    }
   }
+}
+
+/** Retries of a file that lost a deadlock or a serialization conflict (it loads once more, or twice). */
+const TRANSIENT_RETRIES = 2;
+
+/** A load that failed only because of another transaction: deadlock (40P01) or serialization (40001). */
+function isTransient(error: unknown): boolean {
+  if (!(error instanceof LoadError)) return false;
+  let cause: unknown = error.cause;
+  for (let depth = 0; cause !== undefined && cause !== null && depth < 5; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (code === '40P01' || code === '40001') return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function sumOutcomes(outcomes: FileOutcome[]): RunTotals {

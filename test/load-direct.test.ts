@@ -260,3 +260,129 @@ test.serial('a direct copy refused because an id was taken meanwhile falls back 
   t.is(rows.get('c20'), 'Slow20');
   await assertViewMatchesRaw(t);
 });
+
+/** Waits until this database shows a granted exclusive advisory lock beside the file's own. */
+async function directLockTaken(): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const [row] = await warehouse.db.query(sql`
+      SELECT count(*)::int AS n FROM pg_locks
+      WHERE locktype = 'advisory' AND mode = 'ExclusiveLock' AND granted
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
+    // The file's own key lock, and the type's direct lock.
+    if (row.n >= 2) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the file never took the direct lock');
+}
+
+test.serial(
+  'a file whose only direct batch is refused still merges every row into fhir_raw and the views',
+  async (t) => {
+    await warehouse.db.query(sql`TRUNCATE fhir_raw.patient, fhir.patient_family`);
+    // One batch (default sizes) of 200 new patients: every row is added direct, none staged,
+    // until the batch is refused as a whole.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const paths: Paths = { direct: 0, staged: 0, landed: 0, demoted: 0 };
+    async function* records(): AsyncGenerator<ResourceRecord> {
+      for (let i = 0; i < 200; i++) {
+        if (i === 1) await gate;
+        yield parseResourceLine(
+          JSON.stringify(patient(`d${i}`, `Slow${i}`, { lastUpdated: '2024-01-01T00:00:00Z' })),
+          i + 1,
+        ) as ResourceRecord;
+      }
+    }
+    const slow = loadFile(
+      warehouse.db,
+      { source: 's', fileKey: 'one-batch', path: 'one-batch', runId },
+      records(),
+      {
+        rawTables: ctx.rawTables,
+        targets: ctx.targets().map((target) => spy(target, paths)),
+      },
+    );
+    // The file chose the direct path; now another writer takes two of its ids: d100 with a
+    // newer copy (it stays), d150 with an older one (the file's copy replaces it, view rows too).
+    await directLockTaken();
+    await warehouse.db.query(sql`
+      INSERT INTO fhir_raw.patient (source, id, last_updated, resource, run_id) VALUES
+        ('s', 'd100', '2024-03-01T00:00:00Z', '{"resourceType":"Patient","id":"d100","name":[{"family":"Fast100"}]}', ${runId}),
+        ('s', 'd150', '2023-01-01T00:00:00Z', '{"resourceType":"Patient","id":"d150","name":[{"family":"Old150"}]}', ${runId})`);
+    await warehouse.db.query(sql`
+      INSERT INTO fhir.patient_family (_source, _resource_id, _run_id, id, family) VALUES
+        ('s', 'd100', ${runId}, 'Patient/d100', 'Fast100'), ('s', 'd150', ${runId}, 'Patient/d150', 'Old150')`);
+    release();
+    const result = await slow;
+    t.deepEqual(paths, { direct: 200, staged: 0, landed: 0, demoted: 1 });
+    t.is(result.status, 'loaded');
+    t.deepEqual(result.counts, { Patient: { resources: 200, inserted: 198, updated: 1 } });
+    // 198 inserted + d150's one row; d100 unchanged.
+    t.deepEqual(result.viewCounts, { patient_family: 199 });
+    const rows = await stored();
+    t.is(rows.size, 200);
+    t.is(rows.get('d0'), 'Slow0');
+    t.is(rows.get('d100'), 'Fast100');
+    t.is(rows.get('d150'), 'Slow150');
+    t.is(rows.get('d199'), 'Slow199');
+    await assertViewMatchesRaw(t);
+    const [file] = await warehouse.db.query(
+      sql`SELECT resources, counts FROM fhir_etl.files WHERE source = 's' AND file_key = 'one-batch'`,
+    );
+    t.deepEqual(file, { resources: 200, counts: { Patient: { resources: 200, inserted: 198, updated: 1 } } });
+  },
+);
+
+test.serial(
+  'two multi-type files taking their types in opposite orders both commit (no deadlock)',
+  async (t) => {
+    await warehouse.db.query(sql`TRUNCATE fhir_raw.patient, fhir.patient_family`);
+    await ctx.rawTables.ensure('Encounter');
+    await warehouse.db.query(sql`TRUNCATE fhir_raw.encounter`);
+    // A: Patients then Encounters; B: Encounters then Patients. Each copies its first type
+    // directly (holding that type's lock) and reaches its second type while the other still
+    // holds it: a file must not wait for that lock.
+    const pathsA: Paths = { direct: 0, staged: 0, landed: 0, demoted: 0 };
+    const pathsB: Paths = { direct: 0, staged: 0, landed: 0, demoted: 0 };
+    async function* records(first: string, second: string, tag: string): AsyncGenerator<ResourceRecord> {
+      let line = 0;
+      const resource = (resourceType: string, id: string) =>
+        parseResourceLine(
+          JSON.stringify({ resourceType, id, name: [{ family: id }] }),
+          ++line,
+        ) as ResourceRecord;
+      for (let i = 0; i < 20; i++) yield resource(first, `${tag}${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (let i = 0; i < 20; i++) yield resource(second, `${tag}x${i}`);
+    }
+    const load2 = (name: string, first: string, second: string, paths: Paths) =>
+      loadFile(
+        warehouse.db,
+        { source: 's', fileKey: name, path: name, runId },
+        records(first, second, name),
+        {
+          rawTables: ctx.rawTables,
+          targets: ctx.targets().map((target) => spy(target, paths)),
+        },
+      );
+    const [a, b] = await Promise.allSettled([
+      load2('oppA', 'Patient', 'Encounter', pathsA),
+      load2('oppB', 'Encounter', 'Patient', pathsB),
+    ]);
+    if (a.status === 'rejected') throw a.reason;
+    if (b.status === 'rejected') throw b.reason;
+    const twenty = { resources: 20, inserted: 20, updated: 0 };
+    t.deepEqual(a.value.counts, { Patient: twenty, Encounter: twenty });
+    t.deepEqual(b.value.counts, { Encounter: twenty, Patient: twenty });
+    // Each went direct with its first type only (so each held its first type's lock).
+    t.deepEqual(pathsA, { direct: 20, staged: 20, landed: 1, demoted: 0 });
+    t.deepEqual(pathsB, { direct: 20, staged: 20, landed: 1, demoted: 0 });
+    const [counts] = await warehouse.db.query(sql`
+      SELECT (SELECT count(*)::int FROM fhir_raw.patient WHERE source = 's') AS patients,
+             (SELECT count(*)::int FROM fhir_raw.encounter WHERE source = 's') AS encounters`);
+    t.deepEqual(counts, { patients: 40, encounters: 40 });
+    await assertViewMatchesRaw(t);
+  },
+);

@@ -126,6 +126,8 @@ async function loadInTransaction(
   const duplicates = new DuplicateDetector();
   const types = new Map<string, TypeState>();
   let stageCreated = false;
+  /** The file was granted some type's direct lock (exclusively): it must never wait on another. */
+  let holdsDirectLock = false;
   let lines = 0;
   let rejectCount = 0;
 
@@ -144,8 +146,11 @@ async function loadInTransaction(
         for (const t of targetBatches) t?.landed(resourceType);
         continue;
       }
+      // The batch is staged as a whole (raw rows and view rows): it must count as staged, or the
+      // type would never be merged (a type whose rows were all added direct has staged === 0).
       state.direct = false;
       state.refused = true;
+      state.staged += rows.count;
       rows.stageInto(raw.staged);
       for (const t of targetBatches) t?.demote(resourceType);
     }
@@ -181,10 +186,15 @@ async function loadInTransaction(
       let state = types.get(record.resourceType);
       if (!state) {
         const table = await options.rawTables.ensure(record.resourceType);
+        // Only a file's first type: one exclusive lock a file, taken before it writes any row.
+        const decision =
+          directAllowed && types.size === 0
+            ? await mayCopyDirect(tx, file, table)
+            : { locked: false, direct: false };
+        holdsDirectLock ||= decision.locked;
         state = {
           counts: { resources: 0, inserted: 0, updated: 0 },
-          // Only a file's first type: a file holding two types' locks could wait on another that does.
-          direct: directAllowed && types.size === 0 && (await mayCopyDirect(tx, file, table)),
+          direct: decision.direct,
           refused: false,
           directInserted: 0,
           staged: 0,
@@ -211,17 +221,24 @@ async function loadInTransaction(
   await startFlush();
   await inFlight;
 
+  // Every type with a row in the staging table is merged (rows added direct and then staged
+  // by a refused batch included), in one order for every file: by type name.
+  const toMerge = [...types.keys()].filter((type) => (types.get(type) as TypeState).staged > 0).sort();
+  await lockForMerge(tx, file, toMerge, holdsDirectLock);
+  const mergedBy = new Map<string, { inserted: number; updated: number; ownReplaced: number }>();
+  for (const resourceType of toMerge) {
+    const state = types.get(resourceType) as TypeState;
+    mergedBy.set(
+      resourceType,
+      await retryOnDeadlock(tx, () =>
+        mergeType(tx, file, resourceType, duplicates.has(resourceType), state.ownXmins),
+      ),
+    );
+  }
   const counts: Record<string, TypeCounts> = {};
   const merged: Record<string, MergedType> = {};
   for (const [resourceType, state] of types) {
-    if (state.staged > 0)
-      await tx.query(sql`SELECT pg_advisory_xact_lock_shared(${directLockKey(file, resourceType)})`);
-    const stagedMerge =
-      state.staged > 0
-        ? await retryOnDeadlock(tx, () =>
-            mergeType(tx, file, resourceType, duplicates.has(resourceType), state.ownXmins),
-          )
-        : { inserted: 0, updated: 0, ownReplaced: 0 };
+    const stagedMerge = mergedBy.get(resourceType) ?? { inserted: 0, updated: 0, ownReplaced: 0 };
     // A row the file copied directly and then replaced with a later copy of itself is one insert.
     state.counts.inserted = state.directInserted + stagedMerge.inserted;
     state.counts.updated = stagedMerge.updated - stagedMerge.ownReplaced;
@@ -265,7 +282,7 @@ interface TypeState {
   /** A direct copy was refused: pending direct rows are staged without trying. */
   refused: boolean;
   directInserted: number;
-  /** Resources sent through the staging table. */
+  /** Resources sent through the staging table (a refused direct batch's included): merged when > 0. */
   staged: number;
   /** Transaction ids (xmin) of the savepoints that copied rows directly: rows this file wrote. */
   ownXmins: Set<string>;
@@ -298,17 +315,64 @@ const DEADLOCK_RETRIES = 5;
  * Whether a type may take the direct path: this file must be the only one writing the
  * source's rows of the type until it commits (an exclusive advisory lock, tried, never waited
  * for; staged merges take it shared), and the source must have no row of the type yet, not
- * even a deleted one. Two loads of one type then never hold rows the other needs: the second
- * stages its rows, and its merge waits for the first to commit.
+ * even a deleted one. Two loads of one type then do not, as a rule, hold rows the other
+ * needs: the second stages its rows, and its merge waits for the first to commit.
+ * `locked`: the exclusive lock was granted (and is held until commit, even when `direct` is
+ * false because the type has rows after all).
  */
-async function mayCopyDirect(tx: Transaction, file: FileToLoad, table: string): Promise<boolean> {
+async function mayCopyDirect(
+  tx: Transaction,
+  file: FileToLoad,
+  table: string,
+): Promise<{ locked: boolean; direct: boolean }> {
   const hasRows = sql`EXISTS (SELECT 1 FROM ${sql.ident('fhir_raw', table)} WHERE source = ${file.source})`;
   // A reload keeps off the lock, which would hold up the other files' merges of the type.
   const [before] = await tx.query(sql`SELECT ${hasRows} AS found`);
-  if (before.found) return false;
-  const [row] = await tx.query(sql`
-    SELECT CASE WHEN pg_try_advisory_xact_lock(${directLockKey(file, table)}) THEN NOT ${hasRows} ELSE false END AS direct`);
-  return row.direct;
+  if (before.found) return { locked: false, direct: false };
+  const [row] = await tx.query(
+    sql`SELECT pg_try_advisory_xact_lock(${directLockKey(file, table)}) AS locked`,
+  );
+  if (!row.locked) return { locked: false, direct: false };
+  const [after] = await tx.query(sql`SELECT ${hasRows} AS found`);
+  return { locked: true, direct: !after.found };
+}
+
+/**
+ * Takes the shared direct locks of the types about to be merged (sorted by name). The locks
+ * only keep merges and direct copies of one type apart, to spare them waiting on each other's
+ * rows; they are not what keeps the data right. That is the primary key: a direct copy that
+ * meets an id taken meanwhile is refused (23505, or 40P01 as a deadlock's victim) and staged,
+ * and a merge meeting a direct copy's uncommitted row waits for it and then applies
+ * fhir_etl.supersedes. So a lock that cannot be had safely is simply gone without.
+ *
+ * No file may wait for an advisory lock while holding something another file can wait for:
+ * - A file holding a type's direct lock (exclusive) holds rows others may wait for (its
+ *   direct copies) and a lock others may wait for. It only tries the shared locks: if another
+ *   file is copying that type directly, it merges without the lock. Waiting instead is the
+ *   deadlock of two multi-type files in opposite orders: A copies Patients directly and waits
+ *   for Encounter's lock, held by B, which copies Encounters directly and waits for Patient's.
+ * - Any other file has written nothing to fhir_raw or the view tables yet (its rows are in
+ *   temporary tables; rejects conflict with nothing) and holds only shared locks, which
+ *   exclude only the try of a would-be direct file. It takes every lock it needs here, before
+ *   its first merge, and may wait: whoever holds a direct lock exclusively never waits for an
+ *   advisory lock, so the wait ends when that file commits or rolls back.
+ * Two direct files that merge each other's direct type with overlapping ids can still wait on
+ * each other's rows: PostgreSQL then breaks the deadlock, retryOnDeadlock retries the merge,
+ * and if the file still cannot go on it fails with 40P01 and `fhir-etl load` loads it again.
+ */
+async function lockForMerge(
+  tx: Transaction,
+  file: FileToLoad,
+  resourceTypes: string[],
+  holdsDirectLock: boolean,
+): Promise<void> {
+  for (const resourceType of resourceTypes) {
+    await tx.query(
+      holdsDirectLock
+        ? sql`SELECT pg_try_advisory_xact_lock_shared(${directLockKey(file, resourceType)})`
+        : sql`SELECT pg_advisory_xact_lock_shared(${directLockKey(file, resourceType)})`,
+    );
+  }
 }
 
 function directLockKey(file: FileToLoad, table: string): SQLQuery {
