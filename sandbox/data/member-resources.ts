@@ -17,7 +17,14 @@ import {
   VACCINES,
   VITALS,
 } from './codes.ts';
-import { dentalClaim, encounterClaims, pharmacyClaim, priorAuthorization, type ClaimContext } from './eob.ts';
+import {
+  dentalClaim,
+  encounterClaims,
+  pharmacyClaim,
+  priorAuthorization,
+  type ClaimContext,
+  type EncounterClaimInput,
+} from './eob.ts';
 import { type Demographics, demographics, resourceId, STREAM, TEST_MEMBERS } from './members.ts';
 import { type Rng, rngFor } from './prng.ts';
 import { coding, concept, type FhirResource, reference } from './resource.ts';
@@ -654,12 +661,8 @@ class MemberRecord {
   }
 }
 
-interface Visit {
-  start: number;
-  end: number;
-  encounterId: string;
-  conditionId: string;
-  practitioner: string;
-  organization: string;
-  diagnosis: Diagnosis;
-}
+/** What a visit's claims are made from, before the claim's own kind and extras are chosen. */
+type Visit = Pick<
+  EncounterClaimInput,
+  'start' | 'end' | 'encounterId' | 'conditionId' | 'practitioner' | 'organization' | 'diagnosis'
+>;
