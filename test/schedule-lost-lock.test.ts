@@ -8,8 +8,8 @@ import { runFire } from '../pipeline/scheduler/fire.ts';
 import { scheduledSources } from '../pipeline/scheduler/index.ts';
 import { SourceLockLostError, withSourceLock } from '../pipeline/source-lock.ts';
 import {
+  assertNoHalfFile,
   eventually,
-  fileNumber,
   filesWaitingToCommit,
   holdCheckpoints,
   type LogLine,
@@ -129,36 +129,15 @@ test.serial(
     t.like(done, { outcome: 'failed' });
 
     // The files in flight committed whole; the run started no file after the loss.
-    const committed = await assertNoHalfFile(t, 'lost');
+    const committed = await assertNoHalfFile(t, warehouse.db, 'lost', { files: FILES, patients: PATIENTS });
     t.true(committed.length > 0 && committed.length < FILES, `committed ${committed.length} files`);
 
     // The next run takes the lock and loads the rest.
     const [next] = await runSources(own.db, config, { sources: ['lost'], logger });
     t.is(next?.status, 'succeeded');
-    t.is((await assertNoHalfFile(t, 'lost')).length, FILES);
+    t.is(
+      (await assertNoHalfFile(t, warehouse.db, 'lost', { files: FILES, patients: PATIENTS })).length,
+      FILES,
+    );
   },
 );
-
-/**
- * Every committed file has all its rows in fhir_raw and the view table, and a file that is not
- * committed has none. Returns the numbers of the committed files.
- */
-async function assertNoHalfFile(t: ExecutionContext, source: string): Promise<number[]> {
-  const files: Array<{ path: string; resources: number }> = await warehouse.db.query(
-    sql`SELECT path, resources FROM fhir_etl.files WHERE source = ${source}`,
-  );
-  const raw: Array<{ file: number; rows: number }> = await warehouse.db.query(sql`
-    SELECT substring(id FROM '^f([0-9]+)-')::int AS file, count(*)::int AS rows
-    FROM fhir_raw.patient WHERE source = ${source} GROUP BY 1`);
-  const view: Array<{ file: number; rows: number }> = await warehouse.db.query(sql`
-    SELECT substring(_resource_id FROM '^f([0-9]+)-')::int AS file, count(*)::int AS rows
-    FROM fhir.patient WHERE _source = ${source} GROUP BY 1`);
-  const committed = files.map((f) => fileNumber(f.path)).sort((a, b) => a - b);
-  for (let file = 0; file < FILES; file++) {
-    const expected = committed.includes(file) ? PATIENTS : 0;
-    t.is(raw.find((r) => r.file === file)?.rows ?? 0, expected, `fhir_raw rows of file ${file}`);
-    t.is(view.find((r) => r.file === file)?.rows ?? 0, expected, `fhir.patient rows of file ${file}`);
-  }
-  t.true(files.every((f) => f.resources === PATIENTS));
-  return committed;
-}

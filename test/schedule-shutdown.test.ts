@@ -1,9 +1,9 @@
 import { sql } from '@databases/pg';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { runCli } from './helpers/cli.ts';
 import {
+  assertNoHalfFile,
   eventually,
-  fileNumber,
   filesWaitingToCommit,
   holdCheckpoints,
   scratchDir,
@@ -25,30 +25,6 @@ function scheduledSource(name: string): { config: string } {
   return { config: writeConfig(dir, [{ name, kind: 'files', path: landing, schedule: '* * * * * *' }]) };
 }
 
-/**
- * Every committed file has all its rows in fhir_raw and the view table, and a file that is not
- * committed has none: nothing is half loaded. Returns the numbers of the committed files.
- */
-async function assertNoHalfFile(t: ExecutionContext, source: string): Promise<number[]> {
-  const files: Array<{ path: string; resources: number }> = await warehouse.db.query(
-    sql`SELECT path, resources FROM fhir_etl.files WHERE source = ${source}`,
-  );
-  const raw: Array<{ file: number; rows: number }> = await warehouse.db.query(sql`
-    SELECT substring(id FROM '^f([0-9]+)-')::int AS file, count(*)::int AS rows
-    FROM fhir_raw.patient WHERE source = ${source} GROUP BY 1`);
-  const view: Array<{ file: number; rows: number }> = await warehouse.db.query(sql`
-    SELECT substring(_resource_id FROM '^f([0-9]+)-')::int AS file, count(*)::int AS rows
-    FROM fhir.patient WHERE _source = ${source} GROUP BY 1`);
-  const committed = files.map((f) => fileNumber(f.path)).sort((a, b) => a - b);
-  for (let file = 0; file < FILES; file++) {
-    const expected = committed.includes(file) ? PATIENTS : 0;
-    t.is(raw.find((r) => r.file === file)?.rows ?? 0, expected, `fhir_raw rows of file ${file}`);
-    t.is(view.find((r) => r.file === file)?.rows ?? 0, expected, `fhir.patient rows of file ${file}`);
-  }
-  t.true(files.every((f) => f.resources === PATIENTS));
-  return committed;
-}
-
 /** Starts a scheduler and returns once its first run has files blocked at their checkpoint. */
 async function schedulerInTheMiddleOfARun(config: string) {
   const scheduler = startScheduler(config, [], { databaseUrl: warehouse.url });
@@ -68,7 +44,10 @@ test.serial(
     const end = await scheduler.exited;
     t.is(end.code, 0, end.stderr.slice(-2000));
 
-    const committed = await assertNoHalfFile(t, 'graceful');
+    const committed = await assertNoHalfFile(t, warehouse.db, 'graceful', {
+      files: FILES,
+      patients: PATIENTS,
+    });
     t.true(committed.length > 0 && committed.length < FILES, `committed ${committed.length} files`);
     const runs = await warehouse.db.query(
       sql`SELECT status, trigger, error FROM fhir_etl.runs WHERE source = 'graceful' ORDER BY id`,
@@ -82,7 +61,10 @@ test.serial(
 
     const next = await runCli(['--config', config, 'run'], { databaseUrl: warehouse.url });
     t.is(next.code, 0, next.stderr);
-    t.is((await assertNoHalfFile(t, 'graceful')).length, FILES);
+    t.is(
+      (await assertNoHalfFile(t, warehouse.db, 'graceful', { files: FILES, patients: PATIENTS })).length,
+      FILES,
+    );
     const [last] = await warehouse.db.query(sql`
     SELECT status, files, files_skipped FROM fhir_etl.runs WHERE source = 'graceful' ORDER BY id DESC LIMIT 1`);
     t.deepEqual(last, {
@@ -120,7 +102,10 @@ test.serial(
     next.child.kill('SIGTERM');
     t.is((await next.exited).code, 0);
 
-    t.is((await assertNoHalfFile(t, 'forced')).length, FILES);
+    t.is(
+      (await assertNoHalfFile(t, warehouse.db, 'forced', { files: FILES, patients: PATIENTS })).length,
+      FILES,
+    );
     const [byKilledRun] = await warehouse.db.query(
       sql`SELECT count(*)::int AS files FROM fhir_etl.files WHERE run_id = ${killed.id}`,
     );

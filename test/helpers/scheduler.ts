@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExecutionContext } from 'ava';
 import { type ConnectionPool, sql } from '@databases/pg';
 import { BIN } from './cli.ts';
 
@@ -160,4 +161,34 @@ export async function filesWaitingToCommit(db: ConnectionPool): Promise<number> 
     SELECT count(*)::int AS waiting FROM pg_locks
     WHERE locktype = 'relation' AND relation = 'fhir_etl.files'::regclass AND NOT granted`);
   return row.waiting;
+}
+
+/**
+ * Every committed file of a landing written by writeLanding has all its rows in fhir_raw and
+ * the view table, and a file that is not committed has none: nothing is half loaded. Returns
+ * the numbers of the committed files.
+ */
+export async function assertNoHalfFile(
+  t: ExecutionContext,
+  db: ConnectionPool,
+  source: string,
+  landing: { files: number; patients: number },
+): Promise<number[]> {
+  const files: Array<{ path: string; resources: number }> = await db.query(
+    sql`SELECT path, resources FROM fhir_etl.files WHERE source = ${source}`,
+  );
+  const raw: Array<{ file: number; rows: number }> = await db.query(sql`
+    SELECT substring(id FROM '^f([0-9]+)-')::int AS file, count(*)::int AS rows
+    FROM fhir_raw.patient WHERE source = ${source} GROUP BY 1`);
+  const view: Array<{ file: number; rows: number }> = await db.query(sql`
+    SELECT substring(_resource_id FROM '^f([0-9]+)-')::int AS file, count(*)::int AS rows
+    FROM fhir.patient WHERE _source = ${source} GROUP BY 1`);
+  const committed = files.map((f) => fileNumber(f.path)).sort((a, b) => a - b);
+  for (let file = 0; file < landing.files; file++) {
+    const expected = committed.includes(file) ? landing.patients : 0;
+    t.is(raw.find((r) => r.file === file)?.rows ?? 0, expected, `fhir_raw rows of file ${file}`);
+    t.is(view.find((r) => r.file === file)?.rows ?? 0, expected, `fhir.patient rows of file ${file}`);
+  }
+  t.true(files.every((f) => f.resources === landing.patients));
+  return committed;
 }
