@@ -215,25 +215,34 @@ test.serial(
   },
 );
 
-test.serial('a direct copy refused because an id was taken meanwhile falls back to the merge', async (t) => {
-  await warehouse.db.query(sql`TRUNCATE fhir_raw.patient, fhir.patient_family`);
-  // The table is empty when the file starts, so it goes direct; then a writer outside the
-  // loader's locks (a hand-made row here) takes ids the file holds.
+/**
+ * 200 new Patients `<prefix>0..199` (family `Slow<i>`), held after the first until `release`:
+ * the file has chosen its path by then, and the test can act before the rest arrives.
+ */
+function gatedPatients(prefix: string): { records: AsyncGenerator<ResourceRecord>; release: () => void } {
   let release: () => void = () => undefined;
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const paths: Paths = { direct: 0, staged: 0, landed: 0, demoted: 0 };
   async function* records(): AsyncGenerator<ResourceRecord> {
     for (let i = 0; i < 200; i++) {
       if (i === 1) await gate;
       yield parseResourceLine(
-        JSON.stringify(patient(`c${i}`, `Slow${i}`, { lastUpdated: '2024-01-01T00:00:00Z' })),
+        JSON.stringify(patient(`${prefix}${i}`, `Slow${i}`, { lastUpdated: '2024-01-01T00:00:00Z' })),
         i + 1,
       ) as ResourceRecord;
     }
   }
-  const slow = loadFile(warehouse.db, { source: 's', fileKey: 'slow', path: 'slow', runId }, records(), {
+  return { records: records(), release: () => release() };
+}
+
+test.serial('a direct copy refused because an id was taken meanwhile falls back to the merge', async (t) => {
+  await warehouse.db.query(sql`TRUNCATE fhir_raw.patient, fhir.patient_family`);
+  // The table is empty when the file starts, so it goes direct; then a writer outside the
+  // loader's locks (a hand-made row here) takes ids the file holds.
+  const { records, release } = gatedPatients('c');
+  const paths: Paths = { direct: 0, staged: 0, landed: 0, demoted: 0 };
+  const slow = loadFile(warehouse.db, { source: 's', fileKey: 'slow', path: 'slow', runId }, records, {
     rawTables: ctx.rawTables,
     targets: ctx.targets().map((target) => spy(target, paths)),
     batchBytes: 2048,
@@ -281,24 +290,12 @@ test.serial(
     await warehouse.db.query(sql`TRUNCATE fhir_raw.patient, fhir.patient_family`);
     // One batch (default sizes) of 200 new patients: every row is added direct, none staged,
     // until the batch is refused as a whole.
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { records, release } = gatedPatients('d');
     const paths: Paths = { direct: 0, staged: 0, landed: 0, demoted: 0 };
-    async function* records(): AsyncGenerator<ResourceRecord> {
-      for (let i = 0; i < 200; i++) {
-        if (i === 1) await gate;
-        yield parseResourceLine(
-          JSON.stringify(patient(`d${i}`, `Slow${i}`, { lastUpdated: '2024-01-01T00:00:00Z' })),
-          i + 1,
-        ) as ResourceRecord;
-      }
-    }
     const slow = loadFile(
       warehouse.db,
       { source: 's', fileKey: 'one-batch', path: 'one-batch', runId },
-      records(),
+      records,
       {
         rawTables: ctx.rawTables,
         targets: ctx.targets().map((target) => spy(target, paths)),
