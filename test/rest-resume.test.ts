@@ -4,7 +4,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { runSources } from '../pipeline/run.ts';
 import { createTestWarehouse, rows, type TestWarehouse } from './helpers/warehouse.ts';
-import { loginAs, type PayerFixture, startPayer } from './helpers/payer.ts';
+import { loginAs, type PayerFixture, startPayer, listenOnLoopback } from './helpers/payer.ts';
 
 let warehouse: TestWarehouse;
 let payer: PayerFixture;
@@ -39,11 +39,7 @@ function startProxy(target: () => string): Promise<string> {
       })
       .end(text);
   });
-  return new Promise((resolve) =>
-    proxy.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(proxy.address() as { port: number }).port}`),
-    ),
-  );
+  return listenOnLoopback(proxy);
 }
 
 test.before(async () => {

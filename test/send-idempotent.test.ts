@@ -7,7 +7,7 @@ import test from 'ava';
 import { createHttpClient } from '../connectors/http/index.ts';
 import { sendToMember } from '../pipeline/members/send.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
-import { type PayerFixture, startPayer } from './helpers/payer.ts';
+import { type PayerFixture, startPayer, listenOnLoopback } from './helpers/payer.ts';
 
 let warehouse: TestWarehouse;
 let payer: PayerFixture;
@@ -68,11 +68,7 @@ function startProxy(target: () => string): Promise<string> {
     if (location) passOn.location = location;
     response.writeHead(upstream.status, passOn).end(text);
   });
-  return new Promise((resolve) =>
-    proxy.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(proxy.address() as { port: number }).port}`),
-    ),
-  );
+  return listenOnLoopback(proxy);
 }
 
 test.before(async () => {

@@ -114,6 +114,15 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Listens on a free loopback port; resolves with the server's base URL. */
+export function listenOnLoopback(server: Server): Promise<string> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(server.address() as { port: number }).port}`),
+    ),
+  );
+}
+
 /** What the proxy answers itself instead of passing a request on. */
 export interface ProxyAnswer {
   status: number;
@@ -150,11 +159,7 @@ export async function startProxiedPayer(
       (error: unknown) => response.writeHead(502).end(String(error)),
     );
   });
-  const self = await new Promise<string>((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve(`http://127.0.0.1:${(server.address() as { port: number }).port}`),
-    ),
-  );
+  const self = await listenOnLoopback(server);
   const proxy: PagingProxy = {
     url: self,
     expireLinks: () => void generation++,
