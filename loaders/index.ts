@@ -29,6 +29,7 @@ export {
 export {
   acquireEmbedded,
   defaultHome,
+  freePort,
   releaseEmbedded,
   runningServer,
   startKept,

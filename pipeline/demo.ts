@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import { type ConnectionPool, sql } from '@databases/pg';
 import type { Logger } from 'pino';
 import { type LoadedConfig, parseConfigText, type RestSourceConfig } from '../config/index.ts';
 import { createHttpClient } from '../connectors/http/index.ts';
+import { freePort } from '../loaders/index.ts';
 import { startSandbox, TEST_MEMBERS } from '../sandbox/index.ts';
 import { poolSizeForRun } from './connections.ts';
 import { loginMember } from './members/login.ts';
@@ -178,16 +178,4 @@ LIMIT 10`;
 
 export async function claimsPerMemberMonth(db: ConnectionPool): Promise<Array<Record<string, unknown>>> {
   return db.query(sql.__dangerous__rawValue(CLAIMS_PER_MEMBER_MONTH));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

@@ -313,7 +313,8 @@ function keepFile(home: string): string {
   return join(home, 'postgres.keep');
 }
 
-async function freePort(): Promise<number> {
+/** A port on 127.0.0.1 nothing listens on now (the embedded server's; the demo's login callback). */
+export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,12 +1,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionPool } from '@databases/pg';
 import type { TestFn } from 'ava';
 import { type LoadedConfig, parseConfigText, type RestSourceConfig } from '../../config/index.ts';
 import { createHttpClient } from '../../connectors/http/index.ts';
+import { freePort } from '../../loaders/index.ts';
 import { loginMember } from '../../pipeline/members/login.ts';
 import { loadSecretKey, type SecretKey } from '../../pipeline/members/secret-key.ts';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox/index.ts';
@@ -100,17 +100,6 @@ export async function loginAs(db: ConnectionPool, payer: PayerFixture, memberId:
       const response = await fetch(url);
       await response.text();
     },
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
   });
 }
 
