@@ -40,19 +40,17 @@ export async function withWarehouse<T>(
     migrate?: boolean;
     databaseUrl?: string;
     poolSize?: number;
-    /** false: only an explicit --database-url counts, not $DATABASE_URL (the demo's own warehouse). */
-    databaseUrlFromEnv?: boolean;
+    /**
+     * Only an explicit --database-url counts: not $DATABASE_URL, not the config's warehouse.url
+     * (the demo, whose synthetic members must never land in a real warehouse).
+     */
+    explicitDatabaseUrlOnly?: boolean;
   } = {},
 ) {
   const { json } = globalOptions(command);
-  const databaseUrl =
-    options.databaseUrlFromEnv === false && command.getOptionValueSourceWithGlobals('databaseUrl') !== 'cli'
-      ? undefined
-      : globalOptions(command).databaseUrl;
   const logger = createLogger({ json });
-  // --database-url and $DATABASE_URL win over the config file's warehouse.url.
   const warehouse = await openWarehouse({
-    databaseUrl: databaseUrl || options.databaseUrl || undefined,
+    databaseUrl: await warehouseUrl(command, options),
     migrate: options.migrate ?? true,
     ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
   });
@@ -61,4 +59,21 @@ export async function withWarehouse<T>(
   } finally {
     await warehouse.close();
   }
+}
+
+/**
+ * Where a command loads: --database-url, else $DATABASE_URL, else the config file's
+ * warehouse.url, else (undefined) the embedded server.
+ */
+async function warehouseUrl(
+  command: Command,
+  options: { databaseUrl?: string; explicitDatabaseUrlOnly?: boolean },
+): Promise<string | undefined> {
+  const { databaseUrl, config } = globalOptions(command);
+  if (options.explicitDatabaseUrlOnly) {
+    return command.getOptionValueSourceWithGlobals('databaseUrl') === 'cli' ? databaseUrl : undefined;
+  }
+  if (databaseUrl) return databaseUrl;
+  if (options.databaseUrl) return options.databaseUrl;
+  return (await loadConfig(config)).warehouse.url || undefined;
 }

@@ -132,3 +132,23 @@ test.serial(
     t.regex(run.error, /already being run/);
   },
 );
+
+test("load and status go to the config file's warehouse.url when no URL is given", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-run-'));
+  const config = join(dir, 'with-url.yaml');
+  await writeFile(config, `warehouse:\n  url: ${warehouse.url}\n`);
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.DATABASE_URL;
+  const load = await runCli(
+    ['--config', config, 'load', '--source', 'by-config', `${SAMPLE_DIR}Patient.ndjson`],
+    { env },
+  );
+  t.is(load.code, 0, load.stderr);
+  const [row] = await warehouse.db.query(
+    sql`SELECT count(*)::int AS n FROM fhir_raw.patient WHERE source = 'by-config'`,
+  );
+  t.true(row.n > 0, 'the rows landed in the configured warehouse, not the embedded one');
+  const status = await runCli(['--config', config, '--json', 'status'], { env });
+  t.is(status.code, 0, status.stderr);
+  t.regex(status.stdout, /by-config/);
+});

@@ -38,62 +38,51 @@ export function registerAuthCommand(program: Command): void {
             `warehouse and back it up: without it the stored logins cannot be read.\n`,
         );
       }
-      await withWarehouse(
-        command,
-        async (warehouse) => {
-          const login = await loginMember(warehouse.db, source, {
-            http: createHttpClient(),
-            key,
-            loginHint: options.loginHint,
-            presentAuthorizationUrl: async (url) => {
-              process.stderr.write(`Log the member in at:\n\n  ${url.href}\n\n`);
-              if (options.browser) await open(url.href).catch(() => undefined);
-              if (!paste) process.stderr.write(`waiting for the browser at ${source.auth.redirectUri} ...\n`);
-            },
-            ...(paste
-              ? { readRedirectedUrl: () => ask('paste the URL the browser was redirected to: ') }
-              : {}),
-          });
-          const expires = login.expiresAt ? new Date(login.expiresAt).toISOString() : 'unknown';
-          process.stdout.write(
-            `logged in member ${login.patientId}${login.label ? ` (${login.label})` : ''} of ${source.name}: ` +
-              `access token until ${expires}, ${login.hasRefreshToken ? 'refresh token stored' : 'NO refresh token (ask for offline_access)'}\n`,
-          );
-        },
-        { databaseUrl: config.warehouse.url },
-      );
+      await withWarehouse(command, async (warehouse) => {
+        const login = await loginMember(warehouse.db, source, {
+          http: createHttpClient(),
+          key,
+          loginHint: options.loginHint,
+          presentAuthorizationUrl: async (url) => {
+            process.stderr.write(`Log the member in at:\n\n  ${url.href}\n\n`);
+            if (options.browser) await open(url.href).catch(() => undefined);
+            if (!paste) process.stderr.write(`waiting for the browser at ${source.auth.redirectUri} ...\n`);
+          },
+          ...(paste ? { readRedirectedUrl: () => ask('paste the URL the browser was redirected to: ') } : {}),
+        });
+        const expires = login.expiresAt ? new Date(login.expiresAt).toISOString() : 'unknown';
+        process.stdout.write(
+          `logged in member ${login.patientId}${login.label ? ` (${login.label})` : ''} of ${source.name}: ` +
+            `access token until ${expires}, ${login.hasRefreshToken ? 'refresh token stored' : 'NO refresh token (ask for offline_access)'}\n`,
+        );
+      });
     });
 
   auth
     .command('list [source]')
     .description('members, patient ids, token expiry, refresh available, needs login')
     .action(async (name: string | undefined, _options, command: Command) => {
-      const config = await loadConfig(globalOptions(command).config);
-      await withWarehouse(
-        command,
-        async (warehouse) => {
-          const members = await listMembers(warehouse.db, name);
-          if (globalOptions(command).json) {
-            process.stdout.write(`${JSON.stringify(members, null, 2)}\n`);
-            return;
-          }
-          process.stdout.write(
-            `${renderTable(
-              ['source', 'patient', 'member', 'access token until', 'refresh', 'needs login', 'logged in'],
-              members.map((m) => [
-                m.source,
-                m.patientId,
-                m.label,
-                m.accessExpiresAt?.toISOString(),
-                m.hasRefreshToken ? 'yes' : 'no',
-                m.needsLogin ? `yes: ${m.loginError ?? ''}` : 'no',
-                m.loggedInAt?.toISOString(),
-              ]),
-            )}\n`,
-          );
-        },
-        { databaseUrl: config.warehouse.url },
-      );
+      await withWarehouse(command, async (warehouse) => {
+        const members = await listMembers(warehouse.db, name);
+        if (globalOptions(command).json) {
+          process.stdout.write(`${JSON.stringify(members, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(
+          `${renderTable(
+            ['source', 'patient', 'member', 'access token until', 'refresh', 'needs login', 'logged in'],
+            members.map((m) => [
+              m.source,
+              m.patientId,
+              m.label,
+              m.accessExpiresAt?.toISOString(),
+              m.hasRefreshToken ? 'yes' : 'no',
+              m.needsLogin ? `yes: ${m.loginError ?? ''}` : 'no',
+              m.loggedInAt?.toISOString(),
+            ]),
+          )}\n`,
+        );
+      });
     });
 
   auth
@@ -103,19 +92,15 @@ export function registerAuthCommand(program: Command): void {
     .action(async (name: string, options, command: Command) => {
       const config = await loadConfig(globalOptions(command).config);
       restSource(config, name);
-      await withWarehouse(
-        command,
-        async (warehouse) => {
-          const removed = await removeMember(warehouse.db, { source: name, member: options.member });
-          if (!removed) {
-            process.stderr.write(`fhir-etl: no member ${options.member} logged in to ${name}\n`);
-            process.exitCode = EXIT.failed;
-            return;
-          }
-          process.stdout.write(`logged out member ${options.member} of ${name}: its tokens are deleted\n`);
-        },
-        { databaseUrl: config.warehouse.url },
-      );
+      await withWarehouse(command, async (warehouse) => {
+        const removed = await removeMember(warehouse.db, { source: name, member: options.member });
+        if (!removed) {
+          process.stderr.write(`fhir-etl: no member ${options.member} logged in to ${name}\n`);
+          process.exitCode = EXIT.failed;
+          return;
+        }
+        process.stdout.write(`logged out member ${options.member} of ${name}: its tokens are deleted\n`);
+      });
     });
 }
 

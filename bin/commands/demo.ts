@@ -70,7 +70,7 @@ export function registerDemoCommand(program: Command): void {
         },
         // $DATABASE_URL may well point at a real warehouse: the demo's synthetic members go into
         // the embedded one unless --database-url asks for another explicitly.
-        { poolSize: demoPoolSize(), databaseUrlFromEnv: false },
+        { poolSize: demoPoolSize(), explicitDatabaseUrlOnly: true },
       );
     });
 }

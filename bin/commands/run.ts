@@ -54,7 +54,6 @@ export function registerRunCommand(program: Command): void {
           process.exitCode = results.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
         },
         {
-          databaseUrl: config.warehouse.url,
           poolSize: poolSizeForRun(selectSources(config, options.source)),
         },
       );

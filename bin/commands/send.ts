@@ -30,22 +30,18 @@ export function registerSendCommand(program: Command): void {
       const { json, config: configFile } = globalOptions(command);
       const config = await loadConfig(configFile);
       const source = restSource(config, options.source);
-      await withWarehouse(
-        command,
-        async (warehouse) => {
-          const outcomes = await sendToMember(warehouse.db, source, {
-            member: options.member,
-            paths,
-            resendPending: options.resendPending,
-            onOutcome: (outcome) =>
-              process.stdout.write(json ? `${JSON.stringify(outcome)}\n` : `${describeOutcome(outcome)}\n`),
-          });
-          const failed = outcomes.filter((o) => o.status === 'failed').length;
-          if (!json) process.stdout.write(`${summary(outcomes)}\n`);
-          process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
-        },
-        { databaseUrl: config.warehouse.url },
-      );
+      await withWarehouse(command, async (warehouse) => {
+        const outcomes = await sendToMember(warehouse.db, source, {
+          member: options.member,
+          paths,
+          resendPending: options.resendPending,
+          onOutcome: (outcome) =>
+            process.stdout.write(json ? `${JSON.stringify(outcome)}\n` : `${describeOutcome(outcome)}\n`),
+        });
+        const failed = outcomes.filter((o) => o.status === 'failed').length;
+        if (!json) process.stdout.write(`${summary(outcomes)}\n`);
+        process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
+      });
     });
 }
 

@@ -14,22 +14,16 @@ export function registerStatusCommand(program: Command): void {
     .action(async (options, command: Command) => {
       // The config adds the sources that never ran and their schedules; status works without one.
       const config = await loadConfig(globalOptions(command).config);
-      await withWarehouse(
-        command,
-        async (warehouse) => {
-          const status = await readStatus(warehouse.db, {
-            sources: config.sources,
-            viewSchema: config.warehouse.schema,
-          });
-          const json = options.json || command.optsWithGlobals().json;
-          process.stdout.write(
-            json
-              ? `${JSON.stringify(status, null, 2)}\n`
-              : `${describeStatus(status, warehouse.displayUrl)}\n`,
-          );
-        },
-        { databaseUrl: config.warehouse.url },
-      );
+      await withWarehouse(command, async (warehouse) => {
+        const status = await readStatus(warehouse.db, {
+          sources: config.sources,
+          viewSchema: config.warehouse.schema,
+        });
+        const json = options.json || command.optsWithGlobals().json;
+        process.stdout.write(
+          json ? `${JSON.stringify(status, null, 2)}\n` : `${describeStatus(status, warehouse.displayUrl)}\n`,
+        );
+      });
     });
 }
 
