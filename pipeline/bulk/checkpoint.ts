@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { saveCheckpoints } from '../checkpoints.ts';
 
 /**
  * The checkpoint scope of a Bulk Data source. Its value is the watermark: the next export's
@@ -53,10 +54,10 @@ export async function writeWatermark(
   completion: ExportCompletion,
 ): Promise<void> {
   const { source, watermark, fingerprint, runId } = completion;
-  await tx.query(sql`
-    INSERT INTO fhir_etl.checkpoints (source, scope, value, run_id)
-    VALUES (${source}, ${WATERMARK_SCOPE}, ${watermark}, ${runId}), (${source}, ${PARAMETERS_SCOPE}, ${fingerprint}, ${runId})
-    ON CONFLICT (source, scope) DO UPDATE SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = now()`);
+  await saveCheckpoints(tx, { source, runId }, [
+    { scope: WATERMARK_SCOPE, value: watermark },
+    { scope: PARAMETERS_SCOPE, value: fingerprint },
+  ]);
 }
 
 /**

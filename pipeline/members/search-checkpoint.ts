@@ -1,5 +1,6 @@
 import { type ConnectionPool, type Queryable, sql } from '@databases/pg';
 import type { PagingState } from '../../connectors/rest/index.ts';
+import { dropCheckpoint, saveCheckpoints } from '../checkpoints.ts';
 
 /**
  * A member's search state per resource type, in fhir_etl.checkpoints:
@@ -57,9 +58,7 @@ export async function dropPagingState(
   db: Queryable,
   key: { source: string; patientId: string; resourceType: string },
 ): Promise<void> {
-  await db.query(sql`
-    DELETE FROM fhir_etl.checkpoints
-    WHERE source = ${key.source} AND scope = ${pagingScope(key.patientId, key.resourceType)}`);
+  await dropCheckpoint(db, key.source, pagingScope(key.patientId, key.resourceType));
 }
 
 /** A page of the search committed and more follow: remember where to go on. */
@@ -68,10 +67,9 @@ export async function savePagingState(
   key: { source: string; patientId: string; resourceType: string; runId: number },
   state: PagingState,
 ): Promise<void> {
-  await tx.query(sql`
-    INSERT INTO fhir_etl.checkpoints (source, scope, value, run_id, updated_at)
-    VALUES (${key.source}, ${pagingScope(key.patientId, key.resourceType)}, ${JSON.stringify(state)}, ${key.runId}, now())
-    ON CONFLICT (source, scope) DO UPDATE SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = now()`);
+  await saveCheckpoints(tx, key, [
+    { scope: pagingScope(key.patientId, key.resourceType), value: JSON.stringify(state) },
+  ]);
 }
 
 /**
@@ -83,13 +81,9 @@ export async function finishSearch(
   key: { source: string; patientId: string; resourceType: string; runId: number },
   cursor: string | undefined,
 ): Promise<void> {
-  await tx.query(sql`
-    DELETE FROM fhir_etl.checkpoints
-    WHERE source = ${key.source} AND scope = ${pagingScope(key.patientId, key.resourceType)}`);
+  await dropCheckpoint(tx, key.source, pagingScope(key.patientId, key.resourceType));
   if (cursor === undefined) return;
-  await tx.query(sql`
-    INSERT INTO fhir_etl.checkpoints (source, scope, value, run_id, updated_at)
-    VALUES (${key.source}, ${cursorScope(key.patientId, key.resourceType)}, ${cursor}, ${key.runId}, now())
-    ON CONFLICT (source, scope) DO UPDATE SET value = EXCLUDED.value, run_id = EXCLUDED.run_id, updated_at = now()
-    WHERE fhir_etl.checkpoints.value::timestamptz < EXCLUDED.value::timestamptz`);
+  await saveCheckpoints(tx, { ...key, forwardOnly: true }, [
+    { scope: cursorScope(key.patientId, key.resourceType), value: cursor },
+  ]);
 }
