@@ -1,4 +1,5 @@
 import { type BearerAuth, errorDetail, type HttpClient, readErrorBody } from '../http/index.ts';
+import { redactStatusUrl } from './redact-status-url.ts';
 
 /**
  * Tells the server the client is done with an export (it may delete the files), or cancels a
@@ -18,6 +19,7 @@ export async function deleteExport(
     auth: options.auth,
     signal: options.signal,
     accept: Array.from({ length: 200 }, (_, i) => 400 + i),
+    displayUrl: redactStatusUrl,
   });
   const detail = errorDetail(await readErrorBody(response));
   return { ok: response.ok, status: response.status, ...(response.ok || !detail ? {} : { detail }) };

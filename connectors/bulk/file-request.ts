@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
-import { type BearerAuth, type HttpClient, originOf, readErrorBody, redactUrl } from '../http/index.ts';
+import { type BearerAuth, discardBody, type HttpClient, originOf, redactUrl } from '../http/index.ts';
 import { BulkFileExpiredError, BulkFileOriginError } from './errors.ts';
 import { truncationGuard } from './truncation-guard.ts';
 import type { Manifest, ManifestFile } from './manifest.ts';
@@ -62,7 +62,7 @@ export function requestFile(
  */
 export async function processFileResponse(response: Response, url: string): Promise<Readable> {
   if (response.status === 410) {
-    await readErrorBody(response);
+    await discardBody(response);
     throw new BulkFileExpiredError({ url: redactUrl(url) });
   }
   if (!response.body) return Readable.from([]);

@@ -1,5 +1,6 @@
 import {
   type BearerAuth,
+  discardBody,
   errorDetail,
   type HttpClient,
   HttpError,
@@ -58,7 +59,11 @@ export interface KickOffResult {
 /**
  * Sends the kick-off and returns the status URL. A server that answers 405 to the method
  * tried first (some answer only POST, some only GET) is asked again with the other one.
- * A 429 (another export still running) is waited out by the HTTP client, honouring Retry-After.
+ * A 429 (another export still running) is waited out by the HTTP client, honouring Retry-After,
+ * and so is a 5xx whose OperationOutcome says `transient`: in both the server says it started
+ * nothing. A kick-off is never repeated after anything else (a dropped connection, a headers
+ * timeout, any other 5xx), even as a GET: the server may have started an export already, and a
+ * second request would start another.
  */
 export async function kickOff(
   client: HttpClient,
@@ -71,7 +76,7 @@ export async function kickOff(
     const request = kickOffRequest(baseUrl, parameters, method);
     const response = await send(client, request, options);
     if (response.status === 405 && i < methods.length - 1) {
-      await response.body?.cancel().catch(() => undefined);
+      await discardBody(response);
       continue;
     }
     return { statusUrl: await processKickOffResponse(response, request.url), request };
@@ -91,7 +96,7 @@ export async function processKickOffResponse(response: Response, requestUrl: str
     const detail = errorDetail(await readErrorBody(response));
     throw new BulkKickOffError({ url: redactUrl(requestUrl), status: response.status, detail });
   }
-  await response.body?.cancel().catch(() => undefined);
+  await discardBody(response);
   const location = response.headers.get('content-location');
   if (!location) {
     throw new BulkKickOffError({
@@ -195,6 +200,9 @@ async function send(client: HttpClient, request: KickOffRequest, options: KickOf
       auth: options.auth,
       signal: options.signal,
       accept: [405],
+      // A kick-off starts a job, whatever its method: not safe to repeat (see kickOff).
+      idempotent: false,
+      retryServerErrors: false,
     });
   } catch (cause) {
     if (!(cause instanceof HttpError)) throw cause;

@@ -13,7 +13,7 @@
  * @see Bulk Data STU2 export.html#response---success (Content-Location)
  * @see Bulk Data STU3 export.html#file-request (capability URLs)
  */
-export function redactStatusUrl(url: string): string {
+export function redactStatusUrl(url: string | URL): string {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -1,9 +1,10 @@
 import {
   type BearerAuth,
+  discardBody,
   errorDetail,
   type HttpClient,
-  InvalidJsonBodyError,
   isTransientOutcome,
+  parseJsonBody,
   readErrorBody,
   retryAfterMs,
 } from '../http/index.ts';
@@ -33,7 +34,8 @@ const ERROR_STATUSES = Array.from({ length: 200 }, (_, i) => 400 + i);
 
 /**
  * Sends one status request. No status is thrown here: 202, 429 and the error statuses all go
- * to processStatusResponse (the HTTP client still retries network failures).
+ * to processStatusResponse (the HTTP client still retries network failures). The status URL
+ * is a capability: the client's logs and errors show it through redactStatusUrl.
  */
 export function pollStatus(
   client: HttpClient,
@@ -45,6 +47,7 @@ export function pollStatus(
     auth: options.auth,
     signal: options.signal,
     accept: ERROR_STATUSES,
+    displayUrl: redactStatusUrl,
   });
 }
 
@@ -69,12 +72,14 @@ export async function processStatusResponse(
   const retryAfter = retryAfterMs(response.headers.get('retry-after'), now);
   const wait = retryAfter === undefined ? {} : { retryAfterMs: retryAfter };
   if (response.status === 202) {
-    await response.body?.cancel().catch(() => undefined);
+    await discardBody(response);
     const progress = response.headers.get('x-progress')?.trim();
     return { state: 'in-progress', ...(progress ? { progress: progress.slice(0, 100) } : {}), ...wait };
   }
-  if (response.status === 200)
-    return { state: 'complete', manifest: processManifest(await jsonBody(response, statusUrl), statusUrl) };
+  if (response.status === 200) {
+    const body = await parseJsonBody(response, 'GET', redactStatusUrl(statusUrl));
+    return { state: 'complete', manifest: processManifest(body, statusUrl) };
+  }
   if (response.status >= 200 && response.status < 300) {
     throw new BulkManifestError({
       url: redactStatusUrl(statusUrl),
@@ -94,16 +99,4 @@ export async function processStatusResponse(
 
 function isGatewayError(status: number, body: string): boolean {
   return (status === 502 || status === 503 || status === 504) && !body.includes('"OperationOutcome"');
-}
-
-async function jsonBody(response: Response, url: string): Promise<unknown> {
-  const text = await response.text();
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new InvalidJsonBodyError(
-      { method: 'GET', url: redactStatusUrl(url), status: response.status, excerpt: text.slice(0, 200) },
-      error,
-    );
-  }
 }

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import { FhirEtlError } from '../../errors/index.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { HttpError, HttpNetworkError, HttpRedirectError, InvalidJsonBodyError } from './errors.ts';
-import { networkErrorCode, neverReachedServer } from './network-error.ts';
+import { HttpError, HttpNetworkError, HttpRedirectError } from './errors.ts';
+import { fetchFailureReason, networkErrorCode, neverReachedServer } from './network-error.ts';
 import { isTransientOutcome } from './operation-outcome.ts';
 import { redactUrl } from './redact-url.ts';
 import { isRedirectStatus, redirectTarget } from './redirect.ts';
-import { discardBody, errorDetail, readErrorBody } from './response-body.ts';
+import { discardBody, errorDetail, parseJsonBody, readErrorBody } from './response-body.ts';
 import { retryAfterMs } from './retry-after.ts';
 import { abortReason, sleep } from './sleep.ts';
 import { assertTokenOrigin } from './token-origin.ts';
@@ -66,7 +66,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const headers = new Headers(init.headers);
       if (!headers.has('accept')) headers.set('accept', 'application/fhir+json, application/json');
       const response = await request(url, { ...init, headers: Object.fromEntries(headers) });
-      return { response, body: await parseJsonBody<T>(response, init.method ?? 'GET', url) };
+      const shown = (init.displayUrl ?? redactUrl)(new URL(url));
+      return { response, body: await parseJsonBody<T>(response, init.method ?? 'GET', shown) };
     },
   };
 }
@@ -105,7 +106,7 @@ async function requestWithRetries(exchange: Exchange): Promise<Response> {
     }
     throw new HttpError({
       method: exchange.method,
-      url: redactUrl(exchange.url),
+      url: shownUrl(exchange),
       status: response.status,
       statusText: response.statusText,
       detail: errorDetail(body),
@@ -121,17 +122,34 @@ function isReturned(init: HttpRequest, status: number): boolean {
   return init.redirect === 'manual' && isRedirectStatus(status);
 }
 
-/** A request that never got an answer: abort at once, retry a network failure, rethrow the rest. */
+/**
+ * A request that never got an answer: abort at once, retry a network failure, rethrow the rest.
+ * Every failure of fetch itself (undici's `TypeError: fetch failed`, retried or not: a name
+ * that does not resolve, a TLS error) becomes an HttpNetworkError naming the request and the
+ * underlying code, rather than a bare TypeError with no URL.
+ */
 async function handleSendFailure(exchange: Exchange, error: unknown, attempt: number): Promise<void> {
   const { init, settings } = exchange;
   if (init.signal?.aborted) throw abortReason(init.signal);
   // Our own errors (a refused origin, a failed token request that already had its retries) are final.
   if (error instanceof FhirEtlError) throw error;
   const reason = networkErrorCode(error);
-  if (reason === undefined) throw error;
-  const details = { method: exchange.method, url: redactUrl(exchange.url), attempts: attempt, reason };
+  if (reason === undefined) {
+    const failure = fetchFailureReason(error);
+    if (failure === undefined) throw error;
+    const notRetried = 'not a transient network failure';
+    throw new HttpNetworkError(
+      { method: exchange.method, url: shownUrl(exchange), attempts: attempt, reason: failure, notRetried },
+      error,
+    );
+  }
+  const details = { method: exchange.method, url: shownUrl(exchange), attempts: attempt, reason };
   if (!isSafeToResend(exchange, error)) {
-    const notRetried = `the server may have received it, and ${exchange.method} is not idempotent`;
+    const unsafe =
+      init.idempotent === false
+        ? 'this request is not safe to repeat'
+        : `${exchange.method} is not idempotent`;
+    const notRetried = `the server may have received it, and ${unsafe}`;
     throw new HttpNetworkError({ ...details, notRetried }, error);
   }
   if (attempt >= settings.retry.maxAttempts) throw new HttpNetworkError(details, error);
@@ -160,7 +178,8 @@ function isRetriable({ method, init }: Exchange, status: number, body: string): 
 }
 
 /** The server's Retry-After, clamped (and logged, since hours usually mean a server bug), else backoff. */
-function retryDelay({ settings, method, url }: Exchange, response: Response, attempt: number): number {
+function retryDelay(exchange: Exchange, response: Response, attempt: number): number {
+  const { settings, method } = exchange;
   const header = response.headers.get('retry-after');
   const asked = retryAfterMs(header, settings.now());
   if (asked === undefined) return backoffDelayMs(attempt, settings.retry);
@@ -169,26 +188,33 @@ function retryDelay({ settings, method, url }: Exchange, response: Response, att
     {
       event: 'http.retry_after_clamped',
       method,
-      url: redactUrl(url),
+      url: shownUrl(exchange),
       retryAfter: header,
       waitMs: settings.retry.maxRetryAfterMs,
     },
-    `${method} ${redactUrl(url)} asked to retry after "${header}"; waiting ${settings.retry.maxRetryAfterMs} ms instead`,
+    `${method} ${shownUrl(exchange)} asked to retry after "${header}"; waiting ${settings.retry.maxRetryAfterMs} ms instead`,
   );
   return settings.retry.maxRetryAfterMs;
 }
 
 async function pause(
-  { settings, method, url, init }: Exchange,
+  exchange: Exchange,
   ms: number,
   attempt: number,
   why: { status?: number; error?: string },
 ): Promise<void> {
+  const { settings, method, init } = exchange;
+  const url = shownUrl(exchange);
   settings.logger?.info(
-    { event: 'http.retry', method, url: redactUrl(url), attempt, waitMs: ms, ...why },
-    `retrying ${method} ${redactUrl(url)} in ${ms} ms`,
+    { event: 'http.retry', method, url, attempt, waitMs: ms, ...why },
+    `retrying ${method} ${url} in ${ms} ms`,
   );
   await settings.sleep(ms, init.signal);
+}
+
+/** The request URL as logs and errors show it: the caller's displayUrl, else redactUrl. */
+function shownUrl({ url, init }: Exchange): string {
+  return (init.displayUrl ?? redactUrl)(url);
 }
 
 /** Sends once, with the bearer token when asked: only to an allowed origin, and refreshed per attempt. */
@@ -204,7 +230,7 @@ async function send(exchange: Exchange): Promise<{ response: Response; token?: s
     return { response: await refuseRedirect(exchange, response) };
   }
   // Checked before the token is even fetched: a refused origin costs no token request either.
-  assertTokenOrigin(url, init.auth.allowedOrigins);
+  assertTokenOrigin(url, init.auth.allowedOrigins, undefined, init.displayUrl);
   const token = await init.auth.provider.token();
   const response = follow
     ? await followRedirectsWithToken(exchange, token)
@@ -215,11 +241,11 @@ async function send(exchange: Exchange): Promise<{ response: Response; token?: s
 /** With `redirect: 'error'`, a 3xx fails the request (final, not retried); otherwise it passes. */
 async function refuseRedirect(exchange: Exchange, response: Response): Promise<Response> {
   if (exchange.init.redirect !== 'error' || !isRedirectStatus(response.status)) return response;
-  const location = redirectTarget(response, exchange.url);
+  const location = redirectTarget(response, exchange.url, exchange.init.displayUrl);
   await discardBody(response);
   throw new HttpRedirectError({
     method: exchange.method,
-    url: redactUrl(exchange.url),
+    url: shownUrl(exchange),
     status: response.status,
     ...(location === undefined ? {} : { location }),
   });
@@ -233,6 +259,7 @@ async function refuseRedirect(exchange: Exchange, response: Response): Promise<R
  */
 async function followRedirectsWithToken(exchange: Exchange, token: string): Promise<Response> {
   const allowedOrigins = (exchange.init.auth as BearerAuth).allowedOrigins;
+  const { displayUrl } = exchange.init;
   let current = exchange.url;
   let init = requestInit(exchange, 'manual', token);
   for (let hop = 0; ; hop++) {
@@ -241,7 +268,7 @@ async function followRedirectsWithToken(exchange: Exchange, token: string): Prom
     if (location === null || hop === MAX_REDIRECTS) return response;
     const next = new URL(location, current);
     await discardBody(response);
-    assertTokenOrigin(next, allowedOrigins, current);
+    assertTokenOrigin(next, allowedOrigins, current, displayUrl);
     if (
       response.status === 303 ||
       ((response.status === 301 || response.status === 302) && init.method === 'POST')
@@ -286,22 +313,5 @@ async function fetchWithTimeout({ settings }: Exchange, url: URL, init: RequestI
     return await fetch(url, { ...init, signal });
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function parseJsonBody<T>(response: Response, method: string, url: string | URL): Promise<T> {
-  const text = await response.text();
-  try {
-    return JSON.parse(text) as T;
-  } catch (error) {
-    throw new InvalidJsonBodyError(
-      {
-        method: method.toUpperCase(),
-        url: redactUrl(url),
-        status: response.status,
-        excerpt: text.slice(0, 200),
-      },
-      error,
-    );
   }
 }

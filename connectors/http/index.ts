@@ -15,7 +15,7 @@ export {
 export { backoffDelayMs } from './backoff.ts';
 export { isTransientOutcome, operationOutcomeText } from './operation-outcome.ts';
 export { redactUrl } from './redact-url.ts';
-export { errorDetail, readErrorBody, discardBody } from './response-body.ts';
+export { errorDetail, readErrorBody, discardBody, parseJsonBody } from './response-body.ts';
 export { retryAfterMs } from './retry-after.ts';
 export { abortReason, sleep } from './sleep.ts';
 export { assertTokenOrigin, originOf } from './token-origin.ts';

@@ -63,3 +63,25 @@ export function neverReachedServer(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * For any failure of fetch itself (undici rejects with `TypeError('fetch failed')` and the real
+ * error as its cause: a name that does not resolve, a TLS failure, a socket error), what went
+ * wrong: the deepest cause's code (`ENOTFOUND`, `CERT_HAS_EXPIRED`), else the innermost
+ * cause's message. Undefined for any other error, such as a TypeError for a malformed header,
+ * which is a bug in the call rather than in the network.
+ */
+export function fetchFailureReason(error: unknown): string | undefined {
+  if (!(error instanceof TypeError) || error.message !== 'fetch failed') return undefined;
+  let innermost: Error = error;
+  let code: string | undefined;
+  for (let depth = 0; depth < 8; depth++) {
+    const own = (innermost as { code?: unknown }).code;
+    if (typeof own === 'string' && own !== '') code = own;
+    const nested: unknown =
+      innermost.cause ?? (innermost instanceof AggregateError ? innermost.errors[0] : undefined);
+    if (!(nested instanceof Error)) break;
+    innermost = nested;
+  }
+  return code ?? (innermost === error || innermost.message === '' ? 'fetch failed' : innermost.message);
+}

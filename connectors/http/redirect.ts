@@ -11,11 +11,15 @@ export function isRedirectStatus(status: number): boolean {
  * Where a redirect points, resolved against the request URL and redacted, for a message that
  * says where we did not go. Undefined without a Location (or with one that is not a URL).
  */
-export function redirectTarget(response: Response, requestUrl: string | URL): string | undefined {
+export function redirectTarget(
+  response: Response,
+  requestUrl: string | URL,
+  displayUrl: (url: URL) => string = redactUrl,
+): string | undefined {
   const location = response.headers.get('location');
   if (location === null) return undefined;
   try {
-    return redactUrl(new URL(location, requestUrl));
+    return displayUrl(new URL(location, requestUrl));
   } catch {
     return undefined;
   }

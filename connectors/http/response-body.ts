@@ -1,3 +1,4 @@
+import { InvalidJsonBodyError } from './errors.ts';
 import { operationOutcomeText } from './operation-outcome.ts';
 
 /** How much of an error body is read: enough for any OperationOutcome, never a whole file. */
@@ -40,4 +41,24 @@ export function errorDetail(bodyText: string): string | undefined {
   if (outcome !== undefined) return outcome;
   const excerpt = bodyText.trim().replace(/\s+/g, ' ').slice(0, EXCERPT_CHARS);
   return excerpt === '' ? undefined : excerpt;
+}
+
+/**
+ * The whole body parsed as JSON; a body that is not JSON throws InvalidJsonBodyError quoting
+ * its start. `shownUrl` is the request URL as the message may show it (already redacted).
+ */
+export async function parseJsonBody<T = unknown>(
+  response: Response,
+  method: string,
+  shownUrl: string,
+): Promise<T> {
+  const text = await response.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new InvalidJsonBodyError(
+      { method: method.toUpperCase(), url: shownUrl, status: response.status, excerpt: text.slice(0, 200) },
+      error,
+    );
+  }
 }

@@ -17,15 +17,22 @@ export function originOf(url: string | URL): string {
  * not on the allow-list: exact scheme, host and port, no subdomain or "same site" leniency.
  * A manifest or a redirect pointing elsewhere must never be a way to leak the token.
  *
+ * URLs in the error are shown with `displayUrl` (default redactUrl).
+ *
  * @see Bulk Data STU3 export.html#file-request (send the token only when required, to the server)
  */
-export function assertTokenOrigin(url: URL, allowedOrigins: readonly string[], redirectedFrom?: URL): void {
+export function assertTokenOrigin(
+  url: URL,
+  allowedOrigins: readonly string[],
+  redirectedFrom?: URL,
+  displayUrl: (url: URL) => string = redactUrl,
+): void {
   const allowed = allowedOrigins.map(originOf);
   if (allowed.includes(url.origin)) return;
   throw new TokenOriginError({
-    url: redactUrl(url),
+    url: displayUrl(url),
     origin: url.origin,
     allowedOrigins: allowed,
-    redirectedFrom: redirectedFrom ? redactUrl(redirectedFrom) : undefined,
+    redirectedFrom: redirectedFrom ? displayUrl(redirectedFrom) : undefined,
   });
 }

@@ -47,6 +47,12 @@ export interface HttpRequest {
    * use `follow`: a 307/308 would send that body again to wherever Location points.
    */
   redirect?: 'follow' | 'manual' | 'error';
+  /**
+   * How this request's URL appears in the client's log lines and errors. Default: redactUrl
+   * (credential query parameters hidden, the path kept). A URL that is itself a capability (a
+   * Bulk status URL, whose path holds the job id) passes a redactor that hides the path too.
+   */
+  displayUrl?: (url: URL) => string;
 }
 
 export interface HttpClientOptions {
