@@ -1,4 +1,5 @@
 import type { SourceConfig } from '../config/index.ts';
+import { FILES_SOURCE_CONCURRENCY } from './sources/files.ts';
 
 /** The pool @databases/pg opens when nothing asks for more. */
 const BASE_POOL = 6;
@@ -12,7 +13,11 @@ const BASE_POOL = 6;
  */
 export function connectionsForSource(source: SourceConfig): number {
   const inFlight =
-    source.kind === 'bulk' ? source.export.concurrency : source.kind === 'fhir-rest' ? source.concurrency : 2;
+    source.kind === 'bulk'
+      ? source.export.concurrency
+      : source.kind === 'fhir-rest'
+        ? source.concurrency
+        : FILES_SOURCE_CONCURRENCY;
   return inFlight + 2;
 }
 

@@ -1,13 +1,14 @@
 import type { ConnectionPool } from '@databases/pg';
 import pLimit from 'p-limit';
-import { errorMessage } from '../errors/index.ts';
+import { backoffDelayMs, sleep } from '../connectors/http/index.ts';
+import { errorMessage, FhirEtlError } from '../errors/index.ts';
 import { type FileLoadResult, LoadError } from '../loaders/index.ts';
 import type { CompiledView } from '../transforms/index.ts';
 import { ingestNdjson, type LoadContext, prepareLoad } from './ingest.ts';
 import { expandInputs, type InputFile } from './inputs.ts';
 import type { ProgressReporter } from './progress.ts';
-import { addResult, emptyTotals } from './run-recorder.ts';
-import { closeAbandonedRuns, finishRun, type RunTotals, startRun } from './runs.ts';
+import { recordRun, type RunRecorder } from './run-recorder.ts';
+import type { RunTotals } from './runs.ts';
 
 export interface LoadOptions {
   paths: string[];
@@ -26,6 +27,9 @@ export interface LoadOptions {
   command?: string;
 }
 
+/** What {@link loadInputs} needs beyond the prepared load and the run. */
+export type LoadInputsOptions = Pick<LoadOptions, 'source' | 'concurrency' | 'progress' | 'signal'>;
+
 export interface FileOutcome {
   path: string;
   result?: FileLoadResult;
@@ -41,20 +45,69 @@ export interface LoadSummary extends RunTotals {
 }
 
 /**
+ * A load in which a file failed (rolled back alone, the others committed) or that a shutdown
+ * stopped before every file was loaded: its message, one line per failure, is the run's error.
+ */
+export class FilesLoadError extends FhirEtlError {
+  readonly outcomes: FileOutcome[];
+
+  constructor(errors: string[], outcomes: FileOutcome[]) {
+    super(errors.join('\n'), {
+      code: 'FILES_FAILED',
+      context: { files: outcomes.filter((o) => o.error !== undefined).map((o) => o.path) },
+    });
+    this.outcomes = outcomes;
+  }
+}
+
+/**
  * `fhir-etl load`: every input file in its own transaction with its checkpoint, several at
- * once. A file that fails rolls back alone; the others still load; the run then fails.
+ * once, recorded as one run. A file that fails rolls back alone; the others still load; the
+ * run then fails. A path that cannot be read fails before any run is recorded.
  */
 export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promise<LoadSummary> {
   let runId = 0;
   const inputs = await expandInputs(options.paths, () => runId);
-  await closeAbandonedRuns(db);
-  runId = await startRun(db, options.command ?? 'load', options.source);
-  const started = Date.now();
   const ctx = await prepareLoad(db, {
     views: options.views ?? [],
     viewSchema: options.viewSchema,
     maxLineBytes: options.maxLineBytes,
   });
+  let outcomes: FileOutcome[] = [];
+  let unexpected: { error: unknown } | undefined;
+  const recorded = await recordRun(
+    db,
+    { command: options.command ?? 'load', source: options.source },
+    async (run) => {
+      runId = run.id;
+      try {
+        outcomes = await loadInputs(ctx, run, inputs, options);
+      } catch (error) {
+        if (error instanceof FilesLoadError) outcomes = error.outcomes;
+        else unexpected = { error };
+        throw error;
+      }
+    },
+  );
+  // Recorded as failed; anything but a file's failure is the caller's to see, as before.
+  if (unexpected) throw unexpected.error;
+  const { source: _source, error: _error, ...totals } = recorded;
+  return { ...totals, outcomes };
+}
+
+/**
+ * Loads `inputs` into the prepared load as part of `run`: each file in its own transaction
+ * with its checkpoint, `concurrency` at once, largest first; every file that commits (or is
+ * found committed) is added to the run as it does. A file that fails rolls back alone and the
+ * others still load; then this throws a {@link FilesLoadError} naming each failed file. A
+ * stop (`signal`) lets the files in flight finish and starts no other.
+ */
+export async function loadInputs(
+  ctx: LoadContext,
+  run: RunRecorder,
+  inputs: InputFile[],
+  options: LoadInputsOptions,
+): Promise<FileOutcome[]> {
   const limit = pLimit(Math.max(1, options.concurrency));
   options.progress?.start(
     inputs.length,
@@ -65,35 +118,29 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
   const outcomes: FileOutcome[] = await Promise.all(
     bySize.map((input) =>
       limit(() =>
-        loadOne(ctx, input, runId, options).then(
-          (result): FileOutcome => ({ path: input.path, result }),
+        loadOne(ctx, input, run.id, options).then(
+          (result): FileOutcome => {
+            run.add(result);
+            return { path: input.path, result };
+          },
           (error: unknown): FileOutcome => ({ path: input.path, error: errorMessage(error) }),
         ),
       ),
     ),
   );
   options.progress?.stop();
-  const totals = sumOutcomes(outcomes);
-  const failures = outcomes.filter((outcome) => outcome.error !== undefined);
-  const errors = failures.map((f) => f.error as string);
+  const errors = outcomes.flatMap((outcome) => (outcome.error === undefined ? [] : [outcome.error]));
   if (options.signal?.aborted)
     errors.push('stopped before every file was loaded (shutdown); the next run loads the rest');
-  const error = errors.length > 0 ? errors.join('\n') : undefined;
-  await finishRun(db, runId, totals, error);
-  return {
-    ...totals,
-    runId,
-    status: error === undefined ? 'succeeded' : 'failed',
-    durationMs: Date.now() - started,
-    outcomes,
-  };
+  if (errors.length > 0) throw new FilesLoadError(errors, outcomes);
+  return outcomes;
 }
 
 async function loadOne(
   ctx: LoadContext,
   input: InputFile,
   runId: number,
-  options: LoadOptions,
+  options: LoadInputsOptions,
 ): Promise<FileLoadResult> {
   // Bytes already shown as read: a retried file only moves the progress past them.
   let shown = 0;
@@ -124,7 +171,8 @@ async function loadOne(
     } catch (error) {
       // The file's transaction rolled back as a whole: a file on disk is simply read again.
       if (!reopenable || attempt > TRANSIENT_RETRIES || !isTransient(error)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt + Math.random() * 200));
+      // A shutdown during the wait fails the file now (nothing of it is committed).
+      await sleep(backoffDelayMs(attempt, RETRY_BACKOFF), options.signal);
     } finally {
       if (stream !== process.stdin) stream.destroy();
     }
@@ -133,6 +181,9 @@ async function loadOne(
 
 /** Retries of a file that lost a deadlock or a serialization conflict (it loads once more, or twice). */
 const TRANSIENT_RETRIES = 2;
+
+/** The wait before a retry: jittered, up to 200 ms before the first, 400 ms before the second. */
+const RETRY_BACKOFF = { baseDelayMs: 200, maxDelayMs: 1_000 };
 
 /** A load that failed only because of another transaction: deadlock (40P01) or serialization (40001). */
 function isTransient(error: unknown): boolean {
@@ -144,10 +195,4 @@ function isTransient(error: unknown): boolean {
     cause = (cause as { cause?: unknown }).cause;
   }
   return false;
-}
-
-function sumOutcomes(outcomes: FileOutcome[]): RunTotals {
-  const totals = emptyTotals();
-  for (const { result } of outcomes) if (result) addResult(totals, result);
-  return totals;
 }

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parseConfigText } from '../config/index.ts';
 import { poolSizeForLoad, poolSizeForRun, poolSizeForSchedule } from '../pipeline/connections.ts';
+import { FILES_SOURCE_CONCURRENCY } from '../pipeline/sources/files.ts';
 
 const config = parseConfigText(
   `
@@ -24,7 +25,7 @@ test('a run gets a connection per file in flight, plus DDL, run records and its 
 });
 
 test('the scheduler adds up every source that may run at once, each with its lock connection', (t) => {
-  t.is(poolSizeForSchedule(config.sources), 1 + (12 + 3) + (2 + 3) + (8 + 3));
+  t.is(poolSizeForSchedule(config.sources), 1 + (12 + 3) + (FILES_SOURCE_CONCURRENCY + 3) + (8 + 3));
 });
 
 test('a load with --concurrency N never has a file wait for a connection', (t) => {

@@ -1,11 +1,12 @@
 import type { ConnectionPool } from '@databases/pg';
 import type { LoadedConfig } from '../../config/index.ts';
+import { sleep } from '../../connectors/http/index.ts';
 import { errorMessage } from '../../errors/index.ts';
 import type { Logger } from '../logger.ts';
 import { logProgress } from '../progress.ts';
 import { runSources } from '../run.ts';
 import { attributeRuns, type RunTrigger } from '../runs.ts';
-import { retryDelays, waitUnlessStopped } from './backoff.ts';
+import { retryDelays } from './backoff.ts';
 import { claimFire, type FireOutcome, finishFire, takeSource } from './fire-records.ts';
 import type { ScheduledSource } from './scheduled-sources.ts';
 import { type SourceLock, withSourceLock } from '../source-lock.ts';
@@ -118,7 +119,12 @@ async function runAttempts(
       { event: 'fire.retry', fireId, attempt, delaySeconds, error },
       `run failed; retry ${attempt} of ${retries} in ${delaySeconds} s`,
     );
-    if (!(await waitUnlessStopped(delaySeconds * 1000, signal))) {
+    // Waits the delay, or less when the fire is stopped (shutdown, lost lock): true when it all passed.
+    const waited = await sleep(delaySeconds * 1000, signal).then(
+      () => true,
+      () => false,
+    );
+    if (!waited) {
       if (lock.signal.aborted) return lostLock(lock, attempt, error);
       return { outcome: 'stopped', attempts: attempt, error };
     }
