@@ -24,15 +24,27 @@ export async function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<LoadedConfig> {
   if (file === undefined) {
-    const text = await readFile(DEFAULT_CONFIG_FILE, 'utf8').catch(() => undefined);
+    // Only its absence means "no config": a default file that is there but unreadable (EACCES,
+    // a folder, ...) must not quietly become a run with no sources.
+    const text = await readConfigFile(DEFAULT_CONFIG_FILE, { missingOk: true });
     if (text === undefined) return { ...configSchema.parse({}), file: undefined };
     return parseConfigText(text, DEFAULT_CONFIG_FILE, env);
   }
-  const text = await readFile(file, 'utf8').catch((cause: NodeJS.ErrnoException) => {
+  const text = await readConfigFile(file, { missingOk: false });
+  return parseConfigText(text, file, env);
+}
+
+async function readConfigFile(file: string, options: { missingOk: true }): Promise<string | undefined>;
+async function readConfigFile(file: string, options: { missingOk: false }): Promise<string>;
+async function readConfigFile(file: string, options: { missingOk: boolean }): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const cause = error as NodeJS.ErrnoException;
+    if (cause.code === 'ENOENT' && options.missingOk) return undefined;
     const why = cause.code === 'ENOENT' ? 'no such file' : cause.message;
     throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${why}` }], cause);
-  });
-  return parseConfigText(text, file, env);
+  }
 }
 
 /** Parses config text (YAML is a superset of JSON, so one parser reads both). */

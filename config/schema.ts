@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INSTANT_PATTERN, R4_RESOURCE_TYPES } from '../transforms/ndjson/index.ts';
 
 /**
  * The config file (`fhir-etl.config.yaml`, YAML or JSON): the warehouse, the sources and the
@@ -44,10 +45,25 @@ function isOrigin(value: string): boolean {
     return false;
   }
 }
-const resourceType = z.string().regex(/^[A-Z][A-Za-z]+$/, 'must be a FHIR resource type, e.g. Patient');
-/** A FHIR instant: a date-time to the second with a zone. @see FHIR R4 datatypes.html#instant */
-export const FHIR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
-const instant = z.string().regex(FHIR_INSTANT, 'must be a FHIR instant, e.g. 2026-01-31T00:00:00Z');
+/**
+ * An R4 resource type, checked against the model (a misspelt type would otherwise reach the
+ * server as a request it refuses, which the REST connector reports as a type it may not read).
+ */
+const resourceType = z.string().superRefine((value, ctx) => {
+  if (!R4_RESOURCE_TYPES.has(value))
+    ctx.addIssue({ code: 'custom', message: `${value} is not an R4 resource type` });
+});
+/** A `_typeFilter` entry: `Type?param=value`, its type an R4 resource type. */
+const typeFilter = z
+  .string()
+  .regex(/^[A-Za-z]+\?.+/, 'must look like Type?param=value')
+  .superRefine((value, ctx) => {
+    const type = /^([A-Za-z]+)\?./.exec(value)?.[1];
+    if (type !== undefined && !R4_RESOURCE_TYPES.has(type))
+      ctx.addIssue({ code: 'custom', message: `${type} is not an R4 resource type` });
+  });
+/** A FHIR instant, the same pattern the loader checks meta.lastUpdated with. */
+const instant = z.string().regex(INSTANT_PATTERN, 'must be a FHIR instant, e.g. 2026-01-31T00:00:00Z');
 const cron = z
   .string()
   .regex(/^\s*\S+(\s+\S+){4,5}\s*$/, 'must be a cron expression of 5 or 6 fields, e.g. "0 2 * * *"');
@@ -109,9 +125,7 @@ export const bulkExport = z
     exportType: z.string().optional(),
     method: z.enum(['GET', 'POST']).default('GET'),
     types: z.array(resourceType).optional(),
-    typeFilters: z
-      .array(z.string().regex(/^[A-Z][A-Za-z]+\?.+/, 'must look like Type?param=value'))
-      .optional(),
+    typeFilters: z.array(typeFilter).optional(),
     elements: z.array(z.string()).optional(),
     /** Patient references for a POST kick-off, e.g. Patient/123. */
     patients: z.array(z.string()).optional(),

@@ -103,6 +103,21 @@ test('--since must be a FHIR instant', async (t) => {
   t.regex(result.stderr, /--since must be a FHIR instant/);
 });
 
+test('--since and --until refuse a well-shaped date that is not an instant (month 13, hour 99)', async (t) => {
+  for (const [flag, value] of [
+    ['--since', '2026-13-01T00:00:00Z'],
+    ['--until', '2026-01-01T99:00:00Z'],
+  ] as const) {
+    const result = await runCli(['--config', configFile, 'run', flag, value], {
+      databaseUrl: warehouse.url,
+    });
+    t.is(result.code, 2, `${flag} ${value}`);
+    t.true(
+      result.stderr.includes(`${flag} must be a FHIR instant such as 2026-01-31T00:00:00Z, got "${value}"`),
+    );
+  }
+});
+
 test('--until must be a FHIR instant', async (t) => {
   const result = await runCli(['--config', configFile, 'run', '--until', 'tomorrow'], {
     databaseUrl: warehouse.url,

@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { ConfigError, loadConfig, parseConfigText } from '../config/index.ts';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig, parseConfigText } from '../config/index.ts';
 
 const bulk = `
 sources:
@@ -160,3 +160,96 @@ test('export.tokenHosts takes host names or origins, and refuses anything else b
     ['sources[0].export.tokenHosts[0]', 'sources[0].export.tokenHosts[1]', 'sources[0].export.tokenHosts[2]'],
   );
 });
+
+test('resource types are checked against R4, each misspelling named by path', (t) => {
+  const rest = (resources: string) =>
+    `sources: [{ name: payer, kind: fhir-rest, baseUrl: "https://x/r4", resources: ${resources}, auth: { type: authorization_code, clientId: c, redirectUri: "http://localhost:8976/callback" } }]`;
+  t.notThrows(() => parseConfigText(rest('[Patient, Observation, ExplanationOfBenefit]'), 'x.yaml', {}));
+  t.deepEqual(
+    problemsOf(() => parseConfigText(rest('[Patient, Observaton, patient]'), 'x.yaml', {})),
+    [
+      { path: 'sources[0].resources[1]', message: 'Observaton is not an R4 resource type' },
+      { path: 'sources[0].resources[2]', message: 'patient is not an R4 resource type' },
+    ],
+  );
+  // Types that are not resources (a datatype, the abstract base) are refused too.
+  t.deepEqual(
+    problemsOf(() => parseConfigText(rest('[HumanName, DomainResource]'), 'x.yaml', {})).map(
+      (p) => p.message,
+    ),
+    ['HumanName is not an R4 resource type', 'DomainResource is not an R4 resource type'],
+  );
+
+  const bulkWith = (exportBlock: string) =>
+    `sources: [{ name: p, kind: bulk, baseUrl: "https://x/r4", export: ${exportBlock} }]`;
+  t.notThrows(() =>
+    parseConfigText(
+      bulkWith('{ types: [Patient, Coverage], typeFilters: ["Observation?category=laboratory"] }'),
+      'x.yaml',
+      {},
+    ),
+  );
+  t.deepEqual(
+    problemsOf(() =>
+      parseConfigText(
+        bulkWith('{ types: [Patient, Coverag], typeFilters: ["Observaton?category=laboratory", "Patient"] }'),
+        'x.yaml',
+        {},
+      ),
+    ),
+    [
+      { path: 'sources[0].export.types[1]', message: 'Coverag is not an R4 resource type' },
+      { path: 'sources[0].export.typeFilters[0]', message: 'Observaton is not an R4 resource type' },
+      { path: 'sources[0].export.typeFilters[1]', message: 'must look like Type?param=value' },
+    ],
+  );
+});
+
+test('export.until takes only real instants (no month 13, no hour 99)', (t) => {
+  const until = (value: string) =>
+    `sources: [{ name: p, kind: bulk, baseUrl: "https://x/r4", export: { until: "${value}" } }]`;
+  t.notThrows(() => parseConfigText(until('2026-01-31T00:00:00Z'), 'x.yaml', {}));
+  for (const bad of ['2026-13-01T00:00:00Z', '2026-01-01T99:00:00Z', '2026-01-01T00:00:00+25:00']) {
+    t.deepEqual(
+      problemsOf(() => parseConfigText(until(bad), 'x.yaml', {})),
+      [{ path: 'sources[0].export.until', message: 'must be a FHIR instant, e.g. 2026-01-31T00:00:00Z' }],
+      bad,
+    );
+  }
+});
+
+// Serial tests run before the concurrent ones, so changing the working folder here touches no other test.
+test.serial(
+  'a default config file that is there but unreadable is a ConfigError, not an empty config',
+  async (t) => {
+    const cwd = process.cwd();
+    const dir = await mkdtemp(join(tmpdir(), 'fhir-etl-default-config-'));
+    try {
+      process.chdir(dir);
+      // Absent: the built-in empty config.
+      const empty = await loadConfig(undefined, {});
+      t.is(empty.file, undefined);
+      t.deepEqual(empty.sources, []);
+
+      // A folder where the file should be (EISDIR).
+      await mkdir(DEFAULT_CONFIG_FILE);
+      const folder = await t.throwsAsync(loadConfig(undefined, {}), { instanceOf: ConfigError });
+      t.regex(
+        folder?.message ?? '',
+        /^config fhir-etl\.config\.yaml is not valid:\n.*cannot read the file: EISDIR/s,
+      );
+
+      // Not readable by this user (EACCES); root reads anything, so only checked as another user.
+      if (process.getuid?.() !== 0) {
+        const other = await mkdtemp(join(tmpdir(), 'fhir-etl-default-config-'));
+        process.chdir(other);
+        await writeFile(DEFAULT_CONFIG_FILE, 'sources: []\n');
+        await chmod(DEFAULT_CONFIG_FILE, 0o000);
+        const denied = await t.throwsAsync(loadConfig(undefined, {}), { instanceOf: ConfigError });
+        t.regex(denied?.message ?? '', /fhir-etl\.config\.yaml.*cannot read the file: EACCES/s);
+      }
+    } finally {
+      process.chdir(cwd);
+    }
+  },
+);

@@ -1,12 +1,14 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { pino } from 'pino';
+import { AuthError } from '../connectors/auth/errors.ts';
 import { memberTokenProvider } from '../connectors/auth/refresh-token-provider.ts';
 import { createHttpClient } from '../connectors/http/index.ts';
 import { memberTokenStore } from '../pipeline/members/credential-store.ts';
 import { loginClient } from '../pipeline/members/login.ts';
 import { listMembers } from '../pipeline/members/members.ts';
 import { runSources } from '../pipeline/run.ts';
+import { startHttpServer } from './helpers/http-server.ts';
 import { postForm } from './helpers/sandbox.ts';
 import { rows, useTestWarehouse } from './helpers/warehouse.ts';
 import { loginAs, usePayer } from './helpers/payer.ts';
@@ -155,6 +157,53 @@ test.serial(
       await warehouse.db.query(sql`DROP TRIGGER test_fail_commit_once ON fhir_etl.credentials`);
       await warehouse.db.query(sql`DROP FUNCTION fhir_etl.test_fail_commit_once()`);
       await warehouse.db.query(sql`DROP SEQUENCE fhir_etl.test_commit_failures`);
+    }
+  },
+);
+
+test.serial(
+  'a token endpoint that never answers: the refresh gives up after refreshTimeoutMs and stores nothing',
+  async (t) => {
+    const { patientId } = await loginAs(warehouse.db, payer, '01-testmemid');
+    const member = { source: 'payer', patientId };
+    const store = memberTokenStore(warehouse.db, payer.key, member);
+    const before = await store.read();
+    t.truthy(before.refreshToken);
+    const [stateBefore] = (await listMembers(warehouse.db, 'payer')).filter((m) => m.patientId === patientId);
+    // A real server that reads the refresh request and never answers it.
+    const hanging = await startHttpServer();
+    hanging.route('POST', '/token', { hang: true });
+    try {
+      const source = { ...payer.source, auth: { ...payer.source.auth, tokenUrl: hanging.url('/token') } };
+      const client = await loginClient(source, createHttpClient());
+      const provider = memberTokenProvider({ client, store, member, refreshTimeoutMs: 100 });
+      const started = Date.now();
+      const error = await t.throwsAsync(provider.token(), { instanceOf: AuthError });
+      t.true(Date.now() - started < 10_000, 'bounded, not left hanging');
+      t.is(
+        error?.message,
+        `refreshing the access token at ${hanging.url('/token')} took longer than 0.1 s; gave up`,
+      );
+      const sent = hanging.requestsTo('/token');
+      t.is(sent.length, 1);
+      t.is(new URLSearchParams(sent[0]?.body).get('refresh_token'), before.refreshToken ?? null);
+
+      // Nothing stored: the same tokens, the member not flagged for a new login, not marked refreshed.
+      t.deepEqual(await store.read(), before);
+      const [stateAfter] = (await listMembers(warehouse.db, 'payer')).filter(
+        (m) => m.patientId === patientId,
+      );
+      t.false(stateAfter?.needsLogin);
+      t.falsy(stateAfter?.loginError);
+      t.deepEqual(stateAfter?.refreshedAt, stateBefore?.refreshedAt);
+
+      // The row lock was released and the stored refresh token is still good at the real server.
+      const accessToken = await (await providerFor(patientId)).token();
+      const after = await store.read();
+      t.is(accessToken, after.accessToken);
+      t.not(after.refreshToken, before.refreshToken, 'the real server rotated it');
+    } finally {
+      await hanging.close();
     }
   },
 );

@@ -9,9 +9,9 @@ import {
 } from '../../pipeline/demo.ts';
 import { logProgress } from '../../pipeline/progress.ts';
 import { EXIT } from '../exit-codes.ts';
+import { positiveInt, seed } from '../option-parsers.ts';
 import { withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
-import { positiveInt } from './load.ts';
 import { describeRuns } from './run.ts';
 
 export function registerDemoCommand(program: Command): void {
@@ -21,9 +21,11 @@ export function registerDemoCommand(program: Command): void {
       'the whole job on this machine: a 1up-like sandbox, the embedded warehouse, a bulk and a payer source',
     )
     .addOption(
-      new Option('--patients <n>', 'members the sandbox generates').default(50).argParser(positiveInt),
+      new Option('--patients <n>', 'members the sandbox generates')
+        .default(50)
+        .argParser(positiveInt('--patients')),
     )
-    .addOption(new Option('--seed <n>', 'seed of the synthetic data').default(1).argParser(positiveInt))
+    .addOption(new Option('--seed <n>', 'seed of the synthetic data').default(1).argParser(seed('--seed')))
     .action(async (options: { patients: number; seed: number }, command: Command) => {
       const say = (line: string) => process.stdout.write(`${line}\n`);
       await withWarehouse(

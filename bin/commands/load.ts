@@ -3,7 +3,8 @@ import { type LoadSummary, loadPaths } from '../../pipeline/load.ts';
 import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
 import { poolSizeForLoad } from '../../pipeline/connections.ts';
 import { configuredViews } from '../../pipeline/views.ts';
-import { EXIT, UsageError } from '../exit-codes.ts';
+import { EXIT } from '../exit-codes.ts';
+import { positiveInt } from '../option-parsers.ts';
 import { configuredViewOptions, globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
@@ -13,11 +14,15 @@ export function registerLoadCommand(program: Command): void {
     .description('load local NDJSON files (.ndjson, .ndjson.gz), folders of them, or - for stdin')
     .argument('<paths...>', 'files, folders, or - for standard input')
     .option('--source <name>', 'source name the rows are recorded under', 'local')
-    .addOption(new Option('--concurrency <n>', 'files loaded at once').default(2).argParser(positiveInt))
+    .addOption(
+      new Option('--concurrency <n>', 'files loaded at once')
+        .default(2)
+        .argParser(positiveInt('--concurrency')),
+    )
     .addOption(
       new Option('--max-line-bytes <n>', 'longer lines are rejected')
         .default(64 * 1024 * 1024)
-        .argParser(positiveInt),
+        .argParser(positiveInt('--max-line-bytes')),
     )
     .option('--views <dir...>', 'folders of your own ViewDefinitions, loaded beside the shipped ones')
     .option('--no-views', 'land fhir_raw only; fill no view tables')
@@ -52,12 +57,6 @@ export function registerLoadCommand(program: Command): void {
         { poolSize: poolSizeForLoad(options.concurrency) },
       );
     });
-}
-
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a positive whole number, got "${value}"`);
-  return n;
 }
 
 function withoutOutcomes(summary: LoadSummary) {

@@ -1,15 +1,15 @@
 import { type Command, Option } from 'commander';
 import { listRejects } from '../../pipeline/status.ts';
 import { withWarehouse } from '../global-options.ts';
+import { positiveInt } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
-import { positiveInt } from './load.ts';
 
 export function registerRejectsCommand(program: Command): void {
   program
     .command('rejects')
     .description('list rejected lines with their file, line number and reason')
-    .addOption(new Option('--run <id>', 'only this run').argParser(positiveInt))
-    .addOption(new Option('--limit <n>', 'at most this many').default(50).argParser(positiveInt))
+    .addOption(new Option('--run <id>', 'only this run').argParser(positiveInt('--run')))
+    .addOption(new Option('--limit <n>', 'at most this many').default(50).argParser(positiveInt('--limit')))
     .option('--json', 'one JSON object per line, with the raw text')
     .action(async (options, command: Command) => {
       await withWarehouse(command, async (warehouse) => {

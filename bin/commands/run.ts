@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { FHIR_INSTANT, loadConfig } from '../../config/index.ts';
+import { loadConfig } from '../../config/index.ts';
 import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
 import type { SourceRunResult } from '../../pipeline/run-recorder.ts';
 import { poolSizeForRun } from '../../pipeline/connections.ts';
@@ -7,6 +7,7 @@ import { runSources, selectSources } from '../../pipeline/run.ts';
 import { stopOnSignals } from '../../pipeline/scheduler/shutdown.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { globalOptions, withWarehouse } from '../global-options.ts';
+import { instant } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
 
 export function registerRunCommand(program: Command): void {
@@ -58,15 +59,6 @@ export function registerRunCommand(program: Command): void {
         },
       );
     });
-}
-
-/** Parses an option holding a FHIR instant, refusing anything else as a usage error. */
-function instant(flag: string): (value: string) => string {
-  return (value) => {
-    if (!FHIR_INSTANT.test(value))
-      throw new UsageError(`${flag} must be a FHIR instant such as 2026-01-31T00:00:00Z, got "${value}"`);
-    return value;
-  };
 }
 
 /** One line per source, then each failure in full. */

@@ -8,7 +8,7 @@ import {
   writeNdjson,
 } from '../../sandbox/index.ts';
 import { UsageError } from '../exit-codes.ts';
-import { positiveInt } from './load.ts';
+import { port, positiveInt, seed } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
 
 /**
@@ -22,15 +22,19 @@ export function registerSandboxCommand(program: Command): void {
       'start a local server that behaves like the 1upHealth Provider Access and Payer-to-Payer APIs',
     )
     .addOption(
-      new Option('--port <n>', 'port on 127.0.0.1 (0 = any free port)').default(8975).argParser(port),
+      new Option('--port <n>', 'port on 127.0.0.1 (0 = any free port)')
+        .default(8975)
+        .argParser(port('--port')),
     )
     .addOption(
       new Option('--patients <n>', 'synthetic members (the 4 named test members included)')
         .default(20)
-        .argParser(positiveInt),
+        .argParser(positiveInt('--patients')),
     )
     .addOption(
-      new Option('--seed <n>', 'data seed: the same seed gives the same data').default(1).argParser(seed),
+      new Option('--seed <n>', 'data seed: the same seed gives the same data')
+        .default(1)
+        .argParser(seed('--seed')),
     )
     .option('--faults <list>', 'faults to inject: 429,500,410,token-expiry,slow,malformed,truncated-gzip', '')
     .action(async (options) => {
@@ -97,19 +101,6 @@ function faultsOption(value: string) {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new UsageError(`expected a port number, got "${value}"`);
-  return n;
-}
-
-function seed(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new UsageError(`expected a whole number seed, got "${value}"`);
-  return n;
 }
 
 function untilSignal(): Promise<void> {

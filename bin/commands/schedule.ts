@@ -5,8 +5,8 @@ import { poolSizeForSchedule } from '../../pipeline/connections.ts';
 import { createLogger } from '../../pipeline/logger.ts';
 import { serveMetrics } from '../../pipeline/metrics/index.ts';
 import { runScheduler, scheduledSources, stopOnSignals } from '../../pipeline/scheduler/index.ts';
-import { UsageError } from '../exit-codes.ts';
 import { globalOptions } from '../global-options.ts';
+import { port } from '../option-parsers.ts';
 
 export function registerScheduleCommand(program: Command): void {
   program
@@ -19,7 +19,7 @@ export function registerScheduleCommand(program: Command): void {
       new Option(
         '--metrics-port <port>',
         'serve Prometheus /metrics and /healthz on this port (0: any free port)',
-      ).argParser(port),
+      ).argParser(port('--metrics-port')),
     )
     .option(
       '--metrics-host <host>',
@@ -64,11 +64,4 @@ export function registerScheduleCommand(program: Command): void {
         await warehouse.close();
       }
     });
-}
-
-function port(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535)
-    throw new UsageError(`--metrics-port must be a port number (0-65535), got "${value}"`);
-  return parsed;
 }

@@ -21,6 +21,7 @@ import {
   ViewsDirError,
 } from '../../transforms/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
+import { positiveInt } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
 
 /**
@@ -44,7 +45,7 @@ export function registerViewCommand(program: Command): void {
     .addOption(
       new Option('--max-line-bytes <n>', 'longer lines are rejected')
         .default(64 * 1024 * 1024)
-        .argParser(positiveInt),
+        .argParser(positiveInt('--max-line-bytes')),
     )
     .action(async (options: RunOptions) => {
       process.exitCode = await viewErrorsAreUsage(() => runView(options));
@@ -83,12 +84,6 @@ function engineOption(): Option {
   return new Option('--engine <engine>', 'FHIRPath evaluation: fast (compiled) or fhirpath (fhirpath.js)')
     .choices(['fast', 'fhirpath'])
     .default('fast');
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`expected a positive whole number, got "${value}"`);
-  return n;
 }
 
 /** A view (or views folder) the user named that cannot be used is a command-line problem: exit 2. */

@@ -1,4 +1,10 @@
 export { NdjsonReadError } from './errors.ts';
-export { type AcceptedLine, type ParsedLine, parseResourceLine, type RejectedLine } from './parse-line.ts';
+export {
+  type AcceptedLine,
+  INSTANT_PATTERN,
+  type ParsedLine,
+  parseResourceLine,
+  type RejectedLine,
+} from './parse-line.ts';
 export { type LineReaderOptions, readLines } from './read-lines.ts';
 export { R4_RESOURCE_TYPES } from './resource-types.ts';
