@@ -12,7 +12,7 @@ import {
   viewTable,
   viewTarget,
 } from '../loaders/index.ts';
-import { type CompiledView, parseResourceLine, readLines } from '../transforms/index.ts';
+import { checkParsedResource, type CompiledView, parseResourceLine, readLines } from '../transforms/index.ts';
 
 /**
  * What every load of a run shares, whatever the connector: the warehouse, the fhir_raw
@@ -108,9 +108,9 @@ export async function ingestResources(
   async function* records() {
     let position = 0;
     for await (const resource of resources) {
-      const text = JSON.stringify(resource) ?? 'null';
-      bytes += Buffer.byteLength(text) + 1;
-      yield parseResourceLine(text, ++position);
+      const checked = checkParsedResource(resource, ++position);
+      bytes += Buffer.byteLength(checked.text) + 1;
+      yield checked;
     }
   }
   return loadFile(ctx.db, file, records(), {

@@ -3,6 +3,7 @@ export {
   type AcceptedLine,
   INSTANT_PATTERN,
   type ParsedLine,
+  checkParsedResource,
   parseResourceLine,
   type RejectedLine,
 } from './parse-line.ts';

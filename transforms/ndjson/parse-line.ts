@@ -62,6 +62,23 @@ export function parseResourceLine(raw: string, line: number): ParsedLine | undef
   return checkResource(value as Record<string, unknown>, text, line);
 }
 
+/**
+ * Checks a resource already parsed (an entry of a FHIR search page) exactly as a line is
+ * checked, without parsing it again: `line` is its position in the batch, and its text is
+ * what lands in fhir_raw.
+ */
+export function checkParsedResource(value: unknown, line: number): ParsedLine {
+  const text = JSON.stringify(value) ?? 'null';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return reject(
+      line,
+      text,
+      `not a JSON object (found ${Array.isArray(value) ? 'an array' : typeof value})`,
+    );
+  }
+  return checkResource(value as Record<string, unknown>, text, line);
+}
+
 function checkResource(resource: Record<string, unknown>, text: string, line: number): ParsedLine {
   const { resourceType, id } = resource;
   if (typeof resourceType !== 'string' || resourceType === '') {
