@@ -20,3 +20,46 @@ export class LoadError extends FhirEtlError {
     super(message, { code: 'LOAD_FAILED', context, cause });
   }
 }
+
+/**
+ * Causes of a failed load that may not recur, so loading the file again from the start is
+ * worth it: its input broke off part way (a reset or closed socket, a body cut off in
+ * transit, a gzip stream that ends early), or PostgreSQL rolled the file back for another
+ * transaction's sake (deadlock 40P01, serialization failure 40001). Anything else (a view's
+ * SQL error, a constraint, a corrupt gzip stream) fails the same way every time.
+ */
+const RETRYABLE_CODES = new Set([
+  // PostgreSQL: deadlock_detected, serialization_failure.
+  '40P01',
+  '40001',
+  // The input broke off: the body of a bulk file cut short (connectors/bulk/truncation-guard.ts),
+  // a gzip stream that ends early, a stream destroyed before its end.
+  'BULK_TRUNCATED_BODY',
+  'Z_BUF_ERROR',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  // The network (as connectors/http/network-error.ts): undici reports a socket closed under a
+  // body as TypeError('terminated') caused by UND_ERR_SOCKET.
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/**
+ * Whether a LoadError may succeed if the file is loaded again (its transaction rolled back
+ * whole, so a retry starts clean): some error in its cause chain has one of the codes above.
+ * Anything not a LoadError did not come from a file's load and is not judged here.
+ */
+export function isRetryableLoad(error: unknown): boolean {
+  if (!(error instanceof LoadError)) return false;
+  let current: unknown = error.cause;
+  for (let depth = 0; current instanceof Object && depth < 8; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

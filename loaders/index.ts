@@ -2,7 +2,9 @@ export * from './errors.ts';
 export { copyInto } from './postgres/copy.ts';
 export { COPY_NULL, encodeCopyValue, escapeCopyText } from './postgres/copy-text.ts';
 export { migrate, readMigrations } from './postgres/migrate.ts';
+export { type ExactlyOnce, type FileRecord, loadExactlyOnce } from './raw/exactly-once.ts';
 export {
+  alreadyLoadedResult,
   type FileLoadResult,
   type FileToLoad,
   loadFile,

@@ -6,7 +6,7 @@ import { prepareLoad } from './ingest.ts';
 import type { ProgressReporter } from './progress.ts';
 import { recordRun, type SourceRunResult } from './run-recorder.ts';
 import { attributeRun, prefixRunError } from './runs.ts';
-import { isSourceLockLost, withSourceLock } from './source-lock.ts';
+import { isSourceLockLost, leadWith, withSourceLock } from './source-lock.ts';
 import { type RunRequest, runSource } from './sources/index.ts';
 import { configuredViews } from './views.ts';
 
@@ -90,8 +90,7 @@ async function explainLostLock(
   if (run.status !== 'failed' || !signal?.aborted || !isSourceLockLost(signal.reason)) return run;
   const lost = signal.reason.message;
   await prefixRunError(db, run.runId, lost);
-  const error = run.error?.startsWith(lost) ? run.error : [lost, run.error].filter(Boolean).join('\n');
-  return { ...run, error };
+  return { ...run, error: leadWith(lost, run.error) };
 }
 
 /**

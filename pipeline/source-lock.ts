@@ -123,3 +123,8 @@ export class SourceLockLostError extends FhirEtlError {
 export function isSourceLockLost(error: unknown): error is SourceLockLostError {
   return error instanceof SourceLockLostError;
 }
+
+/** `reason` first, then what the run said (once, however often the two are combined). */
+export function leadWith(reason: string, error: string | undefined): string {
+  return error?.startsWith(reason) ? error : [reason, error].filter(Boolean).join('\n');
+}

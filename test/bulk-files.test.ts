@@ -104,3 +104,70 @@ test('a capability status URL is kept for resuming but shown redacted in errors,
   t.true(lines.length > 0);
   t.false(JSON.stringify(lines).includes(secret), 'no log line carries the status URL unredacted');
 });
+
+/**
+ * An error file of `count` warnings (an error-severity issue would fail the run), each with its
+ * own diagnostics so the file compresses poorly and half of it holds whole lines.
+ */
+function warnings(count: number): string {
+  let text = '';
+  for (let i = 1; i <= count; i++) {
+    const diagnostics = `resource ${i} exported without its notes (${i * 7919})`;
+    text += `${JSON.stringify(outcome('informational', diagnostics, 'warning'))}\n`;
+  }
+  return text;
+}
+
+test('an error file whose download is cut off is downloaded again, and the run succeeds', async (t) => {
+  const s = await scriptedServer(t);
+  s.route('GET', '/fhir/$export', kickOffAccepted(s));
+  s.route(
+    'GET',
+    '/status/job1',
+    manifest({ error: [{ type: 'OperationOutcome', url: `${s.url}/files/errors.ndjson` }] }),
+  );
+  s.route(
+    'GET',
+    '/files/errors.ndjson',
+    { status: 200, body: warnings(200), gzip: true, truncate: true },
+    { status: 200, body: warnings(200), gzip: true },
+  );
+  s.route('DELETE', '/status/job1', { status: 202 });
+  const { logger, lines } = captureLogger();
+
+  const result = await runBulk(warehouse.db, bulkSource(s, 'cut-errors'), { logger });
+
+  t.is(result.status, 'succeeded', result.error);
+  t.is(s.requests.filter((r) => r.path === '/files/errors.ndjson').length, 2);
+  t.true(lines.some((l) => l.event === 'bulk.file_retry' && /cut off/.test(String(l.reason))));
+  const [recorded] = await warehouse.db.query(
+    sql`SELECT count(*)::int AS n FROM fhir_etl.bulk_errors WHERE source = 'cut-errors'`,
+  );
+  t.is(recorded.n, 200, 'the issues of the whole file, once: the cut-off attempt left none');
+  const [file] = await warehouse.db.query(
+    sql`SELECT lines, counts FROM fhir_etl.files WHERE source = 'cut-errors'`,
+  );
+  t.like(file, { lines: 200, counts: { issues: 200 } });
+});
+
+test('a file whose load fails the same way every time is downloaded once, not again and again', async (t) => {
+  const s = await scriptedServer(t);
+  // A real, deterministic failure inside the file's transaction: its fhir_etl.files row is refused.
+  await warehouse.db.query(
+    sql`ALTER TABLE fhir_etl.files ADD CONSTRAINT test_doomed CHECK (source <> 'doomed')`,
+  );
+  t.teardown(() => warehouse.db.query(sql`ALTER TABLE fhir_etl.files DROP CONSTRAINT test_doomed`));
+  s.route('GET', '/fhir/$export', kickOffAccepted(s));
+  s.route('GET', '/status/job1', manifest({ output: [{ type: 'Patient', url: `${s.url}/files/p.ndjson` }] }));
+  s.route('GET', '/files/p.ndjson', { status: 200, body: ndjson('Patient', 3, 'doomed') });
+
+  const result = await runBulk(warehouse.db, bulkSource(s, 'doomed'));
+
+  t.is(result.status, 'failed');
+  t.regex(result.error ?? '', /test_doomed/);
+  t.is(s.requests.filter((r) => r.path === '/files/p.ndjson').length, 1);
+  const [left] = await warehouse.db.query(
+    sql`SELECT count(*)::int AS n FROM fhir_raw.patient WHERE source = 'doomed'`,
+  );
+  t.is(left.n, 0, 'nothing of the file committed');
+});

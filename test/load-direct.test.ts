@@ -56,10 +56,9 @@ function spy(target: StagedTarget, paths: Paths): StagedTarget {
     get full() {
       return target.full;
     },
-    flush: (tx) => target.flush(tx),
     finish: (tx, file, merged) => target.finish(tx, file, merged),
     take(): TargetBatch {
-      const batch = (target.take as () => TargetBatch)();
+      const batch = target.take();
       return {
         copyDirect: (tx, file, type) => batch.copyDirect(tx, file, type),
         landed(type) {

@@ -1,9 +1,10 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
-import { LoadError } from '../errors.ts';
 import { deleteViewRows } from '../views/delete-rows.ts';
 import type { ViewTable } from '../views/view-tables.ts';
-import type { FileToLoad } from './load-file.ts';
+import { type FileRecord, loadExactlyOnce } from './exactly-once.ts';
+import type { FileToLoad, RejectRecord } from './load-file.ts';
 import { rawTableName } from './raw-tables.ts';
+import { insertRejects } from './rejects.ts';
 
 /** A resource a source says no longer exists (a Bulk Data `deleted` entry, a REST tombstone). */
 export interface ResourceReference {
@@ -19,6 +20,8 @@ export interface DeleteFileResult {
   deleted: Record<string, number>;
   /** View rows removed, per view. */
   viewRows: Record<string, number>;
+  /** Lines of the file that could not be read (see DeleteFileOptions.rejects). */
+  rejects: number;
   bytes: number;
 }
 
@@ -26,6 +29,11 @@ export interface DeleteFileOptions {
   /** The view tables whose rows of a deleted resource are removed. */
   viewTables: ViewTable[];
   bytesRead?: () => number;
+  /**
+   * The lines of the file that could not be read, asked for once every batch is read: `kept`
+   * go to fhir_etl.rejects, and `count` (which may be more than were kept) is the file's rejects.
+   */
+  rejects?: () => { kept: RejectRecord[]; count: number };
   /** Runs last inside the file's transaction (a connector's checkpoint). */
   beforeCommit?: (tx: Transaction, result: DeleteFileResult) => Promise<void>;
 }
@@ -42,16 +50,23 @@ export async function deleteResources(
   batches: AsyncIterable<ResourceReference[]>,
   options: DeleteFileOptions,
 ): Promise<DeleteFileResult> {
-  try {
-    return await db.tx((tx) => deleteInTransaction(tx, file, batches, options));
-  } catch (cause) {
-    if (cause instanceof LoadError) throw cause;
-    throw new LoadError(
-      `could not apply the deletions in ${file.path}: ${(cause as Error).message}`,
-      { file: file.path },
-      cause,
-    );
-  }
+  return loadExactlyOnce(
+    db,
+    file,
+    {
+      action: 'apply the deletions in',
+      alreadyLoaded: () => ({
+        status: 'already-loaded',
+        references: 0,
+        deleted: {},
+        viewRows: {},
+        rejects: 0,
+        bytes: 0,
+      }),
+      beforeCommit: options.beforeCommit,
+    },
+    (tx) => deleteInTransaction(tx, file, batches, options),
+  );
 }
 
 async function deleteInTransaction(
@@ -59,13 +74,7 @@ async function deleteInTransaction(
   file: FileToLoad,
   batches: AsyncIterable<ResourceReference[]>,
   options: DeleteFileOptions,
-): Promise<DeleteFileResult> {
-  await tx.query(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${file.source}|${file.fileKey}`}, 0))`);
-  const committed = await tx.query(
-    sql`SELECT 1 FROM fhir_etl.files WHERE source = ${file.source} AND file_key = ${file.fileKey}`,
-  );
-  if (committed.length > 0)
-    return { status: 'already-loaded', references: 0, deleted: {}, viewRows: {}, bytes: 0 };
+): Promise<{ result: DeleteFileResult; record: FileRecord }> {
   await tx.query(sql`CREATE TEMP TABLE fhir_etl_deleted (resource_type text, id text) ON COMMIT DROP`);
   let references = 0;
   for await (const batch of batches) {
@@ -79,15 +88,14 @@ async function deleteInTransaction(
   const deleted: Record<string, number> = {};
   for (const type of types) deleted[type] = await markRawDeleted(tx, file, type);
   const viewRows = await deleteViewRows(tx, options.viewTables, file.source, types);
+  const unreadable = options.rejects?.() ?? { kept: [], count: 0 };
+  await insertRejects(tx, file, unreadable.kept);
   const bytes = options.bytesRead?.() ?? 0;
   const marked = Object.values(deleted).reduce((sum, n) => sum + n, 0);
-  await tx.query(sql`
-    INSERT INTO fhir_etl.files (source, file_key, path, bytes, lines, resources, rejects, counts, run_id)
-    VALUES (${file.source}, ${file.fileKey}, ${file.path}, ${bytes}, ${references}, ${marked}, 0,
-            ${JSON.stringify({ deleted })}::jsonb, ${file.runId})`);
-  const result: DeleteFileResult = { status: 'loaded', references, deleted, viewRows, bytes };
-  await options.beforeCommit?.(tx, result);
-  return result;
+  return {
+    result: { status: 'loaded', references, deleted, viewRows, rejects: unreadable.count, bytes },
+    record: { bytes, lines: references, resources: marked, rejects: unreadable.count, counts: { deleted } },
+  };
 }
 
 /** The deleted types that have a fhir_raw table: a type never loaded has nothing to delete. */

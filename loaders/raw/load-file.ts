@@ -1,9 +1,10 @@
 import { type ConnectionPool, type SQLQuery, sql, type Transaction } from '@databases/pg';
-import { LoadError } from '../errors.ts';
 import { copyInto } from '../postgres/copy.ts';
 import { CopyBuffer } from '../postgres/copy-buffer.ts';
 import { COPY_NULL, escapeCopyText } from '../postgres/copy-text.ts';
+import { loadExactlyOnce } from './exactly-once.ts';
 import { type RawTableRegistry, rawTableName } from './raw-tables.ts';
+import { insertRejects } from './rejects.ts';
 import type { MergedType, StagedTarget, TargetBatch, TargetCounts } from './staged-target.ts';
 import type { AcceptedLine, RejectedLine } from '../../transforms/index.ts';
 
@@ -93,16 +94,15 @@ export async function loadFile(
   records: AsyncIterable<ResourceRecord | RejectRecord | undefined>,
   options: LoadFileOptions,
 ): Promise<FileLoadResult> {
-  try {
-    return await db.tx((tx) => loadInTransaction(tx, file, records, options));
-  } catch (cause) {
-    if (cause instanceof LoadError) throw cause;
-    throw new LoadError(
-      `could not load ${file.path}: ${(cause as Error).message}`,
-      { file: file.path },
-      cause,
-    );
-  }
+  return loadExactlyOnce(
+    db,
+    file,
+    { action: 'load', alreadyLoaded: alreadyLoadedResult, beforeCommit: options.beforeCommit },
+    async (tx) => {
+      const result = await loadInTransaction(tx, file, records, options);
+      return { result, record: result };
+    },
+  );
 }
 
 async function loadInTransaction(
@@ -111,15 +111,11 @@ async function loadInTransaction(
   records: AsyncIterable<ResourceRecord | RejectRecord | undefined>,
   options: LoadFileOptions,
 ): Promise<FileLoadResult> {
-  await tx.query(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${file.source}|${file.fileKey}`}, 0))`);
-  if (await isCommitted(tx, file)) return alreadyLoaded();
   await tx.query(
     sql`CREATE TEMP TABLE fhir_etl_changed (resource_type text, id text, seq integer) ON COMMIT DROP`,
   );
   const targets = options.targets ?? [];
   for (const target of targets) await target.begin(tx);
-  // A target that cannot take its rows apart (an older implementation) gets everything staged.
-  const directAllowed = targets.every((target) => target.take !== undefined);
 
   const batch = new RawBatch(file, options.batchBytes ?? 4 << 20, options.directBatchBytes ?? 8 << 20);
   const rejects: RejectRecord[] = [];
@@ -134,7 +130,7 @@ async function loadInTransaction(
   const flush = async () => {
     // Everything pending is detached now, synchronously: the next batch fills while this one is sent.
     const raw = batch.take();
-    const targetBatches = targets.map((target) => target.take?.());
+    const targetBatches = targets.map((target) => target.take());
     const pendingRejects = rejects.splice(0);
     for (const [resourceType, rows] of raw.direct) {
       const state = types.get(resourceType) as TypeState;
@@ -143,7 +139,7 @@ async function loadInTransaction(
       if (!state.refused && (await copyDirect(tx, file, resourceType, rows, targetBatches))) {
         state.directInserted += rows.count;
         state.ownXmins.add(rows.xmin as string);
-        for (const t of targetBatches) t?.landed(resourceType);
+        for (const t of targetBatches) t.landed(resourceType);
         continue;
       }
       // The batch is staged as a whole (raw rows and view rows): it must count as staged, or the
@@ -152,7 +148,7 @@ async function loadInTransaction(
       state.refused = true;
       state.staged += rows.count;
       rows.stageInto(raw.staged);
-      for (const t of targetBatches) t?.demote(resourceType);
+      for (const t of targetBatches) t.demote(resourceType);
     }
     if (raw.staged.length > 0) {
       if (!stageCreated) {
@@ -164,9 +160,9 @@ async function loadInTransaction(
       }
       await copyInto(tx, `COPY ${STAGE} FROM STDIN`, raw.staged.contents());
     }
-    for (const t of targetBatches) await t?.copyStaged(tx);
-    for (const target of targets) if (!target.take) await target.flush(tx);
-    if (pendingRejects.length > 0) rejectCount += await insertRejects(tx, file, pendingRejects, options);
+    for (const t of targetBatches) await t.copyStaged(tx);
+    if (pendingRejects.length > 0)
+      rejectCount += await insertRejects(tx, file, pendingRejects, options.rejectTextLimit);
   };
   // One batch is sent while the next is parsed: PostgreSQL ingests as Node parses, and at
   // most two batches are in memory. Only one flush runs at a time on the connection.
@@ -188,9 +184,7 @@ async function loadInTransaction(
         const table = await options.rawTables.ensure(record.resourceType);
         // Only a file's first type: one exclusive lock a file, taken before it writes any row.
         const decision =
-          directAllowed && types.size === 0
-            ? await mayCopyDirect(tx, file, table)
-            : { locked: false, direct: false };
+          types.size === 0 ? await mayCopyDirect(tx, file, table) : { locked: false, direct: false };
         holdsDirectLock ||= decision.locked;
         state = {
           counts: { resources: 0, inserted: 0, updated: 0 },
@@ -256,22 +250,15 @@ async function loadInTransaction(
   }
 
   const resources = Object.values(counts).reduce((sum, c) => sum + c.resources, 0);
-  const bytes = options.bytesRead?.() ?? 0;
-  await tx.query(sql`
-    INSERT INTO fhir_etl.files (source, file_key, path, bytes, lines, resources, rejects, counts, run_id)
-    VALUES (${file.source}, ${file.fileKey}, ${file.path}, ${bytes}, ${lines}, ${resources}, ${rejectCount},
-            ${JSON.stringify(counts)}::jsonb, ${file.runId})`);
-  const result: FileLoadResult = {
+  return {
     status: 'loaded',
     lines,
-    bytes,
+    bytes: options.bytesRead?.() ?? 0,
     resources,
     rejects: rejectCount,
     counts,
     viewCounts,
   };
-  await options.beforeCommit?.(tx, result);
-  return result;
 }
 
 /** Where one resource type of the file stands. */
@@ -388,7 +375,7 @@ async function copyDirect(
   file: FileToLoad,
   resourceType: string,
   rows: DirectRows,
-  targetBatches: Array<TargetBatch | undefined>,
+  targetBatches: TargetBatch[],
 ): Promise<boolean> {
   const table = rawTableName(resourceType);
   await tx.query(sql`SAVEPOINT fhir_etl_direct`);
@@ -398,7 +385,7 @@ async function copyDirect(
       `COPY fhir_raw."${table}" (id, version_id, last_updated, resource, source, run_id) FROM STDIN`,
       rows.payload(),
     );
-    for (const t of targetBatches) await t?.copyDirect(tx, file, resourceType);
+    for (const t of targetBatches) await t.copyDirect(tx, file, resourceType);
   } catch (error) {
     if (!ID_TAKEN.has((error as { code?: string }).code ?? '')) throw error;
     await tx.query(sql`ROLLBACK TO SAVEPOINT fhir_etl_direct`);
@@ -414,14 +401,8 @@ async function copyDirect(
   return true;
 }
 
-async function isCommitted(tx: Transaction, file: FileToLoad): Promise<boolean> {
-  const rows = await tx.query(
-    sql`SELECT 1 FROM fhir_etl.files WHERE source = ${file.source} AND file_key = ${file.fileKey}`,
-  );
-  return rows.length > 0;
-}
-
-function alreadyLoaded(): FileLoadResult {
+/** The result of a file an earlier load committed: nothing was read. */
+export function alreadyLoadedResult(): FileLoadResult {
   return {
     status: 'already-loaded',
     lines: 0,
@@ -511,23 +492,6 @@ function laterInFile(): SQLQuery {
     WHEN ${newVersion} <> ${oldVersion} THEN ${newVersion} > ${oldVersion}
     ELSE true
   END`;
-}
-
-async function insertRejects(
-  tx: Transaction,
-  file: FileToLoad,
-  rejects: RejectRecord[],
-  options: LoadFileOptions,
-): Promise<number> {
-  const limit = options.rejectTextLimit ?? 4096;
-  await tx.query(sql`
-    INSERT INTO fhir_etl.rejects (run_id, source, file, line, resource_type, resource_id, reason, raw)
-    SELECT ${file.runId}, ${file.source}, ${file.path}, r.line, r.resource_type, r.resource_id, r.reason, r.raw
-    FROM unnest(${rejects.map((r) => r.line)}::bigint[], ${rejects.map((r) => r.resourceType ?? null)}::text[],
-                ${rejects.map((r) => r.id ?? null)}::text[], ${rejects.map((r) => r.reason)}::text[],
-                ${rejects.map((r) => r.text.slice(0, limit))}::text[])
-         AS r(line, resource_type, resource_id, reason, raw)`);
-  return rejects.length;
 }
 
 /**

@@ -23,8 +23,7 @@ export type TargetCounts = Record<string, number>;
  *
  * A resource added with `direct` is one the loader copies straight into fhir_raw because its
  * id is new there (see load-file.ts): its rows can go straight into the target's tables too,
- * in the same savepoint, through `take()`. A target without `take` stages everything, and the
- * loader then stages every resource.
+ * in the same savepoint, through `take()`.
  */
 export interface StagedTarget {
   begin(tx: Transaction): Promise<void>;
@@ -32,11 +31,9 @@ export interface StagedTarget {
   add(record: ResourceRecord, seq: number, direct?: boolean): RejectRecord | undefined;
   /** True when enough is staged to be worth a flush. */
   readonly full: boolean;
-  /** Stages every pending row (direct ones included). */
-  flush(tx: Transaction): Promise<void>;
-  finish(tx: Transaction, file: FileToLoad, merged: Record<string, MergedType>): Promise<TargetCounts>;
   /** Detaches the pending rows, synchronously, to be sent while the next batch is read. */
-  take?(): TargetBatch;
+  take(): TargetBatch;
+  finish(tx: Transaction, file: FileToLoad, merged: Record<string, MergedType>): Promise<TargetCounts>;
 }
 
 /** The rows a target had pending when the loader cut a batch. */

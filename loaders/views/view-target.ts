@@ -111,12 +111,6 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
       return failure;
     },
 
-    async flush(tx) {
-      const batch = take();
-      for (const resourceType of byType.keys()) batch.demote(resourceType);
-      await batch.copyStaged(tx);
-    },
-
     take,
 
     async finish(tx, file, merged) {

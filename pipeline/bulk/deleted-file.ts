@@ -1,25 +1,21 @@
 import type { Readable } from 'node:stream';
-import { sql, type Transaction } from '@databases/pg';
+import type { Transaction } from '@databases/pg';
 import { type DeletedReference, deletedReferences } from '../../connectors/bulk/index.ts';
-import { deleteResources, type FileLoadResult, type FileToLoad } from '../../loaders/index.ts';
+import {
+  deleteResources,
+  type FileLoadResult,
+  type FileToLoad,
+  type RejectRecord,
+} from '../../loaders/index.ts';
 import { countedLines, type LoadContext } from '../ingest.ts';
 
 const BATCH = 1000;
 /** Unreadable lines kept whole in fhir_etl.rejects per file; more are counted in one summary row. */
 const KEPT_REJECTS = 1000;
-/** Characters of a rejected line kept, as the load path keeps for output files. */
-const REJECT_TEXT_LIMIT = 4096;
-
-/** A line of a deleted file that could not be read. */
-interface UnreadableLine {
-  line: number;
-  reason: string;
-  text: string;
-}
 
 /** The unreadable lines of one file: the first KEPT_REJECTS kept, the rest counted. */
 interface Unreadable {
-  kept: UnreadableLine[];
+  kept: RejectRecord[];
   count: number;
 }
 
@@ -44,17 +40,15 @@ export async function applyDeletedFile(
   const result = await deleteResources(load.db, file, referenceBatches(lines, unreadable), {
     viewTables: load.viewTables,
     bytesRead,
-    beforeCommit: async (tx) => {
-      await recordUnreadable(tx, file, unreadable);
-      await options.beforeCommit(tx);
-    },
+    rejects: () => rejectsOf(unreadable),
+    beforeCommit: options.beforeCommit,
   });
   return {
     status: result.status,
     lines: result.references,
     bytes: result.bytes,
     resources: 0,
-    rejects: result.status === 'loaded' ? unreadable.count : 0,
+    rejects: result.rejects,
     counts: {},
     viewCounts: {},
   };
@@ -75,7 +69,13 @@ async function* referenceBatches(
     } catch (error) {
       unreadable.count++;
       if (unreadable.kept.length < KEPT_REJECTS) {
-        unreadable.kept.push({ line: number, reason: `not JSON: ${(error as Error).message}`, text: line });
+        unreadable.kept.push({
+          ok: false,
+          line: number,
+          resourceType: 'Bundle',
+          reason: `not JSON: ${(error as Error).message}`,
+          text: line,
+        });
       }
       continue;
     }
@@ -88,23 +88,16 @@ async function* referenceBatches(
   if (batch.length > 0) yield batch;
 }
 
-/** Writes the unreadable lines to fhir_etl.rejects and their count on the file's record, in the file's transaction. */
-async function recordUnreadable(tx: Transaction, file: FileToLoad, unreadable: Unreadable): Promise<void> {
-  if (unreadable.count === 0) return;
-  const rows = [...unreadable.kept];
-  const dropped = unreadable.count - rows.length;
-  if (dropped > 0) {
-    rows.push({
-      line: 0,
-      reason: `${dropped} more unreadable lines (not kept; only the first ${KEPT_REJECTS} are)`,
-      text: '',
-    });
-  }
-  await tx.query(sql`
-    INSERT INTO fhir_etl.rejects (run_id, source, file, line, resource_type, reason, raw)
-    SELECT ${file.runId}, ${file.source}, ${file.path}, nullif(r.line, 0), 'Bundle', r.reason, nullif(r.raw, '')
-    FROM unnest(${rows.map((r) => r.line)}::bigint[], ${rows.map((r) => r.reason)}::text[],
-                ${rows.map((r) => r.text.slice(0, REJECT_TEXT_LIMIT))}::text[]) AS r(line, reason, raw)`);
-  await tx.query(sql`
-    UPDATE fhir_etl.files SET rejects = ${unreadable.count} WHERE source = ${file.source} AND file_key = ${file.fileKey}`);
+/** The rejects of a file's unreadable lines: those kept, then one summary row (line 0, no text) for the rest. */
+function rejectsOf(unreadable: Unreadable): { kept: RejectRecord[]; count: number } {
+  const dropped = unreadable.count - unreadable.kept.length;
+  if (dropped === 0) return unreadable;
+  const summary: RejectRecord = {
+    ok: false,
+    line: 0,
+    resourceType: 'Bundle',
+    reason: `${dropped} more unreadable lines (not kept; only the first ${KEPT_REJECTS} are)`,
+    text: '',
+  };
+  return { kept: [...unreadable.kept, summary], count: unreadable.count };
 }

@@ -15,7 +15,7 @@ import {
   sleep,
 } from '../../connectors/http/index.ts';
 import { errorMessage } from '../../errors/index.ts';
-import { LoadError } from '../../loaders/index.ts';
+import { isRetryableLoad } from '../../loaders/index.ts';
 import type { BulkFile } from './export-store.ts';
 
 export interface FileDownload {
@@ -107,10 +107,12 @@ export async function downloadAndLoad<T>(
 }
 
 /**
- * Worth another try from the start: the load failed part way (its transaction rolled back:
- * the body broke off, or was corrupt in transit), or the token was refused again after the
- * client's one renewal (another download's renewal raced it; the next try gets a fresh token).
+ * Worth another try from the start: the load failed in a way that may not recur (its
+ * transaction rolled back: the body broke off, or the file lost a deadlock; see
+ * isRetryableLoad), or the token was refused again after the client's one renewal (another
+ * download's renewal raced it; the next try gets a fresh token). A load that fails the same
+ * way every time (a view's SQL error, a constraint) fails the file at once.
  */
 function isInterruptedLoad(error: unknown): boolean {
-  return error instanceof LoadError || (error instanceof HttpError && error.status === 401);
+  return isRetryableLoad(error) || (error instanceof HttpError && error.status === 401);
 }

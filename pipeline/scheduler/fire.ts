@@ -9,7 +9,7 @@ import { attributeRuns, type RunTrigger } from '../runs.ts';
 import { retryDelays } from './backoff.ts';
 import { claimFire, type FireOutcome, finishFire, takeSource } from './fire-records.ts';
 import type { ScheduledSource } from './scheduled-sources.ts';
-import { type SourceLock, withSourceLock } from '../source-lock.ts';
+import { leadWith, type SourceLock, withSourceLock } from '../source-lock.ts';
 
 /** What every fire of this scheduler shares. */
 export interface FireContext {
@@ -143,9 +143,7 @@ async function lockLost(lock: SourceLock, attempts: number): Promise<FireEnd | u
 
 /** A fire whose lock was lost fails, the loss first in its error, then what the run said. */
 function lostLock(lock: SourceLock, attempts: number, runError: string | undefined): FireEnd {
-  const lost = errorMessage(lock.signal.reason);
-  const error = runError?.startsWith(lost) ? runError : [lost, runError].filter(Boolean).join('\n');
-  return { outcome: 'failed', attempts, error };
+  return { outcome: 'failed', attempts, error: leadWith(errorMessage(lock.signal.reason), runError) };
 }
 
 /** One run of the source; the error text when it failed (or never started), else undefined. */
