@@ -28,12 +28,13 @@ export class LoadError extends FhirEtlError {
  * transaction's sake (deadlock 40P01, serialization failure 40001). Anything else (a view's
  * SQL error, a constraint, a corrupt gzip stream) fails the same way every time.
  */
-const RETRYABLE_CODES = new Set([
-  // PostgreSQL: deadlock_detected, serialization_failure.
-  '40P01',
-  '40001',
-  // The input broke off: the body of a bulk file cut short (connectors/bulk/truncation-guard.ts),
-  // a gzip stream that ends early, a stream destroyed before its end.
+/** PostgreSQL rolled the file back for another transaction's sake: deadlock, serialization failure. */
+const CONFLICT_CODES = new Set(['40P01', '40001']);
+
+/** The input broke off part way: a download may come whole next time; a local file will not. */
+const BROKEN_INPUT_CODES = new Set([
+  // The body of a bulk file cut short (connectors/bulk/truncation-guard.ts), a gzip stream that
+  // ends early, a stream destroyed before its end.
   'BULK_TRUNCATED_BODY',
   'Z_BUF_ERROR',
   'ERR_STREAM_PREMATURE_CLOSE',
@@ -50,15 +51,19 @@ const RETRYABLE_CODES = new Set([
 
 /**
  * Whether a LoadError may succeed if the file is loaded again (its transaction rolled back
- * whole, so a retry starts clean): some error in its cause chain has one of the codes above.
+ * whole, so a retry starts clean): some error in its cause chain has one of the codes above (for a local file, only a
+ * conflict: its bytes will be the same next time).
  * Anything not a LoadError did not come from a file's load and is not judged here.
  */
-export function isRetryableLoad(error: unknown): boolean {
+export function isRetryableLoad(error: unknown, input: 'download' | 'local file' = 'download'): boolean {
   if (!(error instanceof LoadError)) return false;
   let current: unknown = error.cause;
   for (let depth = 0; current instanceof Object && depth < 8; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true;
+    if (typeof code === 'string') {
+      if (CONFLICT_CODES.has(code)) return true;
+      if (input === 'download' && BROKEN_INPUT_CODES.has(code)) return true;
+    }
     current = (current as { cause?: unknown }).cause;
   }
   return false;

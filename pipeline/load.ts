@@ -2,7 +2,7 @@ import type { ConnectionPool } from '@databases/pg';
 import pLimit from 'p-limit';
 import { backoffDelayMs, sleep } from '../connectors/http/index.ts';
 import { errorMessage, FhirEtlError } from '../errors/index.ts';
-import { type FileLoadResult, LoadError } from '../loaders/index.ts';
+import { type FileLoadResult, isRetryableLoad } from '../loaders/index.ts';
 import type { CompiledView } from '../transforms/index.ts';
 import { ingestNdjson, type LoadContext, prepareLoad } from './ingest.ts';
 import { expandInputs, type InputFile } from './inputs.ts';
@@ -170,7 +170,7 @@ async function loadOne(
       return result;
     } catch (error) {
       // The file's transaction rolled back as a whole: a file on disk is simply read again.
-      if (!reopenable || attempt > TRANSIENT_RETRIES || !isTransient(error)) throw error;
+      if (!reopenable || attempt > TRANSIENT_RETRIES || !isRetryableLoad(error, 'local file')) throw error;
       // A shutdown during the wait fails the file now (nothing of it is committed).
       await sleep(backoffDelayMs(attempt, RETRY_BACKOFF), options.signal);
     } finally {
@@ -184,15 +184,3 @@ const TRANSIENT_RETRIES = 2;
 
 /** The wait before a retry: jittered, up to 200 ms before the first, 400 ms before the second. */
 const RETRY_BACKOFF = { baseDelayMs: 200, maxDelayMs: 1_000 };
-
-/** A load that failed only because of another transaction: deadlock (40P01) or serialization (40001). */
-function isTransient(error: unknown): boolean {
-  if (!(error instanceof LoadError)) return false;
-  let cause: unknown = error.cause;
-  for (let depth = 0; cause !== undefined && cause !== null && depth < 5; depth++) {
-    const code = (cause as { code?: unknown }).code;
-    if (code === '40P01' || code === '40001') return true;
-    cause = (cause as { cause?: unknown }).cause;
-  }
-  return false;
-}

@@ -47,12 +47,13 @@ async function failure(
   throw new Error('the load did not fail');
 }
 
-test('a gzip file that ends early is worth loading again; a corrupt one is not', async (t) => {
+test('a gzip download that ends early is worth loading again (a local file is not: its bytes stay the same); a corrupt one is not', async (t) => {
   const whole = gzipSync(patients(500, 'g'));
   const cut = await failure(whole.subarray(0, Math.floor(whole.length / 2)));
   t.true(cut instanceof LoadError);
   t.regex((cut as Error).message, /truncated gzip/);
   t.true(isRetryableLoad(cut));
+  t.false(isRetryableLoad(cut, 'local file'));
 
   const corrupt = Buffer.from(whole);
   corrupt.fill(0xff, 20, 60);
@@ -103,6 +104,7 @@ test.serial('a file chosen as a deadlock’s victim is retryable', async (t) => 
   t.true(error instanceof LoadError);
   t.is(((error as LoadError).cause as { code?: string }).code, '40P01');
   t.true(isRetryableLoad(error));
+  t.true(isRetryableLoad(error, 'local file'));
 });
 
 test('only a LoadError is judged', (t) => {
