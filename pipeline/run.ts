@@ -59,7 +59,9 @@ export async function runSources(
           },
           source,
         );
-        const done = await explainLostLock(db, run, signal);
+        const ignored = ignoredRequest(source, options.request);
+        for (const warning of ignored) logger.warn({ event: 'run.ignored' }, warning);
+        const done = withWarnings(await explainLostLock(db, run, signal), ignored);
         logger.info({ event: 'run.done', runId: done.runId, status: done.status }, `run ${done.status}`);
         return done;
       });
@@ -91,6 +93,29 @@ async function explainLostLock(
   const lost = signal.reason.message;
   await prefixRunError(db, run.runId, lost);
   return { ...run, error: leadWith(lost, run.error) };
+}
+
+/**
+ * What the run asked for that a source of this kind cannot do: said, never silently dropped.
+ * `--since` / `--until` are Bulk Data `_since` / `_until`; a REST source reads from each
+ * member's cursor (`--full-refresh` ignores it); a landing folder loads every file not yet loaded.
+ */
+export function ignoredRequest(source: SourceConfig, request: RunRequest | undefined): string[] {
+  if (!request || source.kind === 'bulk') return [];
+  const ignored = [
+    request.since === undefined ? undefined : '--since',
+    request.until === undefined ? undefined : '--until',
+    source.kind === 'files' && request.fullRefresh ? '--full-refresh' : undefined,
+  ].filter((flag): flag is string => flag !== undefined);
+  return ignored.length === 0
+    ? []
+    : [
+        `${ignored.join(', ')} ignored: a ${source.kind} source does not support ${ignored.length > 1 ? 'them' : 'it'}`,
+      ];
+}
+
+function withWarnings(result: SourceRunResult, warnings: string[]): SourceRunResult {
+  return warnings.length === 0 ? result : { ...result, warnings: [...(result.warnings ?? []), ...warnings] };
 }
 
 /**

@@ -167,3 +167,18 @@ test("load and status go to the config file's warehouse.url when no URL is given
   t.is(status.code, 0, status.stderr);
   t.regex(status.stdout, /by-config/);
 });
+
+test.serial(
+  '--since and --full-refresh on a landing folder are said to be ignored, not silently dropped',
+  async (t) => {
+    const result = await runCli(
+      ['--config', configFile, 'run', '--since', '2026-01-01T00:00:00Z', '--full-refresh'],
+      { databaseUrl: warehouse.url },
+    );
+    t.is(result.code, 0, result.stderr);
+    t.regex(
+      result.stdout,
+      /landing warning: --since, --full-refresh ignored: a files source does not support them/,
+    );
+  },
+);
