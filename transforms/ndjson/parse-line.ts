@@ -52,14 +52,7 @@ export function parseResourceLine(raw: string, line: number): ParsedLine | undef
   } catch (error) {
     return reject(line, text, `not valid JSON: ${(error as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return reject(
-      line,
-      text,
-      `not a JSON object (found ${Array.isArray(value) ? 'an array' : typeof value})`,
-    );
-  }
-  return checkResource(value as Record<string, unknown>, text, line);
+  return checkValue(value, text, line);
 }
 
 /**
@@ -68,7 +61,10 @@ export function parseResourceLine(raw: string, line: number): ParsedLine | undef
  * what lands in fhir_raw.
  */
 export function checkParsedResource(value: unknown, line: number): ParsedLine {
-  const text = JSON.stringify(value) ?? 'null';
+  return checkValue(value, JSON.stringify(value) ?? 'null', line);
+}
+
+function checkValue(value: unknown, text: string, line: number): ParsedLine {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return reject(
       line,
