@@ -128,6 +128,15 @@ function resolvePaths(config: Config, base: string): Config {
     secrets: { ...config.secrets, keyFile: config.secrets.keyFile && at(config.secrets.keyFile) },
     sources: config.sources.map((source) => {
       if (source.kind === 'files') return { ...source, path: at(source.path) };
+      if (source.kind === 'payer-exchange') {
+        const members =
+          'file' in source.members ? { ...source.members, file: at(source.members.file) } : source.members;
+        const auth =
+          source.auth.type === 'backend_services'
+            ? { ...source.auth, privateKeyFile: at(source.auth.privateKeyFile) }
+            : source.auth;
+        return { ...source, members, auth };
+      }
       if (source.kind === 'bulk' && source.auth.type === 'backend_services') {
         return { ...source, auth: { ...source.auth, privateKeyFile: at(source.auth.privateKeyFile) } };
       }

@@ -219,7 +219,146 @@ export const filesSource = z.strictObject({
   path: z.string().min(1),
 });
 
-export const source = z.discriminatedUnion('kind', [bulkSource, restSource, filesSource]);
+/** An Organization known by an identifier (an NPI by default) and a name: a payer in an exchange. */
+const payerIdentity = z.strictObject({
+  system: z.string().min(1).default('http://hl7.org/fhir/sid/us-npi'),
+  value: z.string().min(1),
+  name: z.string().min(1),
+});
+
+/**
+ * The search parameter that bounds each type by date of service, for the first pull's lookback
+ * (`_typeFilter=Encounter?date=ge<from>`, ...): US Core and CARIN BB search parameters.
+ * @see /work/shared/reference/standards.md section 1.2 (data window and filtering)
+ */
+export const DATE_OF_SERVICE_PARAMETERS: Readonly<Record<string, string>> = {
+  Encounter: 'date',
+  Condition: 'onset-date',
+  Observation: 'date',
+  Procedure: 'date',
+  MedicationRequest: 'authoredon',
+  Immunization: 'date',
+  ExplanationOfBenefit: 'service-date',
+};
+
+/**
+ * A CMS-0057-F Payer-to-Payer exchange with a prior (or concurrent) payer: the members are
+ * matched (`$bulk-member-match`, or `$member-match` one at a time in `single` mode), then the
+ * matched members' data is pulled (`$davinci-data-export` #payertopayer with a date-of-service
+ * lookback first and `_since` after; `Patient/$export` or searches in single mode).
+ * @see Da Vinci PDex 2.2.0 payertopayerbulkexchange.md, payertopayerexchange.md
+ */
+export const payerExchangeSource = z
+  .strictObject({
+    ...sourceCommon,
+    kind: z.literal('payer-exchange'),
+    /** The prior payer's FHIR base URL. */
+    baseUrl: httpUrl,
+    /** SMART Backend Services (what PDex asks for), a client secret, or none (a local sandbox). */
+    auth: bulkAuth,
+    /** `bulk`: $bulk-member-match then $davinci-data-export; `single`: $member-match per member. */
+    mode: z.enum(['bulk', 'single']).default('bulk'),
+    /** This payer: the Consent's recipient and the payor of CoverageToLink. */
+    requestingPayer: payerIdentity,
+    /** The prior payer, for member rows that do not name it (old_payer_id / old_payer_name). */
+    priorPayer: payerIdentity.optional(),
+    /** Where the members come from: a CSV or NDJSON file, or a SQL query on the warehouse. */
+    members: z.union([
+      z.strictObject({ file: z.string().min(1), format: z.enum(['csv', 'ndjson']).optional() }),
+      z.strictObject({ query: z.string().min(1) }),
+    ]),
+    /**
+     * Consent.sourceReference: where this payer keeps each member's signed opt-in, `{member}`
+     * replaced by the member id (HRex Consent requires it, for audit).
+     */
+    consentDocument: z.string().includes('{member}', { message: 'must contain {member}' }),
+    match: z
+      .strictObject({
+        /** A matched Group older than this is matched again before the next pull (PDex suggests 30 days). */
+        maxGroupAgeDays: z.number().positive().default(30),
+        maxPollIntervalSeconds: z.number().positive().default(120),
+        timeoutMinutes: z
+          .number()
+          .positive()
+          .default(24 * 60),
+      })
+      .prefault({}),
+    export: z
+      .strictObject({
+        /** The first pull asks for this many years of data by date of service (CMS-0057-F: at least 5). */
+        lookbackYears: z.number().int().min(1).default(5),
+        /** Per type, the date-of-service search parameter the lookback `_typeFilter` uses. */
+        dateOfService: z.record(z.string(), z.string().min(1)).default({ ...DATE_OF_SERVICE_PARAMETERS }),
+        /**
+         * Filters OR-ed with a type's lookback filter on the first pull: what it brings whatever
+         * its date of service (prior authorizations: the prior payer limits them to active ones
+         * and those changed in the last year).
+         */
+        include: z.array(typeFilter).default(['ExplanationOfBenefit?use=preauthorization']),
+        types: z.array(resourceType).optional(),
+        tokenHosts: z.array(tokenHost).default([]),
+        concurrency: z.number().int().min(1).max(32).default(4),
+        maxPollIntervalSeconds: z.number().positive().default(120),
+        timeoutMinutes: z
+          .number()
+          .positive()
+          .default(24 * 60),
+        errorIssues: z.enum(['hold', 'record']).default('hold'),
+      })
+      .prefault({}),
+    /** Single mode: how a matched member's data is read with the member-scoped token. */
+    single: z
+      .strictObject({
+        /** `auto`: Patient/$export when the CapabilityStatement offers it, else searches. */
+        pull: z.enum(['auto', 'export', 'search']).default('auto'),
+        resources: z
+          .array(resourceType)
+          .default([
+            'Patient',
+            'Coverage',
+            'AllergyIntolerance',
+            'Condition',
+            'Encounter',
+            'Immunization',
+            'MedicationRequest',
+            'Observation',
+            'Procedure',
+            'ExplanationOfBenefit',
+          ]),
+        /** The scope of the member-scoped token. */
+        scope: z.string().default('patient/*.rs'),
+        /** The token request's form parameter naming the matched member (its MemberId). */
+        patientParameter: z.string().min(1).default('patient'),
+        pageSize: z.number().int().min(1).max(1000).default(100),
+      })
+      .prefault({}),
+  })
+  .superRefine((s, ctx) => {
+    for (const type of Object.keys(s.export.dateOfService)) {
+      if (!R4_RESOURCE_TYPES.has(type))
+        ctx.addIssue({
+          code: 'custom',
+          message: `${type} is not an R4 resource type`,
+          path: ['export', 'dateOfService', type],
+        });
+    }
+    s.export.include.forEach((filter, i) => {
+      const type = filter.slice(0, filter.indexOf('?'));
+      if (!(type in s.export.dateOfService))
+        ctx.addIssue({
+          code: 'custom',
+          message: `${type} has no dateOfService parameter: an include filter would narrow it instead of widening its lookback`,
+          path: ['export', 'include', i],
+        });
+    });
+  });
+
+export const source = z.discriminatedUnion('kind', [
+  bulkSource,
+  restSource,
+  filesSource,
+  payerExchangeSource,
+]);
 
 export const configSchema = z
   .strictObject({
@@ -272,5 +411,6 @@ export type SourceConfig = z.infer<typeof source>;
 export type BulkSourceConfig = z.infer<typeof bulkSource>;
 export type RestSourceConfig = z.infer<typeof restSource>;
 export type FilesSourceConfig = z.infer<typeof filesSource>;
+export type PayerExchangeSourceConfig = z.infer<typeof payerExchangeSource>;
 export type BulkAuthConfig = z.infer<typeof bulkAuth>;
 export type AuthorizationCodeAuthConfig = z.infer<typeof authorizationCodeAuth>;

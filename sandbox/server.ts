@@ -31,6 +31,7 @@ import {
   type SandboxOptions,
 } from './options.ts';
 import { registerPayerRoutes } from './payer/routes.ts';
+import { type PdexHandle, P2P_BASE, registerPdexRoutes } from './pdex/routes.ts';
 import { registerSmartConfiguration } from './smart-configuration.ts';
 
 /** A running sandbox: its addresses, its members, and handles for tests. */
@@ -43,6 +44,9 @@ export interface Sandbox extends Readonly<SandboxUrls> {
     postalCode: string;
   }>;
   groups: ReadonlyArray<{ id: string; npi: string; patientIds: string[] }>;
+  /** The Payer-to-Payer API (CMS-0057-F, Da Vinci PDex): its FHIR base and test handles. */
+  p2pBaseUrl: string;
+  pdex: PdexHandle;
   registerClient(client: SandboxClient): void;
   setFaults(faults: string | FaultSettings): void;
   /** One step of time: some resources updated (versionId + 1, lastUpdated = now), some deleted, some added. */
@@ -87,6 +91,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   registerAuthorizeEndpoint(app, context);
   registerBulkRoutes(app, context);
   registerPayerRoutes(app, context);
+  const pdex = registerPdexRoutes(app, context);
   const fileApp =
     resolved.fileOrigin === 'separate' ? createApp(context, () => context.urls.fileOriginUrl) : app;
   registerFileRoutes(fileApp, context);
@@ -105,6 +110,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   context.dataset.members().forEach((m, index) => patientsByGroup[index % GROUPS]!.push(m.patientId));
   return {
     ...context.urls,
+    p2pBaseUrl: `${url}${P2P_BASE}`,
+    pdex,
     members: context.dataset.members(),
     groups: patientsByGroup.map((patientIds, n) => ({
       id: groupId(n),

@@ -16,6 +16,8 @@ export interface BackendServicesOptions {
   kid?: string;
   algorithm: AssertionAlgorithm;
   scope: string;
+  /** More form parameters, e.g. `patient=<member>` for a member-scoped token (PDex Payer-to-Payer). */
+  extraParameters?: Record<string, string>;
 }
 
 /**
@@ -67,7 +69,7 @@ async function prepareBackendServices(
  * @see SMART App Launch 2.2.0 backend-services.html#request
  */
 export async function backendServicesToken(
-  options: { tokenUrl: string; clientId: string; scope: string },
+  options: { tokenUrl: string; clientId: string; scope: string; extraParameters?: Record<string, string> },
   signingKey: SigningKey,
   http: HttpClient,
   signal?: AbortSignal,
@@ -83,7 +85,7 @@ export async function backendServicesToken(
       tokenUrl: options.tokenUrl,
       clientId: options.clientId,
       authentication,
-      parameters: new URLSearchParams({ scope: options.scope }),
+      parameters: new URLSearchParams({ ...options.extraParameters, scope: options.scope }),
     },
     http,
     signal,

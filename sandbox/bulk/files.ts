@@ -30,7 +30,7 @@ export function registerFileRoutes(app: FastifyInstance, context: SandboxContext
       const token = requireToken(
         request,
         context,
-        ['system'],
+        job.tokenKinds ?? ['system'],
         'bulk files need a Provider Access (client credentials) token',
       );
       if (context.faults['token-expiry'] && spend(job, 'token-expiry', name)) {

@@ -30,6 +30,13 @@ export interface ExportJob {
   /** Faults already spent, as `fault:file`, so each fires exactly once per job or file. */
   spent: Set<string>;
   cancelled: boolean;
+  /**
+   * A member's record as this export serves it (latest: the dataset's). The Payer-to-Payer API
+   * serves its own view: non-financial EOBs, security labels, sensitive data withheld.
+   */
+  recordOf?: (index: number, step: number) => FhirResource[];
+  /** Who may download its files (default: system tokens); a member-scoped export lets its member. */
+  tokenKinds?: ReadonlyArray<'system' | 'member'>;
 }
 
 export interface ExportFile {
@@ -50,6 +57,7 @@ export function createJob(
   request: ExportRequest,
   url: string,
   inScope: (index: number) => boolean,
+  view: Pick<ExportJob, 'recordOf' | 'tokenKinds'> = {},
 ): ExportJob {
   const job: ExportJob = {
     id: randomUUID(),
@@ -67,6 +75,7 @@ export function createJob(
     expired: new Map(),
     spent: new Set(),
     cancelled: false,
+    ...view,
   };
   context.jobs.set(job.id, job);
   void countFiles(context, job);
@@ -96,7 +105,7 @@ export function* fileResources(
   const end = Math.min(context.dataset.patients, (file.part + 1) * PATIENTS_PER_FILE);
   for (let index = file.part * PATIENTS_PER_FILE; index < end; index++) {
     if (!job.inScope(index)) continue;
-    for (const resource of context.dataset.resourcesOf(index, job.step)) {
+    for (const resource of recordOf(context, job, index)) {
       if (resource.resourceType === file.type && selected(job, resource)) yield resource;
     }
   }
@@ -124,6 +133,10 @@ export function* deletedBundles(context: SandboxContext, job: ExportJob): Genera
   }
 }
 
+function recordOf(context: SandboxContext, job: ExportJob, index: number): FhirResource[] {
+  return job.recordOf ? job.recordOf(index, job.step) : context.dataset.resourcesOf(index, job.step);
+}
+
 /** Counts every file's resources in batches, so a 100k-member export never blocks the server. */
 async function countFiles(context: SandboxContext, job: ExportJob): Promise<void> {
   const counts = new Map<string, ExportFile>();
@@ -143,7 +156,7 @@ async function countFiles(context: SandboxContext, job: ExportJob): Promise<void
     }
     if (!job.inScope(index)) continue;
     const part = Math.floor(index / PATIENTS_PER_FILE);
-    for (const resource of context.dataset.resourcesOf(index, job.step))
+    for (const resource of recordOf(context, job, index))
       if (selected(job, resource)) add(resource.resourceType, part);
     if (job.params.since !== undefined) {
       deleted += context.dataset

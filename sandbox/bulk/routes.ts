@@ -118,7 +118,7 @@ function liveJob(context: SandboxContext, id: string): ExportJob {
  * 202 answers with X-Progress and Retry-After, then the manifest.
  * @see Bulk Data STU2 export.html#bulk-data-status-request
  */
-function pollStatus(context: SandboxContext, job: ExportJob, reply: FastifyReply) {
+export function pollStatus(context: SandboxContext, job: ExportJob, reply: FastifyReply) {
   const { faults, options } = context;
   job.polls += 1;
   if (faults['429'] && job.polls <= 2) {

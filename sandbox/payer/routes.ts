@@ -121,7 +121,16 @@ function readableType(type: string): void {
  * `_count` with an absolute `next` link carrying a `_page` offset.
  * @see FHIR R4 search.html#paging; bundle.html#searchset
  */
-function search(context: SandboxContext, token: AccessToken, type: string, url: URL) {
+export function search(
+  context: SandboxContext,
+  token: AccessToken,
+  type: string,
+  url: URL,
+  view: { base: string; recordOf(index: number): FhirResource[] } = {
+    base: context.urls.payerBaseUrl,
+    recordOf: (index) => context.dataset.resourcesOf(index),
+  },
+) {
   const params = [...url.searchParams];
   const count = Math.max(
     1,
@@ -146,7 +155,7 @@ function search(context: SandboxContext, token: AccessToken, type: string, url: 
   const page: FhirResource[] = [];
   let total = 0;
   for (const index of indexes) {
-    for (const resource of context.dataset.resourcesOf(index)) {
+    for (const resource of view.recordOf(index)) {
       if (resource.resourceType !== type || !matches(resource)) continue;
       if (total >= offset && page.length < count) page.push(resource);
       total += 1;
@@ -165,7 +174,7 @@ function search(context: SandboxContext, token: AccessToken, type: string, url: 
     total,
     link,
     entry: page.map((resource) => ({
-      fullUrl: `${context.urls.payerBaseUrl}/${type}/${resource.id}`,
+      fullUrl: `${view.base}/${type}/${resource.id}`,
       resource,
       search: { mode: 'match' },
     })),

@@ -1,0 +1,257 @@
+import { type ConnectionPool, type Queryable, sql } from '@databases/pg';
+import type { MatchOutcome } from '../../connectors/member-match/index.ts';
+
+/**
+ * The state of payer exchanges in fhir_etl (migrations/050_payer_exchange.sql): match requests
+ * (a bulk match's status URL, so a restarted run polls it instead of matching again), every
+ * member's outcome, and the pulls (their parameters, so a restarted run resumes the same export).
+ */
+
+export interface MatchRecord {
+  id: number;
+  mode: 'bulk' | 'single';
+  state: 'polling' | 'completed' | 'failed' | 'expired' | 'superseded';
+  statusUrl: string | null;
+  submission: string;
+  startedAt: Date;
+  completedAt: Date | null;
+}
+
+export interface MemberRecord {
+  memberId: string;
+  submittedId: string;
+  submission: string | null;
+  outcome: 'pending' | MatchOutcome;
+  matchId: number | null;
+  groupId: string | null;
+  oldPatientId: string | null;
+  matchedAt: Date | null;
+  watermark: string | null;
+  firstPullAt: Date | null;
+}
+
+/** A member's outcome as a match decided it. */
+export interface MemberDecision {
+  memberId: string;
+  submittedId: string;
+  submission: string;
+  outcome: MatchOutcome;
+  groupId?: string;
+  oldPatientId?: string;
+  oldMemberId?: string;
+  reason?: string;
+  consent: { policy: string; start: string; end: string };
+}
+
+export interface PullRecord {
+  id: number;
+  groupId: string | null;
+  memberId: string | null;
+  kind: 'lookback' | 'since';
+  since: string | null;
+  lookbackFrom: string | null;
+  patients: string[] | null;
+  state: 'running' | 'completed' | 'failed' | 'superseded';
+  watermark: string | null;
+}
+
+/** The source's latest bulk match, whatever its state. */
+export async function latestBulkMatch(db: Queryable, source: string): Promise<MatchRecord | undefined> {
+  const [row] = await db.query(sql`
+    SELECT * FROM fhir_etl.exchange_matches WHERE source = ${source} AND mode = 'bulk' ORDER BY id DESC LIMIT 1`);
+  return row ? toMatch(row) : undefined;
+}
+
+export async function recordMatchStarted(
+  db: Queryable,
+  match: {
+    source: string;
+    mode: 'bulk' | 'single';
+    statusUrl?: string;
+    submitted: number;
+    submission: string;
+    runId: number;
+  },
+  startedAt: Date,
+): Promise<number> {
+  const [row] = await db.query(sql`
+    INSERT INTO fhir_etl.exchange_matches (source, mode, status_url, submitted, submission, run_id, started_at)
+    VALUES (${match.source}, ${match.mode}, ${match.statusUrl ?? null}, ${match.submitted}, ${match.submission},
+            ${match.runId}, ${startedAt})
+    RETURNING id`);
+  return Number(row.id);
+}
+
+export async function endMatch(
+  db: Queryable,
+  id: number,
+  state: 'failed' | 'expired' | 'superseded',
+  error: string,
+): Promise<void> {
+  await db.query(
+    sql`UPDATE fhir_etl.exchange_matches SET state = ${state}, error = ${error} WHERE id = ${id}`,
+  );
+}
+
+/**
+ * Records a completed match and every member's outcome in one transaction: a crash leaves
+ * either the match still to finish (and resume) or all of it recorded.
+ */
+export async function recordMatchOutcomes(
+  db: ConnectionPool,
+  source: string,
+  matchId: number,
+  decisions: MemberDecision[],
+  completedAt: Date,
+): Promise<void> {
+  const count = (outcome: MatchOutcome) => decisions.filter((d) => d.outcome === outcome).length;
+  await db.tx(async (tx) => {
+    await tx.query(sql`
+      UPDATE fhir_etl.exchange_matches SET state = 'completed', completed_at = ${completedAt}, error = NULL,
+        matched = ${count('matched')}, not_matched = ${count('not-matched')},
+        consent_constrained = ${count('consent-constrained')}
+      WHERE id = ${matchId}`);
+    for (const d of decisions) {
+      await tx.query(sql`
+        INSERT INTO fhir_etl.exchange_members (source, member_id, submitted_id, submission, outcome, match_id, group_id,
+          old_patient_id, old_member_id, matched_at, reason, consent_policy, consent_start, consent_end, pulls_stopped)
+        VALUES (${source}, ${d.memberId}, ${d.submittedId}, ${d.submission}, ${d.outcome}, ${matchId}, ${d.groupId ?? null},
+          ${d.oldPatientId ?? null}, ${d.oldMemberId ?? null}, ${completedAt}, ${d.reason ?? null}, ${d.consent.policy},
+          ${d.consent.start}, ${d.consent.end}, NULL)
+        ON CONFLICT (source, member_id) DO UPDATE SET submitted_id = EXCLUDED.submitted_id,
+          submission = EXCLUDED.submission, outcome = EXCLUDED.outcome, match_id = EXCLUDED.match_id,
+          group_id = EXCLUDED.group_id, old_patient_id = EXCLUDED.old_patient_id,
+          old_member_id = EXCLUDED.old_member_id, matched_at = EXCLUDED.matched_at, reason = EXCLUDED.reason,
+          consent_policy = EXCLUDED.consent_policy, consent_start = EXCLUDED.consent_start,
+          consent_end = EXCLUDED.consent_end, pulls_stopped = NULL, updated_at = now()`);
+    }
+  });
+}
+
+export async function membersOf(db: Queryable, source: string): Promise<Map<string, MemberRecord>> {
+  const rows = await db.query(sql`SELECT * FROM fhir_etl.exchange_members WHERE source = ${source}`);
+  return new Map(rows.map((row) => [row.member_id as string, toMember(row)]));
+}
+
+/** Members a pull left out, and why (their consent ended, they left the member input). */
+export async function stopPulls(
+  db: Queryable,
+  source: string,
+  stopped: Array<{ memberId: string; reason: string }>,
+): Promise<void> {
+  for (const s of stopped) {
+    await db.query(sql`
+      UPDATE fhir_etl.exchange_members SET pulls_stopped = ${s.reason}, updated_at = now()
+      WHERE source = ${source} AND member_id = ${s.memberId} AND pulls_stopped IS DISTINCT FROM ${s.reason}`);
+  }
+}
+
+/** The pull a crashed run left running, for a Group (bulk) or a member (single). */
+export async function runningPull(
+  db: Queryable,
+  source: string,
+  of: { groupId?: string; memberId?: string },
+): Promise<PullRecord | undefined> {
+  const [row] = await db.query(sql`
+    SELECT * FROM fhir_etl.exchange_pulls
+    WHERE source = ${source} AND state = 'running'
+      AND group_id IS NOT DISTINCT FROM ${of.groupId ?? null} AND member_id IS NOT DISTINCT FROM ${of.memberId ?? null}
+    ORDER BY id DESC LIMIT 1`);
+  return row ? toPull(row) : undefined;
+}
+
+/** Every pull still running that is not this one is superseded (another Group, other members). */
+export async function supersedeRunningPulls(db: Queryable, source: string, keep?: number): Promise<void> {
+  await db.query(sql`
+    UPDATE fhir_etl.exchange_pulls SET state = 'superseded'
+    WHERE source = ${source} AND state = 'running' AND id IS DISTINCT FROM ${keep ?? null}`);
+}
+
+export async function startPull(
+  db: Queryable,
+  pull: Omit<PullRecord, 'id' | 'state' | 'watermark'> & { source: string; runId: number },
+): Promise<PullRecord> {
+  const [row] = await db.query(sql`
+    INSERT INTO fhir_etl.exchange_pulls (source, group_id, member_id, kind, since, lookback_from, patients, run_id)
+    VALUES (${pull.source}, ${pull.groupId}, ${pull.memberId}, ${pull.kind}, ${pull.since}, ${pull.lookbackFrom},
+            ${pull.patients === null ? null : JSON.stringify(pull.patients)}::jsonb, ${pull.runId})
+    RETURNING *`);
+  return toPull(row);
+}
+
+/**
+ * A pull completed: its watermark (the next `_since`), and its members' pull times. A lookback
+ * pull is each member's first.
+ */
+export async function completePull(
+  db: ConnectionPool,
+  source: string,
+  pull: PullRecord,
+  done: { watermark: string; memberIds: string[]; at: Date },
+): Promise<void> {
+  await db.tx(async (tx) => {
+    await tx.query(sql`
+      UPDATE fhir_etl.exchange_pulls SET state = 'completed', watermark = ${done.watermark}, completed_at = ${done.at},
+        error = NULL
+      WHERE id = ${pull.id}`);
+    await tx.query(sql`
+      UPDATE fhir_etl.exchange_members SET last_pull_at = ${done.at},
+        first_pull_at = CASE WHEN ${pull.kind} = 'lookback' THEN coalesce(first_pull_at, ${done.at}) ELSE first_pull_at END,
+        watermark = CASE WHEN ${pull.memberId !== null} THEN ${done.watermark} ELSE watermark END,
+        updated_at = now()
+      WHERE source = ${source} AND member_id = ANY(${done.memberIds}::text[])`);
+  });
+}
+
+export async function failPull(db: Queryable, pullId: number, error: string): Promise<void> {
+  await db.query(sql`UPDATE fhir_etl.exchange_pulls SET error = ${error} WHERE id = ${pullId}`);
+}
+
+/** The `_since` of the source's next Group pull: the watermark of its last completed one. */
+export async function lastGroupWatermark(db: Queryable, source: string): Promise<string | undefined> {
+  const [row] = await db.query(sql`
+    SELECT watermark FROM fhir_etl.exchange_pulls
+    WHERE source = ${source} AND member_id IS NULL AND state = 'completed' ORDER BY id DESC LIMIT 1`);
+  return row?.watermark ?? undefined;
+}
+
+function toMatch(row: Record<string, unknown>): MatchRecord {
+  return {
+    id: Number(row.id),
+    mode: row.mode as MatchRecord['mode'],
+    state: row.state as MatchRecord['state'],
+    statusUrl: (row.status_url as string | null) ?? null,
+    submission: row.submission as string,
+    startedAt: row.started_at as Date,
+    completedAt: (row.completed_at as Date | null) ?? null,
+  };
+}
+
+function toMember(row: Record<string, unknown>): MemberRecord {
+  return {
+    memberId: row.member_id as string,
+    submittedId: row.submitted_id as string,
+    submission: (row.submission as string | null) ?? null,
+    outcome: row.outcome as MemberRecord['outcome'],
+    matchId: row.match_id === null ? null : Number(row.match_id),
+    groupId: (row.group_id as string | null) ?? null,
+    oldPatientId: (row.old_patient_id as string | null) ?? null,
+    matchedAt: (row.matched_at as Date | null) ?? null,
+    watermark: (row.watermark as string | null) ?? null,
+    firstPullAt: (row.first_pull_at as Date | null) ?? null,
+  };
+}
+
+function toPull(row: Record<string, unknown>): PullRecord {
+  return {
+    id: Number(row.id),
+    groupId: (row.group_id as string | null) ?? null,
+    memberId: (row.member_id as string | null) ?? null,
+    kind: row.kind as PullRecord['kind'],
+    since: (row.since as string | null) ?? null,
+    lookbackFrom: (row.lookback_from as string | null) ?? null,
+    patients: (row.patients as string[] | null) ?? null,
+    state: row.state as PullRecord['state'],
+    watermark: (row.watermark as string | null) ?? null,
+  };
+}
