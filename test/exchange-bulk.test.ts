@@ -13,6 +13,7 @@ import {
   runExchange,
   writeMembersCsv,
 } from './helpers/exchange.ts';
+import { memberBundleViolations } from './helpers/profile-check.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /**
@@ -285,4 +286,14 @@ test.serial('a Group the server answers 410 for is matched again in the same run
   const kickOff = (await exportKickOffs(warehouse.db)).at(-1);
   t.regex(kickOff?.url ?? '', new RegExp(`/Group/${sandbox.pdex.groups()[2]?.id}/`));
   sandbox.pdex.settings.groupLifetimeDays = 30;
+});
+
+test.serial('every MemberBundle sent satisfies the HRex profiles (required elements, cardinalities, invariants)', (t) => {
+  const requests = sandbox.pdex.matchRequests as Array<{ resourceType: string; parameter: unknown[] }>;
+  t.is(requests.length, 3);
+  for (const request of requests) {
+    t.is(request.resourceType, 'Parameters');
+    t.is(request.parameter.length, 20);
+    for (const bundle of request.parameter) t.deepEqual(memberBundleViolations(bundle), []);
+  }
 });

@@ -88,7 +88,7 @@ function memberPatient(member: ExchangeMember, id: string): Record<string, unkno
     id,
     meta: { profile: [HREX_PROFILE.patient] },
     name: [{ use: 'official', family: member.family, given: member.given }],
-    ...(member.gender === undefined ? {} : { gender: member.gender }),
+    gender: member.gender,
     birthDate: member.birthDate,
     ...(address && Object.values(address).some((v) => v !== undefined)
       ? { address: [{ use: 'home', ...compact(address) }] }

@@ -12,7 +12,7 @@ export interface ExchangeMember {
   family: string;
   /** YYYY-MM-DD */
   birthDate: string;
-  gender?: 'male' | 'female' | 'other' | 'unknown';
+  gender: 'male' | 'female' | 'other' | 'unknown';
   address?: { line?: string[]; city?: string; state?: string; postalCode?: string };
   /** The member id on the prior payer's card (CoverageToMatch identifier of type MB). */
   oldMemberId: string;

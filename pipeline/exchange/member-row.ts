@@ -37,9 +37,10 @@ export const MEMBER_FIELDS = {
   given: text,
   family: text,
   birth_date: date,
-  gender: z
-    .enum(['male', 'female', 'other', 'unknown'], { error: 'must be male, female, other or unknown' })
-    .optional(),
+  // HRex Patient Demographics (hrex-pat-1): gender or birth sex SHALL be present; `unknown` is a gender.
+  gender: z.enum(['male', 'female', 'other', 'unknown'], {
+    error: required('must be male, female, other or unknown'),
+  }),
   address_line: text.optional(),
   city: text.optional(),
   state: text.optional(),
@@ -109,7 +110,7 @@ function toMember(row: MemberRow, oldPayer: PayerIdentity): ExchangeMember {
     given: row.given.split(/\s+/),
     family: row.family,
     birthDate: row.birth_date,
-    ...(row.gender === undefined ? {} : { gender: row.gender }),
+    gender: row.gender,
     ...(Object.keys(address).length > 0 ? { address } : {}),
     oldMemberId: row.old_member_id,
     ...(row.old_subscriber_id === undefined ? {} : { oldSubscriberId: row.old_subscriber_id }),
