@@ -288,12 +288,15 @@ test.serial('a Group the server answers 410 for is matched again in the same run
   sandbox.pdex.settings.groupLifetimeDays = 30;
 });
 
-test.serial('every MemberBundle sent satisfies the HRex profiles (required elements, cardinalities, invariants)', (t) => {
-  const requests = sandbox.pdex.matchRequests as Array<{ resourceType: string; parameter: unknown[] }>;
-  t.is(requests.length, 3);
-  for (const request of requests) {
-    t.is(request.resourceType, 'Parameters');
-    t.is(request.parameter.length, 20);
-    for (const bundle of request.parameter) t.deepEqual(memberBundleViolations(bundle), []);
-  }
-});
+test.serial(
+  'every MemberBundle sent satisfies the HRex profiles (required elements, cardinalities, invariants)',
+  (t) => {
+    const requests = sandbox.pdex.matchRequests as Array<{ resourceType: string; parameter: unknown[] }>;
+    t.is(requests.length, 3);
+    for (const request of requests) {
+      t.is(request.resourceType, 'Parameters');
+      t.is(request.parameter.length, 20);
+      for (const bundle of request.parameter) t.deepEqual(memberBundleViolations(bundle), []);
+    }
+  },
+);

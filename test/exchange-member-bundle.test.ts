@@ -58,7 +58,8 @@ test('a MemberBundle with every optional member field satisfies the HRex profile
 
 test('the consent policy is the HRex URI: #sensitive for all data, #regular for non-sensitive only', (t) => {
   const policyOf = (member: ExchangeMember) =>
-    (bundle(member).part?.find((p) => p.name === 'Consent')?.resource?.policy as Array<{ uri: string }>)[0]?.uri;
+    (bundle(member).part?.find((p) => p.name === 'Consent')?.resource?.policy as Array<{ uri: string }>)[0]
+      ?.uri;
   t.is(policyOf(minimal), CONSENT_POLICY_URI.all);
   t.true(policyOf(minimal)?.endsWith('#sensitive'));
   t.true(policyOf(complete)?.endsWith('#regular'));

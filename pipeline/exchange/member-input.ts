@@ -6,7 +6,7 @@ import type { PayerExchangeSourceConfig } from '../../config/index.ts';
 import type { ExchangeMember } from '../../connectors/member-match/index.ts';
 import { errorMessage } from '../../errors/index.ts';
 import { MemberInputError, type MemberInputProblem } from './errors.ts';
-import { parseMemberRow } from './member-row.ts';
+import { MEMBER_FIELDS, parseMemberRow } from './member-row.ts';
 
 /**
  * The members of a payer exchange, read and checked whole before anything is sent: a CSV file
@@ -67,9 +67,14 @@ async function fileRows(file: string, format: 'csv' | 'ndjson' | undefined): Pro
 /** Lines counted from 1 with the header; a record's line is the one it starts on. */
 function csvRows(file: string, text: string): InputRow[] {
   let records: Array<{ record: Record<string, string>; info: { lines: number }; raw: string }>;
+  let unknown: string[] = [];
+  const columns = (header: string[]) => {
+    unknown = header.filter((name) => !(name in MEMBER_FIELDS));
+    return header;
+  };
   try {
     records = parseCsv(text, {
-      columns: true,
+      columns,
       info: true,
       raw: true,
       bom: true,
@@ -81,6 +86,10 @@ function csvRows(file: string, text: string): InputRow[] {
     const line = (error as CsvError & { lines?: number }).lines ?? 0;
     throw new MemberInputError(file, 'line', [{ line, problems: [error.message] }]);
   }
+  if (unknown.length > 0)
+    throw new MemberInputError(file, 'line', [
+      { line: 1, problems: [`unknown column${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`] },
+    ]);
   return records.map(({ record, info, raw }) => ({
     line: info.lines - (raw.replace(/\r?\n$/, '').match(/\n/g)?.length ?? 0),
     values: record,

@@ -62,7 +62,7 @@ export const MEMBER_FIELDS = {
 };
 
 const memberRow = z.strictObject(MEMBER_FIELDS).refine((row) => row.consent_end >= row.consent_start, {
-  message: 'consent_end is before consent_start',
+  message: 'is before consent_start',
   path: ['consent_end'],
 });
 

@@ -45,7 +45,10 @@ export const HREX_FIXTURE: ProfileFixture = JSON.parse(
 
 /** Every violation of a MemberBundle (a Parameters.parameter with parts), as readable lines. */
 export function memberBundleViolations(bundle: unknown, fixture: ProfileFixture = HREX_FIXTURE): string[] {
-  const b = bundle as { name?: unknown; part?: Array<{ name?: unknown; resource?: Record<string, unknown> }> };
+  const b = bundle as {
+    name?: unknown;
+    part?: Array<{ name?: unknown; resource?: Record<string, unknown> }>;
+  };
   const problems: string[] = [];
   if (b.name !== 'MemberBundle') problems.push(`parameter name is ${String(b.name)}, not MemberBundle`);
   const parts = b.part ?? [];
@@ -65,7 +68,9 @@ export function memberBundleViolations(bundle: unknown, fixture: ProfileFixture 
         continue;
       }
       const profile = fixture.profiles[rule.profile] as Profile;
-      problems.push(...profileViolations(part.resource, profile).map((p) => `${name} (${rule.profile}): ${p}`));
+      problems.push(
+        ...profileViolations(part.resource, profile).map((p) => `${name} (${rule.profile}): ${p}`),
+      );
     }
   }
   return problems;
@@ -119,7 +124,8 @@ function ruleViolations(resource: Record<string, unknown>, rule: ElementRule): s
 
 function nodesAt(root: unknown, segments: string[]): unknown[] {
   let nodes: unknown[] = [root];
-  for (const segment of segments) nodes = nodes.flatMap((n) => asArray((n as Record<string, unknown>)[segment]));
+  for (const segment of segments)
+    nodes = nodes.flatMap((n) => asArray((n as Record<string, unknown>)[segment]));
   return nodes;
 }
 
