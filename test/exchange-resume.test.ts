@@ -62,7 +62,9 @@ test('a run killed (SIGKILL) between the match and the export resumes the export
 
   t.is(rerun.code, 0, rerun.stderr + rerun.stdout);
   t.is(sandbox.pdex.matchRequests.length, 1, 'not matched again');
-  const kickOffs = sandbox.requests.filter((r) => r.method === 'POST' && r.url.includes('$davinci-data-export'));
+  const kickOffs = sandbox.requests.filter(
+    (r) => r.method === 'POST' && r.url.includes('$davinci-data-export'),
+  );
   t.is(kickOffs.length, 1, 'the export was resumed, not kicked off again');
   t.deepEqual(await state(), { matches: ['completed'], exports: ['completed'] });
   const pulls = await warehouse.db.query(sql`SELECT kind, state FROM fhir_etl.exchange_pulls`);
