@@ -1,5 +1,6 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import type { SourceConfig } from '../config/index.ts';
+import { type ExchangeStatus, readExchangeStatus } from './exchange/status.ts';
 
 export interface RunRow {
   id: number;
@@ -72,6 +73,8 @@ export interface WarehouseStatus {
   members: MemberLogins | null;
   /** Bulk exports going on and recent error-file issues; null when not installed. */
   bulk: BulkActivity | null;
+  /** Payer exchanges (CMS-0057-F Payer-to-Payer): member outcomes, last pull, next re-match; null when not installed. */
+  exchanges: ExchangeStatus[] | null;
 }
 
 /** Above this many rows (by the planner's estimate) a table's count is the estimate, not count(*). */
@@ -112,6 +115,9 @@ export async function readStatus(
       (await tableExists(db, 'fhir_etl.bulk_exports')) && (await tableExists(db, 'fhir_etl.bulk_errors'))
         ? await readBulkActivity(db)
         : null,
+    exchanges: (await tableExists(db, 'fhir_etl.exchange_members'))
+      ? await readExchangeStatus(db, options.sources ?? [])
+      : null,
   };
 }
 

@@ -1,6 +1,9 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
+import { configSchema } from '../config/index.ts';
+import { readStatus } from '../pipeline/status.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
+import { runCli } from './helpers/cli.ts';
 import {
   backendServicesClient,
   type Clock,
@@ -298,5 +301,35 @@ test.serial(
       t.is(request.parameter.length, 20);
       for (const bundle of request.parameter) t.deepEqual(memberBundleViolations(bundle), []);
     }
+  },
+);
+
+test.serial(
+  'status shows the exchange: members submitted, matched, not matched, consent-constrained, last pull, next re-match',
+  async (t) => {
+    const config = configSchema.parse({ sources: [source] });
+    const status = await readStatus(warehouse.db, { sources: config.sources });
+
+    t.deepEqual(status.exchanges, [
+      {
+        source: 'prior-payer',
+        mode: 'bulk',
+        submitted: 20,
+        matched: 15,
+        not_matched: 3,
+        consent_constrained: 2,
+        pulls_stopped: 0,
+        last_pull_at: new Date('2026-07-08T08:00:00Z'),
+        last_pull_kind: 'since',
+        next_rematch_at: new Date('2026-08-07T08:00:00Z'),
+      },
+    ]);
+    const cli = await runCli(['status'], { databaseUrl: warehouse.url });
+    t.is(cli.code, 0, cli.stderr);
+    t.regex(cli.stdout, /payer exchanges \(Payer-to-Payer\)/);
+    t.regex(
+      cli.stdout,
+      /prior-payer\s+│?\s*bulk\s+│?\s*20\s+│?\s*15\s+│?\s*3\s+│?\s*2\s+│?\s*0\s+│?\s*2026-07-08 08:00:00 \(since\)\s+│?\s*2026-08-07 08:00:00/,
+    );
   },
 );

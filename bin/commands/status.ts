@@ -51,7 +51,7 @@ function describeStatus(status: WarehouseStatus, url: string): string {
       ),
     );
   }
-  out.push(...describeBulk(status), ...describeMembers(status));
+  out.push(...describeBulk(status), ...describeExchanges(status), ...describeMembers(status));
   out.push('', 'tables');
   out.push(
     renderTable(
@@ -145,6 +145,38 @@ function describeBulk(status: WarehouseStatus): string[] {
     );
   }
   return out;
+}
+
+function describeExchanges(status: WarehouseStatus): string[] {
+  if (!status.exchanges || status.exchanges.length === 0) return [];
+  return [
+    '',
+    'payer exchanges (Payer-to-Payer)',
+    renderTable(
+      [
+        'source',
+        'mode',
+        'submitted',
+        'matched',
+        'not matched',
+        'consent-constrained',
+        'pulls stopped',
+        'last pull',
+        'next re-match',
+      ],
+      status.exchanges.map((e) => [
+        e.source,
+        e.mode,
+        e.submitted,
+        e.matched,
+        e.not_matched,
+        e.consent_constrained,
+        e.pulls_stopped,
+        e.last_pull_at ? `${time(e.last_pull_at)} (${e.last_pull_kind})` : 'never',
+        e.next_rematch_at ? time(e.next_rematch_at) : '',
+      ]),
+    ),
+  ];
 }
 
 function describeMembers(status: WarehouseStatus): string[] {
