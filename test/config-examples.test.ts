@@ -6,12 +6,32 @@ import { loadConfig } from '../config/index.ts';
 const CONFIG_DIR = fileURLToPath(new URL('../config/', import.meta.url));
 const examples = readdirSync(CONFIG_DIR).filter((name) => name.endsWith('.example.yaml'));
 
-test('the shipped examples are there: the sandbox and both 1up APIs', (t) => {
+test('the shipped examples are there: the sandbox, both 1up APIs and PDex Payer-to-Payer', (t) => {
   t.deepEqual(examples.sort(), [
     '1up-payer-to-payer.example.yaml',
     '1up-provider-access.example.yaml',
+    'pdex-payer-to-payer.example.yaml',
     'sandbox.example.yaml',
   ]);
+});
+
+test('the PDex Payer-to-Payer example matches in bulk with SMART Backend Services and a 5-year lookback', async (t) => {
+  const config = await loadConfig(`${CONFIG_DIR}pdex-payer-to-payer.example.yaml`, {
+    PRIOR_PAYER_CLIENT_ID: 'riverside',
+    OUR_NPI: '1234567893',
+  });
+  const exchange = config.sources[0];
+  if (exchange?.kind !== 'payer-exchange' || exchange.auth.type !== 'backend_services') return t.fail();
+  t.is(exchange.mode, 'bulk');
+  t.is(exchange.auth.privateKeyFile, `${CONFIG_DIR}keys/acme-p2p.private.pem`);
+  t.deepEqual(exchange.members, { file: `${CONFIG_DIR}members/acme-prior-payer.csv` });
+  t.is(exchange.export.lookbackYears, 5);
+  t.is(exchange.match.maxGroupAgeDays, 30);
+  t.deepEqual(exchange.requestingPayer, {
+    system: 'http://hl7.org/fhir/sid/us-npi',
+    value: '1234567893',
+    name: 'Riverside Health Plan',
+  });
 });
 
 for (const name of examples) {

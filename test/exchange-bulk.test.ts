@@ -329,7 +329,7 @@ test.serial(
     t.regex(cli.stdout, /payer exchanges \(Payer-to-Payer\)/);
     t.regex(
       cli.stdout,
-      /prior-payer\s+│?\s*bulk\s+│?\s*20\s+│?\s*15\s+│?\s*3\s+│?\s*2\s+│?\s*0\s+│?\s*2026-07-08 08:00:00 \(since\)\s+│?\s*2026-08-07 08:00:00/,
+      /prior-payer\s+bulk\s+20\s+15\s+3\s+2\s+0\s+2026-07-08 08:00:00 \(since\)\s+2026-08-07 08:00:00/,
     );
   },
 );

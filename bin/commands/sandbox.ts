@@ -74,6 +74,7 @@ export function describeSandbox(sandbox: Sandbox, faults: string): string {
     '',
     `Provider Access (Bulk Data)  ${sandbox.providerBaseUrl}`,
     `Payer-to-Payer (FHIR R4)     ${sandbox.payerBaseUrl}`,
+    `CMS-0057-F prior payer       ${sandbox.p2pBaseUrl}`,
     `token endpoint               ${sandbox.tokenUrl}`,
     `authorize endpoint           ${sandbox.authorizeUrl}`,
     `attribution groups           ${sandbox.groups.map((g) => `${g.id} (NPI ${g.npi})`).join(', ')}`,
