@@ -263,10 +263,13 @@ export const payerExchangeSource = z
     /** The prior payer, for member rows that do not name it (old_payer_id / old_payer_name). */
     priorPayer: payerIdentity.optional(),
     /** Where the members come from: a CSV or NDJSON file, or a SQL query on the warehouse. */
-    members: z.union([
-      z.strictObject({ file: z.string().min(1), format: z.enum(['csv', 'ndjson']).optional() }),
-      z.strictObject({ query: z.string().min(1) }),
-    ]),
+    members: z.union(
+      [
+        z.strictObject({ file: z.string().min(1), format: z.enum(['csv', 'ndjson']).optional() }),
+        z.strictObject({ query: z.string().min(1) }),
+      ],
+      { error: 'must be { file: PATH } (CSV or NDJSON) or { query: SQL }' },
+    ),
     /**
      * Consent.sourceReference: where this payer keeps each member's signed opt-in, `{member}`
      * replaced by the member id (HRex Consent requires it, for audit).
