@@ -13,7 +13,7 @@ const BASE_POOL = 6;
  */
 export function connectionsForSource(source: SourceConfig): number {
   const inFlight =
-    source.kind === 'bulk'
+    source.kind === 'bulk' || source.kind === 'payer-exchange'
       ? source.export.concurrency
       : source.kind === 'fhir-rest'
         ? source.concurrency

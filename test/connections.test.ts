@@ -32,3 +32,22 @@ test('a load with --concurrency N never has a file wait for a connection', (t) =
   t.is(poolSizeForLoad(2), 6);
   t.is(poolSizeForLoad(10), 12);
 });
+
+test('a payer exchange gets a connection per pull file in flight, like a bulk source', (t) => {
+  const exchange = parseConfigText(
+    `
+sources:
+  - name: acme
+    kind: payer-exchange
+    baseUrl: https://p2p.acme.example.com/r4
+    auth: { type: none }
+    requestingPayer: { value: '1234567893', name: Riverside }
+    members: { query: SELECT 1 }
+    consentDocument: https://riverside.example.org/consents/{member}
+    export: { concurrency: 10 }
+`,
+    'x.yaml',
+    {},
+  );
+  t.is(poolSizeForRun(exchange.sources), 13);
+});
