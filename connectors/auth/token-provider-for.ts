@@ -5,12 +5,14 @@ import type { AuthDependencies, TokenProvider } from './token-provider.ts';
 
 /**
  * The token provider a source's `auth` config asks for, or undefined for `type: none` (its
- * requests carry no Authorization header).
+ * requests carry no Authorization header). `request` asks for another scope, and adds form
+ * parameters (a member-scoped token names its member, e.g. PDex Payer-to-Payer).
  */
 export function tokenProviderFor(
   auth: BulkAuthConfig,
   fhirBaseUrl: string,
   deps: AuthDependencies,
+  request: { scope?: string; extraParameters?: Record<string, string> } = {},
 ): TokenProvider | undefined {
   switch (auth.type) {
     case 'none':
@@ -22,7 +24,8 @@ export function tokenProviderFor(
           clientId: auth.clientId,
           clientSecret: auth.clientSecret,
           method: auth.method,
-          scope: auth.scope,
+          scope: request.scope ?? auth.scope,
+          ...(request.extraParameters ? { extraParameters: request.extraParameters } : {}),
         },
         deps,
       );
@@ -35,7 +38,8 @@ export function tokenProviderFor(
           privateKeyFile: auth.privateKeyFile,
           kid: auth.kid,
           algorithm: auth.algorithm,
-          scope: auth.scope,
+          scope: request.scope ?? auth.scope,
+          ...(request.extraParameters ? { extraParameters: request.extraParameters } : {}),
         },
         deps,
       );

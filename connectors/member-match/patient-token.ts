@@ -1,10 +1,5 @@
 import type { BulkAuthConfig } from '../../config/index.ts';
-import {
-  type AuthDependencies,
-  backendServices,
-  clientCredentials,
-  type TokenProvider,
-} from '../auth/index.ts';
+import { type AuthDependencies, type TokenProvider, tokenProviderFor } from '../auth/index.ts';
 
 /**
  * The token for one matched member's data: the source's client credentials (SMART Backend
@@ -24,35 +19,8 @@ export function patientScopedToken(
   member: { patientId: string; scope: string; patientParameter: string },
   deps: AuthDependencies,
 ): TokenProvider | undefined {
-  const extraParameters = { [member.patientParameter]: member.patientId };
-  switch (auth.type) {
-    case 'none':
-      return undefined;
-    case 'client_credentials':
-      return clientCredentials(
-        {
-          tokenUrl: auth.tokenUrl,
-          clientId: auth.clientId,
-          clientSecret: auth.clientSecret,
-          method: auth.method,
-          scope: member.scope,
-          extraParameters,
-        },
-        deps,
-      );
-    case 'backend_services':
-      return backendServices(
-        {
-          tokenUrl: auth.tokenUrl,
-          fhirBaseUrl,
-          clientId: auth.clientId,
-          privateKeyFile: auth.privateKeyFile,
-          kid: auth.kid,
-          algorithm: auth.algorithm,
-          scope: member.scope,
-          extraParameters,
-        },
-        deps,
-      );
-  }
+  return tokenProviderFor(auth, fhirBaseUrl, deps, {
+    scope: member.scope,
+    extraParameters: { [member.patientParameter]: member.patientId },
+  });
 }

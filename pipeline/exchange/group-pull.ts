@@ -1,6 +1,5 @@
 import { BulkKickOffError } from '../../connectors/bulk/index.ts';
 import { errorMessage } from '../../errors/index.ts';
-import { runBulkExport } from '../bulk/run-export.ts';
 import type { ExchangeContext } from './context.ts';
 import {
   completePull,
@@ -14,7 +13,7 @@ import {
   stopPulls,
   supersedeRunningPulls,
 } from './exchange-store.ts';
-import { exportSource } from './export-source.ts';
+import { runPullExport } from './pull-export.ts';
 import { lookbackStart } from './lookback.ts';
 
 /** What pulling a match's Groups came to. `gone`: the server no longer knows a Group (404/410): match again. */
@@ -109,21 +108,8 @@ async function exportGroup(
   pull: PullRecord,
   pullable: MemberRecord[],
 ): Promise<string | undefined> {
-  const source = exportSource(ctx.source, pull, { level: 'group', groupId });
   try {
-    const outcome = await runBulkExport({
-      source,
-      load: ctx.load,
-      client: ctx.client,
-      ...(ctx.auth ? { auth: ctx.auth } : {}),
-      request: pull.kind === 'lookback' ? { fullRefresh: true } : { since: pull.since as string },
-      run: ctx.run,
-      logger: ctx.logger,
-      ...(ctx.progress ? { progress: ctx.progress } : {}),
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
-      now: ctx.now,
-    });
+    const outcome = await runPullExport(ctx, pull, { level: 'group', groupId }, ctx.auth);
     await completePull(ctx.load.db, ctx.source.name, pull, {
       watermark: outcome.watermark,
       memberIds: pullable.map((m) => m.memberId),

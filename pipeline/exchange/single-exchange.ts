@@ -7,7 +7,6 @@ import {
   patientScopedToken,
 } from '../../connectors/member-match/index.ts';
 import { errorMessage } from '../../errors/index.ts';
-import { runBulkExport } from '../bulk/run-export.ts';
 import { searchMemberType } from '../members/member-search.ts';
 import type { ExchangeContext } from './context.ts';
 import { ExchangeMembersFailedError } from './errors.ts';
@@ -24,7 +23,7 @@ import {
   startPull,
   stopPulls,
 } from './exchange-store.ts';
-import { exportSource } from './export-source.ts';
+import { runPullExport } from './pull-export.ts';
 import { lookbackStart } from './lookback.ts';
 import { readMembers } from './member-input.ts';
 import { consentInEffect, isoDate, pullStopReason, submittable, type Submittable } from './submission.ts';
@@ -156,7 +155,9 @@ async function pullMember(
   const pull = await memberPull(ctx, row, patientId);
   try {
     const watermark =
-      method === 'export' ? await exportMember(ctx, pull, auth) : await searchMember(ctx, row, auth);
+      method === 'export'
+        ? (await runPullExport(ctx, pull, { level: 'patient' }, auth)).watermark
+        : await searchMember(ctx, row, auth);
     await completePull(ctx.load.db, ctx.source.name, pull, {
       watermark,
       memberIds: [row.memberId],
@@ -183,28 +184,6 @@ async function memberPull(ctx: ExchangeContext, row: MemberRecord, patientId: st
     patients: [`Patient/${patientId}`],
     runId: ctx.run.id,
   });
-}
-
-/** `Patient/$export` with the member's token; returns the next `_since`. */
-async function exportMember(
-  ctx: ExchangeContext,
-  pull: PullRecord,
-  auth: BearerAuth | undefined,
-): Promise<string> {
-  const outcome = await runBulkExport({
-    source: exportSource(ctx.source, pull, { level: 'patient' }),
-    load: ctx.load,
-    client: ctx.client,
-    ...(auth ? { auth } : {}),
-    request: pull.kind === 'lookback' ? { fullRefresh: true } : { since: pull.since as string },
-    run: ctx.run,
-    logger: ctx.logger,
-    ...(ctx.progress ? { progress: ctx.progress } : {}),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-    ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
-    now: ctx.now,
-  });
-  return outcome.watermark;
 }
 
 /**

@@ -44,12 +44,12 @@ export function registerTokenEndpoint(app: FastifyInstance, context: SandboxCont
 }
 
 /** A token request's answer before it is written: the token, and for members a refresh token. */
-interface Issued {
+export interface Issued {
   access: AccessToken;
   refreshToken?: string;
 }
 
-function tokenResponse(reply: FastifyReply, issued: Issued, now: () => number) {
+export function tokenResponse(reply: FastifyReply, issued: Issued, now: () => number) {
   const { access, refreshToken } = issued;
   const seconds = Math.round((access.expiresAt - now()) / 1000);
   const grant = access.grant;

@@ -3,6 +3,7 @@ import type { SandboxContext } from '../context.ts';
 import { demographics, memberIndexById } from '../data/members.ts';
 import { OAuthError } from '../errors.ts';
 import { authenticateClient } from '../oauth/client-auth.ts';
+import { tokenResponse } from '../oauth/token-endpoint.ts';
 import type { Grant } from '../oauth/tokens.ts';
 import { smartConfiguration } from '../smart-configuration.ts';
 import { consentInEffect } from './consent.ts';
@@ -46,16 +47,7 @@ export function registerP2pAuthorization(
         ? { kind: 'system', clientId: client.clientId, scope }
         : memberGrant(context, pdex, client.clientId, form.patient, scope);
     const access = context.tokens.issueAccess(grant, context.options.accessTokenSeconds.clientCredentials);
-    return reply
-      .header('cache-control', 'no-store')
-      .header('pragma', 'no-cache')
-      .send({
-        access_token: access.token,
-        token_type: 'Bearer',
-        expires_in: context.options.accessTokenSeconds.clientCredentials,
-        scope,
-        ...(grant.kind === 'member' ? { patient: grant.patientId } : {}),
-      });
+    return tokenResponse(reply, { access }, context.options.now);
   });
 
   app.get(`${P2P_BASE}/.well-known/smart-configuration`, async () => ({

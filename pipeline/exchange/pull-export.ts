@@ -1,4 +1,7 @@
 import type { BulkSourceConfig, PayerExchangeSourceConfig } from '../../config/index.ts';
+import type { BearerAuth } from '../../connectors/http/index.ts';
+import { type BulkExportOutcome, runBulkExport } from '../bulk/run-export.ts';
+import type { ExchangeContext } from './context.ts';
 import type { PullRecord } from './exchange-store.ts';
 import { lookbackFilters } from './lookback.ts';
 
@@ -42,4 +45,29 @@ export function exportSource(
       errorIssues: e.errorIssues,
     },
   };
+}
+
+/**
+ * Runs a pull as a Bulk export of the source (resuming the export a crashed run left for the
+ * same pull): a lookback pull sends no `_since`, a later pull the recorded one.
+ */
+export function runPullExport(
+  ctx: ExchangeContext,
+  pull: PullRecord,
+  target: { level: 'group'; groupId: string } | { level: 'patient' },
+  auth: BearerAuth | undefined,
+): Promise<BulkExportOutcome> {
+  return runBulkExport({
+    source: exportSource(ctx.source, pull, target),
+    load: ctx.load,
+    client: ctx.client,
+    ...(auth ? { auth } : {}),
+    request: pull.kind === 'lookback' ? { fullRefresh: true } : { since: pull.since as string },
+    run: ctx.run,
+    logger: ctx.logger,
+    ...(ctx.progress ? { progress: ctx.progress } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
+    now: ctx.now,
+  });
 }
