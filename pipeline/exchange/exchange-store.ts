@@ -111,20 +111,27 @@ export async function recordMatchOutcomes(
         matched = ${count('matched')}, not_matched = ${count('not-matched')},
         consent_constrained = ${count('consent-constrained')}
       WHERE id = ${matchId}`);
-    for (const d of decisions) {
-      await tx.query(sql`
-        INSERT INTO fhir_etl.exchange_members (source, member_id, submitted_id, submission, outcome, match_id, group_id,
-          old_patient_id, old_member_id, matched_at, reason, consent_policy, consent_start, consent_end, pulls_stopped)
-        VALUES (${source}, ${d.memberId}, ${d.submittedId}, ${d.submission}, ${d.outcome}, ${matchId}, ${d.groupId ?? null},
-          ${d.oldPatientId ?? null}, ${d.oldMemberId ?? null}, ${completedAt}, ${d.reason ?? null}, ${d.consent.policy},
-          ${d.consent.start}, ${d.consent.end}, NULL)
-        ON CONFLICT (source, member_id) DO UPDATE SET submitted_id = EXCLUDED.submitted_id,
-          submission = EXCLUDED.submission, outcome = EXCLUDED.outcome, match_id = EXCLUDED.match_id,
-          group_id = EXCLUDED.group_id, old_patient_id = EXCLUDED.old_patient_id,
-          old_member_id = EXCLUDED.old_member_id, matched_at = EXCLUDED.matched_at, reason = EXCLUDED.reason,
-          consent_policy = EXCLUDED.consent_policy, consent_start = EXCLUDED.consent_start,
-          consent_end = EXCLUDED.consent_end, pulls_stopped = NULL, updated_at = now()`);
-    }
+    if (decisions.length === 0) return;
+    const column = <T>(read: (d: MemberDecision) => T) => decisions.map(read);
+    await tx.query(sql`
+      INSERT INTO fhir_etl.exchange_members (source, member_id, submitted_id, submission, outcome, match_id, group_id,
+        old_patient_id, old_member_id, matched_at, reason, consent_policy, consent_start, consent_end, pulls_stopped)
+      SELECT ${source}, d.member_id, d.submitted_id, d.submission, d.outcome, ${matchId}, d.group_id, d.old_patient_id,
+             d.old_member_id, ${completedAt}, d.reason, d.consent_policy, d.consent_start, d.consent_end, NULL
+      FROM unnest(${column((d) => d.memberId)}::text[], ${column((d) => d.submittedId)}::text[],
+                  ${column((d) => d.submission)}::text[], ${column((d) => d.outcome)}::text[],
+                  ${column((d) => d.groupId ?? null)}::text[], ${column((d) => d.oldPatientId ?? null)}::text[],
+                  ${column((d) => d.oldMemberId ?? null)}::text[], ${column((d) => d.reason ?? null)}::text[],
+                  ${column((d) => d.consent.policy)}::text[], ${column((d) => d.consent.start)}::date[],
+                  ${column((d) => d.consent.end)}::date[])
+           AS d(member_id, submitted_id, submission, outcome, group_id, old_patient_id, old_member_id, reason,
+                consent_policy, consent_start, consent_end)
+      ON CONFLICT (source, member_id) DO UPDATE SET submitted_id = EXCLUDED.submitted_id,
+        submission = EXCLUDED.submission, outcome = EXCLUDED.outcome, match_id = EXCLUDED.match_id,
+        group_id = EXCLUDED.group_id, old_patient_id = EXCLUDED.old_patient_id,
+        old_member_id = EXCLUDED.old_member_id, matched_at = EXCLUDED.matched_at, reason = EXCLUDED.reason,
+        consent_policy = EXCLUDED.consent_policy, consent_start = EXCLUDED.consent_start,
+        consent_end = EXCLUDED.consent_end, pulls_stopped = NULL, updated_at = now()`);
   });
 }
 

@@ -16,6 +16,9 @@ import { memberBundles } from './submission.ts';
  * MatchedMembers Group: 404 when unknown (or another client's), 410 once it expired.
  * @see Da Vinci PDex 2.2.0 payertopayerbulkexchange.md; Bulk Data STU2 export.html (async pattern)
  */
+/** The largest $bulk-member-match body accepted: some 20,000 members. */
+const MATCH_BODY_LIMIT = 64 * 1024 * 1024;
+
 export function registerBulkMemberMatch(
   app: FastifyInstance,
   context: SandboxContext,
@@ -25,23 +28,28 @@ export function registerBulkMemberMatch(
   const systemToken = (request: FastifyRequest) =>
     requireToken(request, context, ['system'], 'Payer-to-Payer matching needs a client credentials token');
 
-  app.post(`${P2P_BASE}/Group/$bulk-member-match`, async (request, reply) => {
-    const token = systemToken(request);
-    if (!/\brespond-async\b/.test(String(request.headers.prefer ?? '')))
-      throw new FhirRequestError(
-        400,
-        'invalid',
-        '$bulk-member-match requires the header Prefer: respond-async',
-      );
-    pdex.matchRequests.push(request.body);
-    const files = decideMatch(context, pdex, finder, memberBundles(request.body), token.grant.clientId);
-    const job = { id: randomUUID(), files, polls: 0, cancelled: false };
-    pdex.matchJobs.set(job.id, job);
-    return reply
-      .code(202)
-      .header('content-location', `${context.urls.url}${P2P_BASE}/matchstatus/${job.id}`)
-      .send(operationOutcome('informational', `member match ${job.id} accepted`, 'information'));
-  });
+  // One request carries every member (about 3 kB each): well past Fastify's 1 MiB default.
+  app.post(
+    `${P2P_BASE}/Group/$bulk-member-match`,
+    { bodyLimit: MATCH_BODY_LIMIT },
+    async (request, reply) => {
+      const token = systemToken(request);
+      if (!/\brespond-async\b/.test(String(request.headers.prefer ?? '')))
+        throw new FhirRequestError(
+          400,
+          'invalid',
+          '$bulk-member-match requires the header Prefer: respond-async',
+        );
+      pdex.matchRequests.push(request.body);
+      const files = decideMatch(context, pdex, finder, memberBundles(request.body), token.grant.clientId);
+      const job = { id: randomUUID(), files, polls: 0, cancelled: false };
+      pdex.matchJobs.set(job.id, job);
+      return reply
+        .code(202)
+        .header('content-location', `${context.urls.url}${P2P_BASE}/matchstatus/${job.id}`)
+        .send(operationOutcome('informational', `member match ${job.id} accepted`, 'information'));
+    },
+  );
 
   app.get(`${P2P_BASE}/matchstatus/:id`, async (request, reply) => {
     systemToken(request);
