@@ -1,7 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../config/index.ts';
 import { FhirEtlError } from '../errors/index.ts';
-import { UnknownSourceError } from '../pipeline/run.ts';
 import { registerAuthCommand } from './commands/auth.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
@@ -15,7 +13,7 @@ import { registerSendCommand } from './commands/send.ts';
 import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerViewCommand } from './commands/view.ts';
-import { EXIT, UsageError } from './exit-codes.ts';
+import { EXIT, exitCodeOf } from './exit-codes.ts';
 
 /** Parses the command line and runs one command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -52,18 +50,23 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function reportFailure(error: unknown): number {
+/**
+ * The one exit-code rule (README): 0 ok; 1 a run failed on its data or a server; 2 the command
+ * line, config, a ViewDefinition or an input is wrong (found before anything loaded); 3 skipped
+ * (another process is running the source). Errors a user can meet print their message and code;
+ * anything else is a bug in fhir-etl, and only then comes a stack trace.
+ */
+export function reportFailure(error: unknown): number {
   if (error instanceof CommanderError) {
     return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   }
-  if (error instanceof UsageError || error instanceof ConfigError || error instanceof UnknownSourceError) {
-    process.stderr.write(`fhir-etl: ${error.message}\n`);
-    return EXIT.usage;
-  }
   if (error instanceof FhirEtlError) {
     process.stderr.write(`fhir-etl: ${error.message} [${error.code}]\n`);
-    return EXIT.failed;
+    return exitCodeOf(error);
   }
-  process.stderr.write(`fhir-etl: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.stderr.write(
+    `fhir-etl: unexpected error: this is a bug in fhir-etl. Please report it, with the command you ran ` +
+      `and the lines below:\n${(error as Error)?.stack ?? String(error)}\n`,
+  );
   return EXIT.failed;
 }

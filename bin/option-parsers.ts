@@ -48,3 +48,11 @@ export function instant(flag: string): (value: string) => string {
     return value;
   };
 }
+
+/**
+ * A flag given once per value, repeated for more (`--views a --views b`): a variadic flag
+ * (`--views <dir...>`) would take the arguments after it too (`load --views DIR file.ndjson`).
+ */
+export function eachValue(value: string, previous: unknown): string[] {
+  return [...(Array.isArray(previous) ? (previous as string[]) : []), value];
+}

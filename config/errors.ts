@@ -13,7 +13,7 @@ export class ConfigError extends FhirEtlError {
   constructor(file: string, problems: ConfigProblem[], cause?: unknown) {
     super(
       `config ${file} is not valid:\n${problems.map((p) => `  - ${p.path || '(top level)'}: ${p.message}`).join('\n')}`,
-      { code: 'CONFIG_INVALID', context: { file, problems }, cause },
+      { code: 'CONFIG_INVALID', context: { file, problems }, cause, kind: 'input' },
     );
     this.problems = problems;
   }

@@ -16,7 +16,7 @@ export interface InputFile {
 
 export class InputError extends FhirEtlError {
   constructor(message: string, path: string, cause?: unknown) {
-    super(message, { code: 'INPUT_UNREADABLE', context: { path }, cause });
+    super(message, { code: 'INPUT_UNREADABLE', context: { path }, cause, kind: 'input' });
   }
 }
 

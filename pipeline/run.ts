@@ -150,6 +150,7 @@ export class UnknownSourceError extends FhirEtlError {
     super(`no source named ${unknown.join(', ')} in ${file ?? 'the config'} (configured: ${known})`, {
       code: 'UNKNOWN_SOURCE',
       context: { unknown, file },
+      kind: 'input',
     });
   }
 }

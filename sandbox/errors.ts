@@ -5,7 +5,7 @@ export class UnknownFaultError extends FhirEtlError {
   constructor(name: string) {
     super(
       `unknown fault "${name}": expected any of 429, 500, 410, token-expiry, slow, malformed, truncated-gzip`,
-      { code: 'SANDBOX_UNKNOWN_FAULT', context: { fault: name } },
+      { code: 'SANDBOX_UNKNOWN_FAULT', context: { fault: name }, kind: 'input' },
     );
   }
 }

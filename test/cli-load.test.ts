@@ -66,10 +66,10 @@ test.serial('--json logs one JSON object per line, with the run summary last', a
   t.true(lines.some((l) => l.event === 'file.done'));
 });
 
-test.serial('an unreadable path exits 1 before anything is written', async (t) => {
+test.serial('an unreadable path exits 2 before anything is written', async (t) => {
   const [{ before }] = await warehouse.db.query(sql`SELECT count(*)::int AS before FROM fhir_etl.runs`);
   const result = await runCli(['load', join(dir, 'missing.ndjson')], { databaseUrl: warehouse.url });
-  t.is(result.code, 1);
+  t.is(result.code, 2);
   t.regex(result.stderr, /cannot read .*missing\.ndjson: no such file or folder/);
   const [{ after }] = await warehouse.db.query(sql`SELECT count(*)::int AS after FROM fhir_etl.runs`);
   t.is(after, before);

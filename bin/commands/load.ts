@@ -4,7 +4,7 @@ import { logProgress, type ProgressReporter, terminalProgress } from '../../pipe
 import { poolSizeForLoad } from '../../pipeline/connections.ts';
 import { configuredViews } from '../../pipeline/views.ts';
 import { EXIT } from '../exit-codes.ts';
-import { positiveInt } from '../option-parsers.ts';
+import { eachValue, positiveInt } from '../option-parsers.ts';
 import { configuredViewOptions, globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
@@ -24,7 +24,11 @@ export function registerLoadCommand(program: Command): void {
         .default(64 * 1024 * 1024)
         .argParser(positiveInt('--max-line-bytes')),
     )
-    .option('--views <dir...>', 'folders of your own ViewDefinitions, loaded beside the shipped ones')
+    .option(
+      '--views <dir>',
+      'a folder of your own ViewDefinitions, loaded beside the shipped ones (repeat for more)',
+      eachValue,
+    )
     .option('--no-views', 'land fhir_raw only; fill no view tables')
     .option(
       '--schema <name>',

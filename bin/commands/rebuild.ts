@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { rebuildViews } from '../../pipeline/rebuild.ts';
 import { configuredViews } from '../../pipeline/views.ts';
 import { UsageError } from '../exit-codes.ts';
+import { eachValue } from '../option-parsers.ts';
 import { configuredViewOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
@@ -10,7 +11,11 @@ export function registerRebuildCommand(program: Command): void {
     .command('rebuild')
     .description('recompute view tables from fhir_raw without extracting again')
     .option('--view <name...>', 'only these views (default: all)')
-    .option('--views <dir...>', 'folders of your own ViewDefinitions, beside the shipped ones')
+    .option(
+      '--views <dir>',
+      'a folder of your own ViewDefinitions, beside the shipped ones (repeat for more)',
+      eachValue,
+    )
     .option(
       '--schema <name>',
       "schema of the view tables (default: the config's warehouse.schema, else fhir)",

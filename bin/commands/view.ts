@@ -18,15 +18,14 @@ import {
   type SuiteEngine,
   suiteFiles,
   ViewDefinitionError,
-  ViewsDirError,
 } from '../../transforms/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
-import { positiveInt } from '../option-parsers.ts';
+import { eachValue, positiveInt } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
 
 /**
  * `fhir-etl view run|test|list`: work with ViewDefinitions on local files, without a database.
- * A view that is not valid is a usage error (exit 2), its message naming the view and JSON path.
+ * A view that is not valid is an input error (exit 2), its message naming the view and JSON path.
  */
 export function registerViewCommand(program: Command): void {
   const view = program
@@ -48,7 +47,7 @@ export function registerViewCommand(program: Command): void {
         .argParser(positiveInt('--max-line-bytes')),
     )
     .action(async (options: RunOptions) => {
-      process.exitCode = await viewErrorsAreUsage(() => runView(options));
+      process.exitCode = await runView(options);
     });
 
   view
@@ -63,12 +62,16 @@ export function registerViewCommand(program: Command): void {
   view
     .command('list')
     .description('list the shipped views and those of your own folders')
-    .option('--views <dir...>', 'folders of your own ViewDefinitions, listed after the shipped ones')
+    .option(
+      '--views <dir>',
+      'a folder of your own ViewDefinitions, listed after the shipped ones (repeat for more)',
+      eachValue,
+    )
     .option('--json', 'a JSON array instead of a table')
     .action(async (options: { views?: string[]; json?: boolean }, command: Command) => {
       const json = Boolean(options.json || command.optsWithGlobals().json);
       const { viewDirs } = await configuredViewOptions(command, options);
-      process.exitCode = await viewErrorsAreUsage(() => listViews(viewDirs || [], json));
+      process.exitCode = await listViews(viewDirs || [], json);
     });
 }
 
@@ -84,19 +87,6 @@ function engineOption(): Option {
   return new Option('--engine <engine>', 'FHIRPath evaluation: fast (compiled) or fhirpath (fhirpath.js)')
     .choices(['fast', 'fhirpath'])
     .default('fast');
-}
-
-/** A view (or views folder) the user named that cannot be used is a command-line problem: exit 2. */
-async function viewErrorsAreUsage(fn: () => Promise<number>): Promise<number> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof ViewDefinitionError || error instanceof ViewsDirError) {
-      process.stderr.write(`fhir-etl: ${error.message} [${error.code}]\n`);
-      return EXIT.usage;
-    }
-    throw error;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { FhirEtlError } from '../../errors/index.ts';
 /** The key that seals stored tokens is missing or unusable. */
 export class SecretKeyError extends FhirEtlError {
   constructor(message: string, context: Record<string, unknown>, cause?: unknown) {
-    super(message, { code: 'SECRET_KEY_INVALID', context, cause });
+    super(message, { code: 'SECRET_KEY_INVALID', context, cause, kind: 'input' });
   }
 }
 

@@ -67,6 +67,7 @@ export class SendNotConfiguredError extends FhirEtlError {
     super(`source ${source} has no send: block (clientId, clientSecret, scope) to obtain a send token with`, {
       code: 'SEND_NOT_CONFIGURED',
       context: { source },
+      kind: 'input',
     });
   }
 }

@@ -16,6 +16,7 @@ export class ViewDefinitionError extends FhirEtlError {
       code: 'VIEW_INVALID',
       context,
       cause,
+      kind: 'input',
     });
   }
 }

@@ -23,6 +23,14 @@ export function parseViewDefinition(json: unknown, origin?: string): ViewDefinit
 /** Valid column and constant names. @see StructureDefinition-ViewDefinition-notes, "Column names" */
 export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_]*$/;
 
+/**
+ * The longest view (table) and column name a warehouse can hold. PostgreSQL keeps 63 bytes of
+ * an identifier (NAMEDATALEN - 1) and silently cuts the rest, so two long names could become
+ * one; the SQL builder the loaders use (@databases/pg) refuses anything past 60 characters.
+ * Names are ASCII (NAME_PATTERN), so characters are bytes.
+ */
+export const MAX_NAME_LENGTH = 60;
+
 const VIEW_KEYS = new Set([
   'resourceType',
   'id',
@@ -109,6 +117,7 @@ class ViewChecker {
     if (typeof json.resource !== 'string' || !/^[A-Z][A-Za-z]+$/.test(json.resource)) {
       this.fail('resource', 'is required: the FHIR resource type the view reads (e.g. "Patient")');
     }
+    this.tableName(json);
     this.constantList(json.constant);
     if (!Array.isArray(json.select) || json.select.length === 0)
       this.fail('select', 'must be a non-empty array');
@@ -122,6 +131,31 @@ class ViewChecker {
         this.keys(clause, WHERE_KEYS, path);
         this.expression(clause.path, `${path}.path`);
       });
+    }
+  }
+
+  /**
+   * The view's name becomes its table's name (`name`, else `id`), so it must be one PostgreSQL
+   * can hold. @see StructureDefinition-ViewDefinition, invariant sql-name
+   */
+  private tableName(json: Record<string, unknown>): void {
+    if (json.name !== undefined) {
+      if (typeof json.name !== 'string' || !NAME_PATTERN.test(json.name)) {
+        this.fail('name', `view name ${JSON.stringify(json.name)} must match ${NAME_PATTERN.source}`);
+      }
+      this.nameLength(json.name, 'name', 'view name');
+    } else if (typeof json.id === 'string') {
+      this.nameLength(json.id, 'id', 'view id (the table name, as the view has no name)');
+    }
+  }
+
+  private nameLength(name: string, path: string, what: string): void {
+    const bytes = Buffer.byteLength(name);
+    if (bytes > MAX_NAME_LENGTH) {
+      this.fail(
+        path,
+        `${what} '${name.slice(0, 20)}...' is ${bytes} characters long; a table or column name may have at most ${MAX_NAME_LENGTH} (PostgreSQL keeps 63 bytes of a name and cuts the rest)`,
+      );
     }
   }
 
@@ -209,6 +243,7 @@ class ViewChecker {
         `column name ${JSON.stringify(column.name)} must match ${NAME_PATTERN.source}`,
       );
     }
+    this.nameLength(column.name, `${path}.name`, 'column name');
     this.expression(column.path, `${path}.path`);
     if (column.type !== undefined && typeof column.type !== 'string')
       this.fail(`${path}.type`, 'must be a string');

@@ -8,7 +8,7 @@ import { parseViewDefinition } from './validate.ts';
 /** A folder of views could not be listed (missing, not a folder, no permission). */
 export class ViewsDirError extends FhirEtlError {
   constructor(message: string, context: { dir: string }, cause?: unknown) {
-    super(message, { code: 'VIEWS_DIR_UNREADABLE', context, cause });
+    super(message, { code: 'VIEWS_DIR_UNREADABLE', context, cause, kind: 'input' });
   }
 }
 
