@@ -13,6 +13,7 @@ import {
   viewTarget,
 } from '../loaders/index.ts';
 import { checkParsedResource, type CompiledView, parseResourceLine, readLines } from '../transforms/index.ts';
+import { registeredViewNames, registeredViewTables, StaleViewsError } from './views.ts';
 
 /**
  * What every load of a run shares, whatever the connector: the warehouse, the fhir_raw
@@ -23,6 +24,11 @@ export interface LoadContext {
   db: ConnectionPool;
   rawTables: RawTableRegistry;
   viewTables: ViewTable[];
+  /**
+   * The views filled from the definitions the warehouse keeps (fhir_etl.views) because the
+   * load was not given them (their folder left out): `schema.name`.
+   */
+  keptViews: string[];
   /** Fresh targets for one file (a target holds per-file staging state). */
   targets(): StagedTarget[];
   /** A longer NDJSON line is rejected without being held in memory. */
@@ -30,19 +36,38 @@ export interface LoadContext {
 }
 
 export interface LoadContextOptions {
+  /**
+   * The views to fill. The warehouse's other view tables are filled too, from their stored
+   * definitions, so none goes stale (see registeredViewTables).
+   */
   views: CompiledView[];
+  /**
+   * `load --no-views`: refuse, naming them, when the warehouse has view tables (the load
+   * would leave them stale), instead of filling them.
+   */
+  noViews?: boolean;
   /** Schema of the view tables (default `fhir`). */
   viewSchema?: string;
   maxLineBytes?: number;
 }
 
 export async function prepareLoad(db: ConnectionPool, options: LoadContextOptions): Promise<LoadContext> {
-  const viewTables = options.views.map((view) => viewTable(view, options.viewSchema ?? 'fhir'));
+  if (options.noViews) {
+    const registered = await registeredViewNames(db);
+    if (registered.length > 0) throw new StaleViewsError(registered);
+  }
+  const given = options.views.map((view) => viewTable(view, options.viewSchema ?? 'fhir'));
+  const kept = await registeredViewTables(
+    db,
+    given.map((table) => table.view.name),
+  );
+  const viewTables = [...given, ...kept];
   await rebuildStaleViewTables(db, viewTables);
   return {
     db,
     rawTables: rawTableRegistry(db),
     viewTables,
+    keptViews: kept.map((table) => `${table.schema}.${table.table}`),
     targets: () => (viewTables.length > 0 ? [viewTarget(viewTables)] : []),
     maxLineBytes: options.maxLineBytes ?? 64 * 1024 * 1024,
   };

@@ -21,6 +21,8 @@ export interface LoadOptions {
   views?: CompiledView[];
   /** The schema of the view tables (default `fhir`). */
   viewSchema?: string;
+  /** `--no-views`: fill no view table; refused when the warehouse has some (they would go stale). */
+  noViews?: boolean;
   /** Stops the load between files: files already started finish (or roll back), no new one starts. */
   signal?: AbortSignal;
   /** The command recorded in fhir_etl.runs (default `load`). */
@@ -42,6 +44,8 @@ export interface LoadSummary extends RunTotals {
   durationMs: number;
   files: number;
   outcomes: FileOutcome[];
+  /** Views filled from the warehouse's stored definitions, their folders not given (`schema.name`). */
+  keptViews: string[];
 }
 
 /**
@@ -71,6 +75,7 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
   const ctx = await prepareLoad(db, {
     views: options.views ?? [],
     viewSchema: options.viewSchema,
+    noViews: options.noViews ?? false,
     maxLineBytes: options.maxLineBytes,
   });
   let outcomes: FileOutcome[] = [];
@@ -92,7 +97,7 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
   // Recorded as failed; anything but a file's failure is the caller's to see, as before.
   if (unexpected) throw unexpected.error;
   const { source: _source, error: _error, ...totals } = recorded;
-  return { ...totals, outcomes };
+  return { ...totals, outcomes, keptViews: ctx.keptViews };
 }
 
 /**

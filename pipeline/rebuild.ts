@@ -1,5 +1,11 @@
 import { type ConnectionPool, sql } from '@databases/pg';
-import { type RebuildResult, rawTableName, rebuildViewTables, viewTable } from '../loaders/index.ts';
+import {
+  type RebuildResult,
+  rawTableName,
+  rebuildViewTables,
+  type ViewTable,
+  viewTable,
+} from '../loaders/index.ts';
 import type { CompiledView } from '../transforms/index.ts';
 import { finishRun, startRun } from './runs.ts';
 
@@ -16,16 +22,16 @@ export async function rebuildViews(
   db: ConnectionPool,
   views: CompiledView[],
   schema: string,
+  /** Tables of views not among `views`, rebuilt from their stored definitions (registeredViewTables). */
+  kept: ViewTable[] = [],
 ): Promise<RebuildSummary> {
   const runId = await startRun(db, 'rebuild', '*');
   try {
-    const results = await rebuildViewTables(
-      db,
-      views.map((view) => viewTable(view, schema)),
-    );
+    const tables = [...views.map((view) => viewTable(view, schema)), ...kept];
+    const results = await rebuildViewTables(db, tables);
     const failures = results.flatMap((r) => r.failures.map((f) => ({ ...f, view: r.view })));
     for (const failure of failures) {
-      const view = views.find((v) => v.name === failure.view) as CompiledView;
+      const view = tables.find((t) => t.view.name === failure.view)?.view as CompiledView;
       await db.query(sql`
         INSERT INTO fhir_etl.rejects (run_id, source, file, resource_type, resource_id, reason)
         VALUES (${runId}, ${failure.source}, ${`fhir_raw.${rawTableName(view.resource)}`}, ${view.resource},

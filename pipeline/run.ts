@@ -41,6 +41,12 @@ export async function runSources(
   const selected = selectSources(config, options.sources);
   const views = await configuredViews(config.views);
   const load = await prepareLoad(db, { views, viewSchema: config.warehouse.schema });
+  if (load.keptViews.length > 0) {
+    options.logger.info(
+      { event: 'run.kept_views', views: load.keptViews },
+      `also filling ${load.keptViews.join(', ')} from the definitions the warehouse keeps (their folders are not in the config's views)`,
+    );
+  }
   const results: SourceRunResult[] = [];
   for (const source of selected) {
     if (options.signal?.aborted) break;

@@ -85,7 +85,8 @@ const rows: Row[] = [
     title: '`view run` of a view with a 200-character column name',
     args: () => ['view', 'run', '--view', join(longColumnDir, 'wide.json'), '--input', patients],
     code: 2,
-    message: /wide_patient.* at select\[0\]\.column\[0\]\.name: column name 'c{20}\.\.\.' is 200 characters long; a table or column name may have at most 60/,
+    message:
+      /wide_patient.* at select\[0\]\.column\[0\]\.name: column name 'c{20}\.\.\.' is 200 characters long; a table or column name may have at most 60/,
   },
   {
     title: '`load` with a view whose column name PostgreSQL cannot hold',
@@ -187,12 +188,15 @@ for (const row of rows) {
   });
 }
 
-test.serial('a real spawn: load --views with a 200-character column name exits 2, no stack trace', async (t) => {
-  const result = await runCli(['load', '--views', longColumnDir, patients], { databaseUrl: warehouse.url });
-  t.is(result.code, 2, result.stderr);
-  t.regex(result.stderr, /column name 'c{20}\.\.\.' is 200 characters long/);
-  t.notRegex(result.stderr, /unexpected error|\n\s+at /);
-});
+test.serial(
+  'a real spawn: load --views with a 200-character column name exits 2, no stack trace',
+  async (t) => {
+    const result = await runCli(['load', '--views', longColumnDir, patients], { databaseUrl: warehouse.url });
+    t.is(result.code, 2, result.stderr);
+    t.regex(result.stderr, /column name 'c{20}\.\.\.' is 200 characters long/);
+    t.notRegex(result.stderr, /unexpected error|\n\s+at /);
+  },
+);
 
 test('a bug (an error no user can cause) prints "unexpected error", asks for a report, shows the stack: exit 1', (t) => {
   const written: string[] = [];

@@ -39,6 +39,7 @@ export function registerLoadCommand(program: Command): void {
       // Commander folds --views DIR and --no-views into one option: false, or a list of folders.
       const { viewDirs, schema } = await configuredViewOptions(command, options);
       const views = viewDirs === false ? [] : await configuredViews(viewDirs);
+      const noViews = viewDirs === false;
       await withWarehouse(
         command,
         async (warehouse, logger) => {
@@ -52,6 +53,7 @@ export function registerLoadCommand(program: Command): void {
             progress,
             views,
             viewSchema: schema,
+            noViews,
           });
           if (json)
             logger.info({ event: 'load.done', ...withoutOutcomes(summary) }, `load ${summary.status}`);
@@ -85,6 +87,12 @@ export function describeLoad(summary: LoadSummary): string {
       ` in ${seconds.toFixed(1)} s (${Math.round(summary.resources / Math.max(seconds, 0.001))} resources/s,` +
       ` ${(summary.bytes / 1e6 / Math.max(seconds, 0.001)).toFixed(1)} MB/s)`,
   );
+  if (summary.keptViews.length > 0) {
+    out.push(
+      `also filled, from the definitions the warehouse keeps: ${summary.keptViews.join(', ')} ` +
+        '(their folders were not given; give them with --views to change those views)',
+    );
+  }
   if (summary.rejects > 0) {
     out.push(
       `${summary.rejects} lines rejected: list them with \`fhir-etl rejects --run ${summary.runId}\`` +

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { rebuildViews } from '../../pipeline/rebuild.ts';
-import { configuredViews } from '../../pipeline/views.ts';
+import { configuredViews, registeredViewTables } from '../../pipeline/views.ts';
 import { UsageError } from '../exit-codes.ts';
 import { eachValue } from '../option-parsers.ts';
 import { configuredViewOptions, withWarehouse } from '../global-options.ts';
@@ -24,13 +24,25 @@ export function registerRebuildCommand(program: Command): void {
       const { viewDirs, schema } = await configuredViewOptions(command, options);
       const views = await configuredViews(viewDirs || []);
       const wanted: string[] | undefined = options.view;
-      const unknown = (wanted ?? []).filter((name) => !views.some((v) => v.name === name));
-      if (unknown.length > 0) {
-        throw new UsageError(`no view named ${unknown.join(', ')}; \`fhir-etl view list\` shows them`);
-      }
-      const selected = views.filter((v) => !wanted || wanted.includes(v.name));
       await withWarehouse(command, async (warehouse) => {
-        const { runId, results } = await rebuildViews(warehouse.db, selected, schema);
+        // The warehouse's other view tables (their folders not given) are rebuilt from the
+        // definitions they were built with.
+        const kept = await registeredViewTables(
+          warehouse.db,
+          views.map((v) => v.name),
+        );
+        const unknown = (wanted ?? []).filter(
+          (name) => !views.some((v) => v.name === name) && !kept.some((t) => t.view.name === name),
+        );
+        if (unknown.length > 0) {
+          throw new UsageError(`no view named ${unknown.join(', ')}; \`fhir-etl view list\` shows them`);
+        }
+        const { runId, results } = await rebuildViews(
+          warehouse.db,
+          views.filter((v) => !wanted || wanted.includes(v.name)),
+          schema,
+          kept.filter((t) => !wanted || wanted.includes(t.view.name)),
+        );
         process.stdout.write(
           `${renderTable(
             ['view', 'resources', 'rows', 'failed'],
