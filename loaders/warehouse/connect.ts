@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import pgModule, { type ConnectionPool, sql } from '@databases/pg';
 import { WarehouseError } from '../errors.ts';
+import { replacingDeadConnections } from '../postgres/dead-connections.ts';
 import { migrate } from '../postgres/migrate.ts';
 import { acquireEmbedded, defaultHome, releaseEmbedded } from './embedded.ts';
 
@@ -29,15 +30,17 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
   const embedded = !options.databaseUrl;
   const url = withDefaultUser(options.databaseUrl ?? (await acquireEmbedded(home)).url);
   const release = embedded ? () => releaseEmbedded(home) : async () => undefined;
-  const db = pgModule.default({
-    connectionString: url,
-    bigIntMode: 'number',
-    poolSize: options.poolSize ?? 6,
-    // Connection failures are reported by checkReachable below; keep the library quiet.
-    onError: () => undefined,
-    onConnectionOpened: () => undefined,
-    onConnectionClosed: () => undefined,
-  });
+  const db = replacingDeadConnections(
+    pgModule.default({
+      connectionString: url,
+      bigIntMode: 'number',
+      poolSize: options.poolSize ?? 6,
+      // Connection failures are reported by checkReachable below; keep the library quiet.
+      onError: () => undefined,
+      onConnectionOpened: () => undefined,
+      onConnectionClosed: () => undefined,
+    }),
+  );
   try {
     await checkReachable(db, url);
     if (options.migrate !== false) await migrate(db);
