@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.ts';
-import { openWarehouse, type Warehouse } from '../loaders/index.ts';
+import { FhirEtlError } from '../errors/index.ts';
+import { openWarehouse, type Warehouse, WarehouseError, warehouseFault } from '../loaders/index.ts';
 import { createLogger, type Logger } from '../pipeline/logger.ts';
 
 export interface GlobalOptions {
@@ -56,9 +57,28 @@ export async function withWarehouse<T>(
   });
   try {
     return await fn(warehouse, logger);
+  } catch (error) {
+    throw await explainWarehouseFailure(warehouse, error);
   } finally {
     await warehouse.close();
   }
+}
+
+/**
+ * An error no part of fhir-etl explained (a raw driver error) is, when the warehouse stopped
+ * answering or filled its disk meanwhile, that: said in one line naming the server, not as a
+ * bug with a stack trace.
+ */
+async function explainWarehouseFailure(warehouse: Warehouse, error: unknown): Promise<unknown> {
+  if (error instanceof FhirEtlError) return error;
+  const fault = await warehouseFault(warehouse.db, error);
+  if (!fault) return error;
+  const what = fault.kind === 'disk-full' ? 'ran out of disk space' : 'stopped answering';
+  return new WarehouseError(
+    `the warehouse ${warehouse.displayUrl} ${what} (${fault.reason})`,
+    { url: warehouse.displayUrl },
+    error,
+  );
 }
 
 /**

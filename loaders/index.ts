@@ -25,9 +25,13 @@ export {
   maskPassword,
   openWarehouse,
   type Warehouse,
+  type WarehouseIdentity,
+  warehouseIdentity,
   type WarehouseOptions,
   withDefaultUser,
 } from './warehouse/connect.ts';
+export { diskFullError, probeWarehouse, type WarehouseFault, warehouseFault } from './warehouse/faults.ts';
+export { isDeadConnection } from './postgres/dead-connections.ts';
 export {
   acquireEmbedded,
   defaultHome,

@@ -2,13 +2,20 @@ import type { ConnectionPool } from '@databases/pg';
 import pLimit from 'p-limit';
 import { backoffDelayMs, sleep } from '../connectors/http/index.ts';
 import { errorMessage, FhirEtlError } from '../errors/index.ts';
-import { type FileLoadResult, isRetryableLoad } from '../loaders/index.ts';
+import {
+  type FileLoadResult,
+  isRetryableLoad,
+  type WarehouseFault,
+  warehouseFault,
+  warehouseIdentity,
+} from '../loaders/index.ts';
 import type { CompiledView } from '../transforms/index.ts';
 import { ingestNdjson, type LoadContext, prepareLoad } from './ingest.ts';
 import { expandInputs, type InputFile } from './inputs.ts';
 import type { ProgressReporter } from './progress.ts';
 import { recordRun, type RunRecorder } from './run-recorder.ts';
 import type { RunTotals } from './runs.ts';
+import { whyStopped } from './stop-reason.ts';
 
 export interface LoadOptions {
   paths: string[];
@@ -27,6 +34,10 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** The command recorded in fhir_etl.runs (default `load`). */
   command?: string;
+  /** How long the run's end waits for a warehouse that stopped answering (RecordRunOptions). */
+  warehouseRetryMs?: number;
+  /** Told when the run's end waits for the warehouse. */
+  onWarehouseWait?: (message: string) => void;
 }
 
 /** What {@link loadInputs} needs beyond the prepared load and the run. */
@@ -36,6 +47,8 @@ export interface FileOutcome {
   path: string;
   result?: FileLoadResult;
   error?: string;
+  /** Not started: the load was stopped (a shutdown, a lost source lock, the warehouse failing). */
+  notStarted?: true;
 }
 
 export interface LoadSummary extends RunTotals {
@@ -46,6 +59,8 @@ export interface LoadSummary extends RunTotals {
   outcomes: FileOutcome[];
   /** Views filled from the warehouse's stored definitions, their folders not given (`schema.name`). */
   keptViews: string[];
+  /** Why the warehouse failed the load (gone, or its disk full), summed up in one line. */
+  warehouseFailure?: string;
 }
 
 /**
@@ -54,13 +69,16 @@ export interface LoadSummary extends RunTotals {
  */
 export class FilesLoadError extends FhirEtlError {
   readonly outcomes: FileOutcome[];
+  /** Set when the warehouse failed the load (gone, or its disk full): the message sums it up. */
+  readonly warehouseFault: WarehouseFault | undefined;
 
-  constructor(errors: string[], outcomes: FileOutcome[]) {
+  constructor(errors: string[], outcomes: FileOutcome[], warehouseFault?: WarehouseFault) {
     super(errors.join('\n'), {
-      code: 'FILES_FAILED',
+      code: warehouseFault ? 'WAREHOUSE_FAILED_LOAD' : 'FILES_FAILED',
       context: { files: outcomes.filter((o) => o.error !== undefined).map((o) => o.path) },
     });
     this.outcomes = outcomes;
+    this.warehouseFault = warehouseFault;
   }
 }
 
@@ -79,6 +97,7 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
     maxLineBytes: options.maxLineBytes,
   });
   let outcomes: FileOutcome[] = [];
+  let warehouseFailure: string | undefined;
   let unexpected: { error: unknown } | undefined;
   const recorded = await recordRun(
     db,
@@ -88,16 +107,24 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
       try {
         outcomes = await loadInputs(ctx, run, inputs, options);
       } catch (error) {
-        if (error instanceof FilesLoadError) outcomes = error.outcomes;
-        else unexpected = { error };
+        if (error instanceof FilesLoadError) {
+          outcomes = error.outcomes;
+          if (error.warehouseFault) warehouseFailure = error.message;
+        } else unexpected = { error };
         throw error;
       }
     },
+    { warehouseRetryMs: options.warehouseRetryMs, onWarehouseWait: options.onWarehouseWait },
   );
   // Recorded as failed; anything but a file's failure is the caller's to see, as before.
   if (unexpected) throw unexpected.error;
   const { source: _source, error: _error, ...totals } = recorded;
-  return { ...totals, outcomes, keptViews: ctx.keptViews };
+  return {
+    ...totals,
+    outcomes,
+    keptViews: ctx.keptViews,
+    ...(warehouseFailure === undefined ? {} : { warehouseFailure }),
+  };
 }
 
 /**
@@ -118,27 +145,66 @@ export async function loadInputs(
     inputs.length,
     inputs.reduce((sum, input) => sum + (input.bytes ?? 0), 0),
   );
+  // The warehouse failing the run (gone, or its disk full) stops it starting files: every
+  // further file would fail the same way.
+  const warehouseFailed = new AbortController();
+  let fault: WarehouseFault | undefined;
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, warehouseFailed.signal])
+    : warehouseFailed.signal;
   // Largest files first, so the last file to finish is a small one and the connections stay busy.
   const bySize = [...inputs].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0));
   const outcomes: FileOutcome[] = await Promise.all(
     bySize.map((input) =>
-      limit(() =>
-        loadOne(ctx, input, run.id, options).then(
-          (result): FileOutcome => {
-            run.add(result);
-            return { path: input.path, result };
-          },
-          (error: unknown): FileOutcome => ({ path: input.path, error: errorMessage(error) }),
-        ),
-      ),
+      limit(async (): Promise<FileOutcome> => {
+        if (signal.aborted) return { path: input.path, notStarted: true };
+        try {
+          const result = await loadOne(ctx, input, run.id, { ...options, signal });
+          run.add(result);
+          return { path: input.path, result };
+        } catch (error) {
+          if (!warehouseFailed.signal.aborted) {
+            const found = await warehouseFault(ctx.db, error);
+            if (found && !warehouseFailed.signal.aborted) {
+              fault = found;
+              warehouseFailed.abort();
+            }
+          }
+          return { path: input.path, error: errorMessage(error) };
+        }
+      }),
     ),
   );
   options.progress?.stop();
+  if (fault) throw new FilesLoadError([describeWarehouseFault(ctx.db, fault, outcomes)], outcomes, fault);
   const errors = outcomes.flatMap((outcome) => (outcome.error === undefined ? [] : [outcome.error]));
-  if (options.signal?.aborted)
-    errors.push('stopped before every file was loaded (shutdown); the next run loads the rest');
+  if (options.signal?.aborted) {
+    errors.push(
+      `stopped before every file was loaded (${whyStopped(options.signal)}); the next run loads the rest`,
+    );
+  }
   if (errors.length > 0) throw new FilesLoadError(errors, outcomes);
   return outcomes;
+}
+
+/**
+ * One summary for a load the warehouse failed, instead of a line per file: which server, what
+ * it said, and what committed.
+ */
+function describeWarehouseFault(db: ConnectionPool, fault: WarehouseFault, outcomes: FileOutcome[]): string {
+  const identity = warehouseIdentity(db);
+  const server = identity?.displayUrl ?? 'the warehouse';
+  const count = (test: (o: FileOutcome) => boolean) => outcomes.filter(test).length;
+  const committed = count((o) => o.result?.status === 'loaded');
+  const skipped = count((o) => o.result?.status === 'already-loaded');
+  const what =
+    `${committed} of ${outcomes.length} files committed${skipped > 0 ? ` (${skipped} more were loaded before)` : ''}, ` +
+    `${count((o) => o.error !== undefined)} rolled back, ${count((o) => o.notStarted === true)} not started`;
+  return fault.kind === 'disk-full'
+    ? `the warehouse ${server} ran out of disk space${identity?.dataDir ? ` on the disk holding ${identity.dataDir}` : ''} ` +
+        `(${fault.reason}): ${what}; free space on that disk and run the same command again: committed files are skipped`
+    : `the warehouse ${server} stopped answering (${fault.reason}): ${what}; ` +
+        'run the same command again once it is back: committed files are skipped';
 }
 
 async function loadOne(

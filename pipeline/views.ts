@@ -58,7 +58,10 @@ export async function registeredViewNames(db: ConnectionPool): Promise<string[]>
  */
 export class StaleViewsError extends FhirEtlError {
   constructor(tables: string[]) {
-    const listed = tables.length > 8 ? `${tables.slice(0, 8).join(', ')} and ${tables.length - 8} more` : tables.join(', ');
+    const listed =
+      tables.length > 8
+        ? `${tables.slice(0, 8).join(', ')} and ${tables.length - 8} more`
+        : tables.join(', ');
     super(
       `this warehouse has view tables (${listed}) that a load with --no-views would leave stale: ` +
         'load without --no-views, which fills them beside fhir_raw',

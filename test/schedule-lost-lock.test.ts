@@ -125,6 +125,9 @@ test.serial(
     t.is(runs.length, 1, 'no retry once the lock is lost');
     t.like(runs[0], { status: 'failed', trigger: 'schedule' });
     t.regex(runs[0].error, /^lost the source lock on lost/);
+    // A lost lock is no shutdown: the message says why the run stopped.
+    t.regex(runs[0].error, /stopped before every file was loaded \(the source lock was lost\)/);
+    t.notRegex(runs[0].error, /shutdown/);
     const done = lines.find((line) => line.event === 'fire.done');
     t.like(done, { outcome: 'failed' });
 

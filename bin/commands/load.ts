@@ -54,10 +54,15 @@ export function registerLoadCommand(program: Command): void {
             views,
             viewSchema: schema,
             noViews,
+            onWarehouseWait: (message) => logger.warn({ event: 'load.warehouse_wait' }, message),
           });
-          if (json)
-            logger.info({ event: 'load.done', ...withoutOutcomes(summary) }, `load ${summary.status}`);
-          else process.stdout.write(`${describeLoad(summary)}\n`);
+          if (json) {
+            const failure = summary.warehouseFailure ? `: ${summary.warehouseFailure}` : '';
+            logger.info(
+              { event: 'load.done', ...withoutOutcomes(summary) },
+              `load ${summary.status}${failure}`,
+            );
+          } else process.stdout.write(`${describeLoad(summary)}\n`);
           process.exitCode = summary.status === 'succeeded' ? EXIT.ok : EXIT.failed;
         },
         { poolSize: poolSizeForLoad(options.concurrency) },
@@ -70,6 +75,7 @@ function withoutOutcomes(summary: LoadSummary) {
   return {
     ...rest,
     failures: outcomes.filter((o) => o.error).map((o) => ({ file: o.path, error: o.error })),
+    notStarted: outcomes.filter((o) => o.notStarted).map((o) => o.path),
   };
 }
 
@@ -99,9 +105,13 @@ export function describeLoad(summary: LoadSummary): string {
         ` (or SELECT * FROM fhir_etl.rejects WHERE run_id = ${summary.runId})`,
     );
   }
-  for (const outcome of summary.outcomes) {
-    if (outcome.error)
-      out.push(`FAILED ${outcome.path}: ${outcome.error} (nothing of this file was committed)`);
+  // The warehouse failing the load is one summary, not a line per file it failed.
+  if (summary.warehouseFailure) out.push(`FAILED: ${summary.warehouseFailure}`);
+  else {
+    for (const outcome of summary.outcomes) {
+      if (outcome.error)
+        out.push(`FAILED ${outcome.path}: ${outcome.error} (nothing of this file was committed)`);
+    }
   }
   return out.join('\n');
 }

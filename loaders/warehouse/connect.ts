@@ -3,7 +3,7 @@ import pgModule, { type ConnectionPool, sql } from '@databases/pg';
 import { WarehouseError } from '../errors.ts';
 import { replacingDeadConnections } from '../postgres/dead-connections.ts';
 import { migrate } from '../postgres/migrate.ts';
-import { acquireEmbedded, defaultHome, releaseEmbedded } from './embedded.ts';
+import { acquireEmbedded, defaultHome, type EmbeddedServer, releaseEmbedded } from './embedded.ts';
 
 /** An open warehouse: a connection pool, where it points, and how to let it go. */
 export interface Warehouse {
@@ -28,7 +28,8 @@ export interface WarehouseOptions {
 export async function openWarehouse(options: WarehouseOptions = {}): Promise<Warehouse> {
   const home = options.home ?? defaultHome();
   const embedded = !options.databaseUrl;
-  const url = withDefaultUser(options.databaseUrl ?? (await acquireEmbedded(home)).url);
+  const server = embedded ? await acquireEmbedded(home) : undefined;
+  const url = withDefaultUser(options.databaseUrl ?? (server as EmbeddedServer).url);
   const release = embedded ? () => releaseEmbedded(home) : async () => undefined;
   const db = replacingDeadConnections(
     pgModule.default({
@@ -41,6 +42,11 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
       onConnectionClosed: () => undefined,
     }),
   );
+  identities.set(db, {
+    displayUrl: maskPassword(url),
+    home,
+    ...(server === undefined ? {} : { dataDir: server.dataDir }),
+  });
   try {
     await checkReachable(db, url);
     if (options.migrate !== false) await migrate(db);
@@ -58,6 +64,27 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
       await release();
     },
   };
+}
+
+/**
+ * What a pool opened by openWarehouse points at, for messages that name the server, and the
+ * home folder of this machine's state (where a run's error is kept when the warehouse cannot
+ * take it).
+ */
+export interface WarehouseIdentity {
+  /** The connection URL, password masked. */
+  displayUrl: string;
+  /** `.fhir-etl` or FHIR_ETL_HOME. */
+  home: string;
+  /** The embedded server's data folder (undefined for a server of the user's own). */
+  dataDir?: string;
+}
+
+const identities = new WeakMap<ConnectionPool, WarehouseIdentity>();
+
+/** The identity of a pool openWarehouse opened; undefined for any other pool. */
+export function warehouseIdentity(db: ConnectionPool): WarehouseIdentity | undefined {
+  return identities.get(db);
 }
 
 async function checkReachable(db: ConnectionPool, url: string): Promise<void> {

@@ -21,6 +21,7 @@ import { ingestNdjson, type LoadContext } from '../ingest.ts';
 import type { ProgressReporter } from '../progress.ts';
 import type { RunRecorder } from '../run-recorder.ts';
 import type { RunRequest } from '../sources/types.ts';
+import { whyStopped } from '../stop-reason.ts';
 import { type Checkpoint, type ExportCompletion, exportWatermark, readCheckpoint } from './checkpoint.ts';
 import { applyDeletedFile } from './deleted-file.ts';
 import { downloadAndLoad } from './download-file.ts';
@@ -437,7 +438,7 @@ function exportCompletion(ctx: BulkExportContext, job: BulkExport, manifest: Man
  */
 async function stopped(ctx: BulkExportContext, job: BulkExport, error: unknown): Promise<unknown> {
   const message = ctx.signal?.aborted
-    ? `stopped (shutdown) during export ${job.id}; the next run resumes it`
+    ? `stopped (${whyStopped(ctx.signal)}) during export ${job.id}; the next run resumes it`
     : errorMessage(error);
   if (error instanceof BulkExportTimeoutError) {
     await endExport(ctx.load.db, job.id, 'failed', message);
