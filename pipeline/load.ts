@@ -13,7 +13,7 @@ import type { CompiledView } from '../transforms/index.ts';
 import { ingestNdjson, type LoadContext, prepareLoad } from './ingest.ts';
 import { expandInputs, type InputFile } from './inputs.ts';
 import type { ProgressReporter } from './progress.ts';
-import { recordRun, type RunRecorder } from './run-recorder.ts';
+import { recordRun, type RunRecorder, type SourceRunResult } from './run-recorder.ts';
 import type { RunTotals } from './runs.ts';
 import { whyStopped } from './stop-reason.ts';
 
@@ -53,7 +53,7 @@ export interface FileOutcome {
 
 export interface LoadSummary extends RunTotals {
   runId: number;
-  status: 'succeeded' | 'failed';
+  status: SourceRunResult['status'];
   durationMs: number;
   files: number;
   outcomes: FileOutcome[];

@@ -3,13 +3,14 @@ import { backoffDelayMs, sleep } from '../connectors/http/index.ts';
 import { errorMessage, FhirEtlError } from '../errors/index.ts';
 import { type FileLoadResult, warehouseFault, warehouseIdentity } from '../loaders/index.ts';
 import { keepRunError, recordKeptRunErrors } from './kept-run-errors.ts';
-import { closeAbandonedRuns, finishRun, type RunTotals, startRun } from './runs.ts';
+import { closeAbandonedRuns, finishRun, type RunTotals, skipRun, startRun } from './runs.ts';
 
 /** What one run of one source did, as the CLI, the scheduler and the metrics see it. */
 export interface SourceRunResult extends RunTotals {
   source: string;
   runId: number;
-  status: 'succeeded' | 'failed';
+  /** skipped: not run at all, on purpose (another process is running the source); `error` says why. */
+  status: 'succeeded' | 'failed' | 'skipped';
   error?: string;
   /** What the run skipped without failing (a refused resource type, a member needing login). */
   warnings?: string[];
@@ -70,6 +71,25 @@ export async function recordRun(
     runId: id,
     status: error === undefined ? 'succeeded' : 'failed',
     ...(error === undefined ? {} : { error }),
+    durationMs: Date.now() - started,
+  };
+}
+
+/** Records a run of `identity` that was not run, and why (`skipped`, not a failure). */
+export async function recordSkippedRun(
+  db: ConnectionPool,
+  identity: { command: string; source: string },
+  reason: string,
+): Promise<SourceRunResult> {
+  const started = Date.now();
+  const id = await startRun(db, identity.command, identity.source);
+  await skipRun(db, id, reason);
+  return {
+    ...emptyTotals(),
+    source: identity.source,
+    runId: id,
+    status: 'skipped',
+    error: reason,
     durationMs: Date.now() - started,
   };
 }

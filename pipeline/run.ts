@@ -4,7 +4,7 @@ import type { LoadedConfig, SourceConfig } from '../config/index.ts';
 import { FhirEtlError } from '../errors/index.ts';
 import { prepareLoad } from './ingest.ts';
 import type { ProgressReporter } from './progress.ts';
-import { recordRun, type SourceRunResult } from './run-recorder.ts';
+import { recordSkippedRun, type SourceRunResult } from './run-recorder.ts';
 import { attributeRun, prefixRunError } from './runs.ts';
 import { isSourceLockLost, leadWith, withSourceLock } from './source-lock.ts';
 import { type RunRequest, runSource } from './sources/index.ts';
@@ -20,7 +20,7 @@ export interface RunOptions {
   /**
    * `take` (default): each source runs under its advisory lock, and a source another process
    * is running (`fhir-etl schedule`, another `run`) is not run twice: it is recorded as a
-   * failed run saying so. `held`: the caller (a schedule fire) holds the lock already, and
+   * `skipped` run saying so. `held`: the caller (a schedule fire) holds the lock already, and
    * passes its lock's signal in `signal`. Either way a run whose lock is lost mid-way stops
    * between files and is recorded failed with "lost the source lock".
    */
@@ -126,18 +126,17 @@ function withWarnings(result: SourceRunResult, warnings: string[]): SourceRunRes
 
 /**
  * Two runs of one source at once would kick off two exports, or race over one member's paging
- * state and token rotation: the second is refused, and recorded so `status` shows why.
+ * state and token rotation: the second is not run, and recorded `skipped` so `status` shows
+ * why. Skipped is no failure: the other process is loading the source.
  */
 async function recordBusySource(
   db: ConnectionPool,
   source: string,
   logger: Logger,
 ): Promise<SourceRunResult> {
-  const error = new SourceBusyError(source);
-  logger.warn({ event: 'run.source_busy' }, error.message);
-  return recordRun(db, { command: 'run', source }, async () => {
-    throw error;
-  });
+  const busy = new SourceBusyError(source);
+  logger.warn({ event: 'run.source_busy' }, busy.message);
+  return recordSkippedRun(db, { command: 'run', source }, busy.message);
 }
 
 /** The sources named (all when none is), refusing a name the config does not have. */
@@ -165,7 +164,7 @@ export class SourceBusyError extends FhirEtlError {
   constructor(source: string) {
     super(
       `source ${source} is already being run by another process (fhir-etl schedule or another run); not run twice at once`,
-      { code: 'SOURCE_BUSY', context: { source } },
+      { code: 'SOURCE_BUSY', context: { source }, kind: 'skipped' },
     );
   }
 }

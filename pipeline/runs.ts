@@ -102,6 +102,19 @@ export async function finishRun(
 }
 
 /**
+ * Records a run that did nothing on purpose (another process is running its source): status
+ * `skipped`, with why in `error`, so it is never counted as a failure.
+ */
+export async function skipRun(db: ConnectionPool, runId: number, reason: string): Promise<void> {
+  clearInterval(heartbeats.get(runId));
+  heartbeats.delete(runId);
+  await db.query(sql`
+    UPDATE fhir_etl.runs SET status = 'skipped', ended_at = clock_timestamp(),
+      heartbeat_at = clock_timestamp(), error = ${reason}
+    WHERE id = ${runId}`);
+}
+
+/**
  * Puts `reason` first in a failed run's error (unless it is there already): why the run
  * stopped, when the loader only saw it stopped.
  */

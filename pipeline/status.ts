@@ -136,7 +136,7 @@ async function readFreshness(db: ConnectionPool, configured: SourceConfig[]): Pr
   }> = await db.query(sql`
     WITH last_run AS (
       SELECT DISTINCT ON (source) source, id, status, trigger, started_at, ended_at, error
-      FROM fhir_etl.runs ORDER BY source, id DESC
+      FROM fhir_etl.runs WHERE status <> 'skipped' ORDER BY source, id DESC
     ), per_source AS (
       SELECT source, max(ended_at) FILTER (WHERE status = 'succeeded') AS last_success_at,
              bool_or(status = 'running') AS running

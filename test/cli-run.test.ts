@@ -127,7 +127,7 @@ test('--until must be a FHIR instant', async (t) => {
 });
 
 test.serial(
-  'a source another process is running is not run twice: the run is recorded as refused',
+  'a source another process is running is not run twice: the run is recorded skipped, not failed, and exits 3',
   async (t) => {
     const result = await warehouse.db.task(async (connection) => {
       // What a running `fhir-etl schedule` or `run` holds while it runs the source.
@@ -138,13 +138,16 @@ test.serial(
         await connection.query(sql`SELECT pg_advisory_unlock(74110100, hashtext('landing'))`);
       }
     });
-    t.is(result.code, 1);
-    t.regex(result.stdout, /landing failed: source landing is already being run by another process/);
+    t.is(result.code, 3, result.stderr);
+    t.regex(result.stdout, /landing\s+\d+\s+skipped/);
+    t.regex(result.stdout, /landing skipped: source landing is already being run by another process/);
+    t.notRegex(result.stdout, /failed/);
     const [run] = await warehouse.db.query(
-      sql`SELECT status, error FROM fhir_etl.runs ORDER BY id DESC LIMIT 1`,
+      sql`SELECT status, error, ended_at FROM fhir_etl.runs ORDER BY id DESC LIMIT 1`,
     );
-    t.is(run.status, 'failed');
+    t.is(run.status, 'skipped');
     t.regex(run.error, /already being run/);
+    t.truthy(run.ended_at);
   },
 );
 

@@ -52,7 +52,7 @@ export function registerRunCommand(program: Command): void {
           if (json)
             for (const r of results) logger.info({ event: 'source.done', ...r }, `${r.source} ${r.status}`);
           else process.stdout.write(`${describeRuns(results)}\n`);
-          process.exitCode = results.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
+          process.exitCode = runsExitCode(results);
         },
         {
           poolSize: poolSizeForRun(selectSources(config, options.source)),
@@ -61,7 +61,17 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
-/** One line per source, then each failure in full. */
+/**
+ * 1 when a source's run failed; else 3 when one was skipped (another process is running it:
+ * nothing to retry, nothing to alert on); else 0.
+ */
+export function runsExitCode(results: SourceRunResult[]): number {
+  if (results.some((r) => r.status === 'failed')) return EXIT.failed;
+  if (results.some((r) => r.status === 'skipped')) return EXIT.skipped;
+  return EXIT.ok;
+}
+
+/** One line per source, then each failure (or skip) in full. */
 export function describeRuns(results: SourceRunResult[]): string {
   const table = renderTable(
     ['source', 'run', 'status', 'files', 'resources', 'rejects', 'seconds'],
@@ -75,7 +85,7 @@ export function describeRuns(results: SourceRunResult[]): string {
       Number((r.durationMs / 1000).toFixed(1)),
     ]),
   );
-  const failures = results.filter((r) => r.error).map((r) => `${r.source} failed: ${r.error}`);
+  const failures = results.filter((r) => r.error).map((r) => `${r.source} ${r.status}: ${r.error}`);
   const rejects = results
     .filter((r) => r.rejects > 0)
     .map((r) => `${r.source}: ${r.rejects} lines rejected; \`fhir-etl rejects --run ${r.runId}\` lists them`);

@@ -35,7 +35,7 @@ const finished = sql`status <> 'running'`;
 const COUNTERS: Array<MetricSpec<string>> = [
   {
     name: 'fhir_etl_runs_total',
-    help: 'Finished runs, by source, status (succeeded, failed) and trigger (manual, schedule, retry).',
+    help: 'Finished runs, by source, status (succeeded, failed, skipped) and trigger (manual, schedule, retry).',
     labelNames: ['source', 'status', 'trigger'],
     read: (db) =>
       samples(
@@ -138,7 +138,7 @@ const GAUGES: Array<MetricSpec<string>> = [
       samples(
         db,
         sql`SELECT DISTINCT ON (source) source, status, extract(epoch FROM ended_at - started_at)::float8 AS value
-            FROM fhir_etl.runs WHERE ${finished} ORDER BY source, id DESC`,
+            FROM fhir_etl.runs WHERE ${finished} AND status <> 'skipped' ORDER BY source, id DESC`,
         ['source', 'status'],
       ),
   },
