@@ -57,20 +57,25 @@ test.serial('auth login, list, run with a refused type, and logout, from the com
   const login = await cliLogin('02-testmemid');
   t.is(login.code, 0, login.stderr);
   const patientId = payer.sandbox.members[1]!.patientId;
-  t.regex(login.stdout, new RegExp(`logged in member ${patientId} \\(02-testmemid\\) of payer`));
+  t.regex(login.stdout, new RegExp(`logged in member 02-testmemid \\(Patient/${patientId}\\) of payer`));
   t.regex(login.stdout, /refresh token stored/);
 
   const list = await cli('auth', 'list', 'payer');
   t.is(list.code, 0, list.stderr);
-  t.regex(list.stdout, new RegExp(`payer\\s+${patientId}\\s+02-testmemid`));
+  t.regex(list.stdout, new RegExp(`payer\\s+02-testmemid\\s+${patientId}`));
 
   const run = await cli('run');
   t.is(run.code, 0, run.stderr);
   t.regex(run.stdout, /ExplanationOfBenefit skipped: the server refuses it/);
   t.regex(run.stdout, /403/);
 
-  const logout = await cli('auth', 'logout', 'payer', '--member', patientId);
+  // --member is the member id, as for send; a Patient id there is no member id.
+  const wrong = await cli('auth', 'logout', 'payer', '--member', patientId);
+  t.is(wrong.code, 2);
+  t.regex(wrong.stderr, new RegExp(`no member ${patientId} logged in to payer \\(logged in: 02-testmemid;`));
+  const logout = await cli('auth', 'logout', 'payer', '--member', '02-testmemid');
   t.is(logout.code, 0, logout.stderr);
+  t.regex(logout.stdout, /logged out member 02-testmemid of payer/);
   const after = await cli('auth', 'list', 'payer');
   t.notRegex(after.stdout, new RegExp(patientId));
   const runAfter = await cli('run');

@@ -2,7 +2,7 @@ import { sql } from '@databases/pg';
 import test from 'ava';
 import { listMembers } from '../pipeline/members/members.ts';
 import { rows, useTestWarehouse } from './helpers/warehouse.ts';
-import { loginAs, usePayer } from './helpers/payer.ts';
+import { loginAs, loginThroughPicker, usePayer } from './helpers/payer.ts';
 
 const warehouse = useTestWarehouse(test);
 const payer = usePayer(test);
@@ -15,7 +15,7 @@ test.serial('two members log in through the loopback callback and are stored one
   t.true(first.hasRefreshToken);
   const members = await listMembers(warehouse.db, 'payer');
   t.deepEqual(
-    members.map((m) => [m.patientId, m.label, m.needsLogin, m.hasRefreshToken]),
+    members.map((m) => [m.patientId, m.memberId, m.needsLogin, m.hasRefreshToken]),
     [
       [expected[0], '01-testmemid', false, true],
       [expected[1], '02-testmemid', false, true],
@@ -49,3 +49,15 @@ test.serial('a login again renews the same member instead of adding one', async 
   );
   t.is(rowsFor[0]?.n, 1);
 });
+
+test.serial(
+  "a member who picks themselves on the server's page (no login hint) is recorded by member id",
+  async (t) => {
+    const login = await loginThroughPicker(warehouse.db, payer, '04-testmemid');
+    const patientId = payer.sandbox.members[3]!.patientId;
+    t.is(login.patientId, patientId);
+    t.is(login.memberId, '04-testmemid', 'read from the Patient the token names');
+    const member = (await listMembers(warehouse.db, 'payer')).find((m) => m.patientId === patientId);
+    t.is(member?.memberId, '04-testmemid');
+  },
+);

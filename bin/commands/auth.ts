@@ -7,7 +7,7 @@ import { createHttpClient } from '../../connectors/http/index.ts';
 import { loginMember } from '../../pipeline/members/login.ts';
 import { listMembers, removeMember } from '../../pipeline/members/members.ts';
 import { loadSecretKey } from '../../pipeline/members/secret-key.ts';
-import { EXIT, UsageError } from '../exit-codes.ts';
+import { UsageError } from '../exit-codes.ts';
 import { globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
@@ -51,8 +51,11 @@ export function registerAuthCommand(program: Command): void {
           ...(paste ? { readRedirectedUrl: () => ask('paste the URL the browser was redirected to: ') } : {}),
         });
         const expires = login.expiresAt ? new Date(login.expiresAt).toISOString() : 'unknown';
+        const who = login.memberId
+          ? `member ${login.memberId} (Patient/${login.patientId})`
+          : `Patient/${login.patientId} (member id unknown: ${login.memberIdProblem ?? 'not given'}; log out with --patient ${login.patientId})`;
         process.stdout.write(
-          `logged in member ${login.patientId}${login.label ? ` (${login.label})` : ''} of ${source.name}: ` +
+          `logged in ${who} of ${source.name}: ` +
             `access token until ${expires}, ${login.hasRefreshToken ? 'refresh token stored' : 'NO refresh token (ask for offline_access)'}\n`,
         );
       });
@@ -70,11 +73,11 @@ export function registerAuthCommand(program: Command): void {
         }
         process.stdout.write(
           `${renderTable(
-            ['source', 'patient', 'member', 'access token until', 'refresh', 'needs login', 'logged in'],
+            ['source', 'member', 'patient', 'access token until', 'refresh', 'needs login', 'logged in'],
             members.map((m) => [
               m.source,
+              m.memberId,
               m.patientId,
-              m.label,
               m.accessExpiresAt?.toISOString(),
               m.hasRefreshToken ? 'yes' : 'no',
               m.needsLogin ? `yes: ${m.loginError ?? ''}` : 'no',
@@ -88,18 +91,33 @@ export function registerAuthCommand(program: Command): void {
   auth
     .command('logout <source>')
     .description('forget a member: delete the stored tokens (its loaded data and checkpoints stay)')
-    .requiredOption('--member <patientId>', 'the patient id (or member label) shown by `auth list`')
-    .action(async (name: string, options, command: Command) => {
+    .option('--member <id>', 'the member id, as `auth list` shows it (1up: e.g. 01-testmemid)')
+    .option('--patient <id>', 'the Patient id instead, for a login whose member id is not known')
+    .action(async (name: string, options: { member?: string; patient?: string }, command: Command) => {
+      if ((options.member === undefined) === (options.patient === undefined)) {
+        throw new UsageError(
+          'auth logout needs --member <member id> (or --patient <Patient id>), one of them',
+        );
+      }
       const config = await loadConfig(globalOptions(command).config);
       restSource(config, name);
+      const who = options.member !== undefined ? `member ${options.member}` : `Patient/${options.patient}`;
       await withWarehouse(command, async (warehouse) => {
-        const removed = await removeMember(warehouse.db, { source: name, member: options.member });
+        const removed = await removeMember(
+          warehouse.db,
+          options.member !== undefined
+            ? { source: name, memberId: options.member }
+            : { source: name, patientId: options.patient as string },
+        );
         if (!removed) {
-          process.stderr.write(`fhir-etl: no member ${options.member} logged in to ${name}\n`);
-          process.exitCode = EXIT.failed;
-          return;
+          const known = (await listMembers(warehouse.db, name)).map(
+            (m) => m.memberId ?? `Patient/${m.patientId}`,
+          );
+          throw new UsageError(
+            `no ${who} logged in to ${name} (logged in: ${known.join(', ') || 'nobody'}; \`fhir-etl auth list\`)`,
+          );
         }
-        process.stdout.write(`logged out member ${options.member} of ${name}: its tokens are deleted\n`);
+        process.stdout.write(`logged out ${who} of ${name}: its tokens are deleted\n`);
       });
     });
 }

@@ -23,13 +23,14 @@ export interface MemberRef {
 export async function saveLogin(
   db: ConnectionPool,
   key: SecretKey,
-  member: MemberRef & { label?: string },
+  member: MemberRef & { memberId?: string | undefined },
   tokens: MemberTokens,
 ): Promise<void> {
   await db.tx(async (tx) => {
+    // member_label holds the member id (migration 041).
     await tx.query(sql`
       INSERT INTO fhir_etl.members (source, patient_id, member_label, needs_login, login_error, logged_in_at)
-      VALUES (${member.source}, ${member.patientId}, ${member.label ?? null}, false, null, now())
+      VALUES (${member.source}, ${member.patientId}, ${member.memberId ?? null}, false, null, now())
       ON CONFLICT (source, patient_id) DO UPDATE SET
         member_label = COALESCE(EXCLUDED.member_label, fhir_etl.members.member_label),
         needs_login = false, login_error = null, logged_in_at = now()`);

@@ -14,6 +14,7 @@ import {
 } from '../../connectors/auth/index.ts';
 import type { HttpClient } from '../../connectors/http/index.ts';
 import { saveLogin } from './credential-store.ts';
+import { readMemberId } from './member-id.ts';
 import type { SecretKey } from './secret-key.ts';
 
 /**
@@ -40,7 +41,10 @@ export interface LoginOptions {
 
 export interface LoginResult {
   patientId: string;
-  label?: string;
+  /** The member id (the Patient's member identifier, else the login hint). */
+  memberId?: string;
+  /** Why the member id is not known, when it is not. */
+  memberIdProblem?: string;
   expiresAt?: number;
   hasRefreshToken: boolean;
   scope?: string;
@@ -56,15 +60,19 @@ export async function loginMember(
   const tokens = options.readRedirectedUrl
     ? await pastedLogin(client, request, options)
     : await listenedLogin(client, request, options);
-  await saveLogin(
-    db,
-    options.key,
-    { source: source.name, patientId: tokens.patient, label: options.loginHint },
-    tokens,
-  );
+  // Who logged in, by member id: the member may have picked themselves on the server's page
+  // (no login hint), so the Patient the token names is asked.
+  const read = await readMemberId(options.http, {
+    baseUrl: source.baseUrl,
+    patientId: tokens.patient,
+    accessToken: tokens.accessToken,
+  });
+  const memberId = 'memberId' in read ? read.memberId : options.loginHint;
+  await saveLogin(db, options.key, { source: source.name, patientId: tokens.patient, memberId }, tokens);
   return {
     patientId: tokens.patient,
-    ...(options.loginHint === undefined ? {} : { label: options.loginHint }),
+    ...(memberId === undefined ? {} : { memberId }),
+    ...('problem' in read && memberId === undefined ? { memberIdProblem: read.problem } : {}),
     ...(tokens.expiresAt === undefined ? {} : { expiresAt: tokens.expiresAt }),
     hasRefreshToken: tokens.refreshToken !== undefined,
     ...(tokens.scope === undefined ? {} : { scope: tokens.scope }),

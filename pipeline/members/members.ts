@@ -7,7 +7,8 @@ import { type ConnectionPool, sql } from '@databases/pg';
 export interface MemberRecord {
   source: string;
   patientId: string;
-  label: string | null;
+  /** The payer's member id (e.g. 01-testmemid), what `--member` names; null when not known. */
+  memberId: string | null;
   needsLogin: boolean;
   loginError: string | null;
   loggedInAt: Date | null;
@@ -28,7 +29,7 @@ export async function listMembers(db: ConnectionPool, source?: string): Promise<
   return rows.map((row) => ({
     source: row.source as string,
     patientId: row.patient_id as string,
-    label: row.member_label as string | null,
+    memberId: row.member_label as string | null,
     needsLogin: row.needs_login as boolean,
     loginError: row.login_error as string | null,
     loggedInAt: row.logged_in_at as Date | null,
@@ -51,17 +52,29 @@ export async function markNeedsLogin(
 }
 
 /**
- * Forgets a member, named by patient id or label: its row, and with it (ON DELETE CASCADE) its
- * sealed tokens. Checkpoints stay, so a later login of the same member goes on incrementally.
+ * Forgets a member, named by member id (or, for a login whose member id is not known, by
+ * patient id): its row, and with it (ON DELETE CASCADE) its sealed tokens. Checkpoints stay, so
+ * a later login of the same member goes on incrementally.
  * @returns false when there was no such member
  */
 export async function removeMember(
   db: ConnectionPool,
-  target: { source: string; member: string },
+  target: { source: string } & ({ memberId: string } | { patientId: string }),
 ): Promise<boolean> {
+  const which =
+    'memberId' in target ? sql`member_label = ${target.memberId}` : sql`patient_id = ${target.patientId}`;
   const rows = await db.query(sql`
-    DELETE FROM fhir_etl.members
-    WHERE source = ${target.source} AND (patient_id = ${target.member} OR member_label = ${target.member})
-    RETURNING patient_id`);
+    DELETE FROM fhir_etl.members WHERE source = ${target.source} AND ${which} RETURNING patient_id`);
   return rows.length > 0;
+}
+
+/** The Patient id a member id logged in as, on a source (from its stored login). */
+export async function patientIdOfMember(
+  db: ConnectionPool,
+  member: { source: string; memberId: string },
+): Promise<string | undefined> {
+  const [row] = await db.query(sql`
+    SELECT patient_id FROM fhir_etl.members WHERE source = ${member.source} AND member_label = ${member.memberId}
+    ORDER BY logged_in_at DESC NULLS LAST LIMIT 1`);
+  return row?.patient_id as string | undefined;
 }

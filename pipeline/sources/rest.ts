@@ -103,7 +103,7 @@ async function readMember(read: MemberRead): Promise<void> {
 }
 
 function describe(member: MemberRecord): string {
-  return member.label ? `${member.patientId} (${member.label})` : member.patientId;
+  return member.memberId ? `${member.memberId} (Patient/${member.patientId})` : member.patientId;
 }
 
 /** Nothing to read: no member has logged in (or every one must log in again). */

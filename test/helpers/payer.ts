@@ -103,6 +103,32 @@ export async function loginAs(db: ConnectionPool, payer: PayerFixture, memberId:
   });
 }
 
+/**
+ * Logs a member in without a login hint: the test plays the browser on the server's member
+ * picker, submitting the form with the member's choice, as a person clicking it would.
+ */
+export async function loginThroughPicker(db: ConnectionPool, payer: PayerFixture, memberId: string) {
+  return loginMember(db, payer.source, {
+    http: createHttpClient(),
+    key: payer.key,
+    presentAuthorizationUrl: async (url) => {
+      const page = await (await fetch(url)).text();
+      const action = /<form method="get" action="([^"]+)"/.exec(page)?.[1];
+      if (!action || !page.includes(`value="${memberId}"`)) throw new Error(`no picker offering ${memberId}`);
+      const choice = new URL(action, url);
+      for (const [, name, value] of page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+        choice.searchParams.set(decode(name ?? ''), decode(value ?? ''));
+      }
+      choice.searchParams.set('login_hint', memberId);
+      await (await fetch(choice)).text();
+    },
+  });
+}
+
+function decode(html: string): string {
+  return html.replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+}
+
 /** Listens on a free loopback port; resolves with the server's base URL. */
 export function listenOnLoopback(server: Server): Promise<string> {
   return new Promise((resolve) =>
