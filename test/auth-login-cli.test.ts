@@ -97,11 +97,15 @@ test.serial('send reports each resource and exits 1 when one was refused, 0 when
   );
   const observation = join(tmpdir(), `fhir-etl-send-obs-${process.pid}.ndjson`);
   const condition = join(tmpdir(), `fhir-etl-send-cond-${process.pid}.ndjson`);
+  const subject = { reference: `Patient/${payer.sandbox.members[0]!.patientId}` };
   await writeFile(
     observation,
-    `${JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'ok' } })}\n`,
+    `${JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'ok' }, subject })}\n`,
   );
-  await writeFile(condition, `${JSON.stringify({ resourceType: 'Condition', code: { text: 'asthma' } })}\n`);
+  await writeFile(
+    condition,
+    `${JSON.stringify({ resourceType: 'Condition', code: { text: 'asthma' }, subject })}\n`,
+  );
   const send = (...files: string[]) =>
     runCli(['--config', narrow, 'send', '--source', 'payer', '--member', '01-testmemid', ...files], {
       databaseUrl: warehouse.url,

@@ -84,6 +84,7 @@ test.before(async () => {
     identifier: [{ system: 'urn:example:old-payer', value: `obs-${n}` }],
     status: 'final',
     code: { text: `reading ${n}` },
+    subject: { reference: `Patient/${payer.sandbox.members[0]!.patientId}` },
   });
   files = { ndjson: join(dir, 'observations.ndjson'), bundle: join(dir, 'bundle.json') };
   await writeFile(files.ndjson, [1, 2, 3].map((n) => JSON.stringify(observation(n))).join('\n') + '\n');
@@ -93,7 +94,16 @@ test.before(async () => {
       resourceType: 'Bundle',
       type: 'collection',
       // No identifier: not conditional, so only the ledger keeps it from being sent twice.
-      entry: [{ resource: { resourceType: 'Condition', id: 'cond-1', code: { text: 'asthma' } } }],
+      entry: [
+        {
+          resource: {
+            resourceType: 'Condition',
+            id: 'cond-1',
+            code: { text: 'asthma' },
+            subject: { reference: `Patient/${payer.sandbox.members[0]!.patientId}` },
+          },
+        },
+      ],
     }),
   );
 });
@@ -165,7 +175,14 @@ async function plainFile(name: string, texts: string[]): Promise<string> {
   await writeFile(
     file,
     texts
-      .map((text, n) => JSON.stringify({ resourceType: 'Condition', id: `${name}-${n}`, code: { text } }))
+      .map((text, n) =>
+        JSON.stringify({
+          resourceType: 'Condition',
+          id: `${name}-${n}`,
+          code: { text },
+          subject: { reference: `Patient/${payer.sandbox.members[0]!.patientId}` },
+        }),
+      )
       .join('\n') + '\n',
   );
   return file;

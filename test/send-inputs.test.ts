@@ -11,7 +11,13 @@ import { useTestWarehouse } from './helpers/warehouse.ts';
 const warehouse = useTestWarehouse(test);
 const payer = usePayer(test);
 
-const condition = (id: string, text: string) => ({ resourceType: 'Condition', id, code: { text } });
+/** A Condition of member 01-testmemid (the first sandbox member). */
+const condition = (id: string, text: string) => ({
+  resourceType: 'Condition',
+  id,
+  code: { text },
+  subject: { reference: `Patient/${payer.sandbox.members[0]!.patientId}` },
+});
 const ndjson = (...resources: unknown[]) => resources.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
 async function folder(): Promise<string> {

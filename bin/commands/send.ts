@@ -8,7 +8,8 @@ import { restSource } from './auth.ts';
 
 /**
  * `fhir-etl send --source NAME --member MEMBER PATH...`: POST the resources of NDJSON or Bundle
- * files to the source's FHIR server for one member. Exit 0 only when every resource went.
+ * files to the source's FHIR server for one member. Exit 0 only when every resource went; 2
+ * (nothing sent) when a resource is not the member's.
  */
 export function registerSendCommand(program: Command): void {
   program
@@ -19,7 +20,12 @@ export function registerSendCommand(program: Command): void {
     .requiredOption('--source <name>', 'the fhir-rest source whose server receives them (its send: block)')
     .requiredOption(
       '--member <id>',
-      'the member the resources belong to (1up: the member id, e.g. 01-testmemid)',
+      'the member id the resources belong to (1up: e.g. 01-testmemid); every resource must reference their Patient',
+    )
+    .option(
+      '--allow-no-patient-reference',
+      "also send resources that reference no patient (nothing in them shows whose they are): only when they are the member's",
+      false,
     )
     .option(
       '--resend-pending',
@@ -35,6 +41,7 @@ export function registerSendCommand(program: Command): void {
           member: options.member,
           paths,
           resendPending: options.resendPending,
+          allowNoPatientReference: options.allowNoPatientReference,
           onOutcome: (outcome) =>
             process.stdout.write(json ? `${JSON.stringify(outcome)}\n` : `${describeOutcome(outcome)}\n`),
         });

@@ -5,6 +5,11 @@ export interface IssuedToken {
   accessToken: string;
   /** Seconds; absent when the server did not say. */
   expiresIn?: number;
+  /**
+   * The Patient the token is for, when the server says (SMART launch context `patient`): a
+   * member-scoped send token names the member's Patient id.
+   */
+  patient?: string;
 }
 
 export interface TokenCacheOptions {

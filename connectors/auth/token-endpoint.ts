@@ -92,7 +92,11 @@ export function isLoopback(url: string | URL): boolean {
 
 /** The token and its lifetime from a processed token response. */
 export function issuedToken(response: oauth.TokenEndpointResponse): IssuedToken {
-  return { accessToken: response.access_token, expiresIn: response.expires_in };
+  return {
+    accessToken: response.access_token,
+    expiresIn: response.expires_in,
+    ...(typeof response.patient === 'string' ? { patient: response.patient } : {}),
+  };
 }
 
 /**

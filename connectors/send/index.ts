@@ -8,6 +8,13 @@ export {
   processCreateResponse,
 } from './conditional-create.ts';
 export { SendInputError } from './errors.ts';
+export {
+  type PatientReference,
+  patientReferences,
+  type Refusal,
+  refusal,
+  type SendMember,
+} from './patient-references.ts';
 export { readSendableResources, type SendableResource } from './read-resources.ts';
 export {
   type LedgerKey,

@@ -86,6 +86,8 @@ export interface SendOptions {
    * Only after checking the server does not hold them: it would create a second copy.
    */
   resendPending?: boolean;
+  /** Why a resource must not be sent (it is not the member's), or undefined: checked before its POST. */
+  refuse?: (resource: SendableResource['resource']) => string | undefined;
   signal?: AbortSignal;
   onOutcome?: (outcome: SendOutcome) => void;
 }
@@ -130,6 +132,9 @@ async function sendOne(item: SendableResource, options: SendOptions): Promise<Se
     error,
     ...(unconfirmed ? { unconfirmed } : {}),
   });
+
+  const refused = options.refuse?.(resource);
+  if (refused !== undefined) return failed(`refused, not sent: ${refused}`, false);
 
   return ledger.claim(key, async (found) => {
     if (found.state === 'delivered') return { ...base, status: 'skipped' };
