@@ -56,5 +56,6 @@ test.serial('as root, a home the postgres user cannot enter is refused with what
   }
   const hidden = mkdtempSync(join(tmpdir(), 'fhir-etl-private-'));
   const error = await t.throwsAsync(acquireEmbedded(join(hidden, 'home')));
-  t.regex(error?.message ?? '', /cannot enter .*fhir-etl-private-.*set FHIR_ETL_HOME/);
+  t.regex(error?.message ?? '', /cannot enter .*fhir-etl-private-.*Set FHIR_ETL_HOME/);
+  t.regex(error?.message ?? '', /fhir-etl demo --database-url URL/);
 });
