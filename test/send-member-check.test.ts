@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { patientReferences, refusal, type SendMember } from '../connectors/send/index.ts';
+import { MemberPatientUnknownError, SendRefusedError, sendToMember } from '../pipeline/members/send.ts';
 import { patientCompartment } from '../schemas/index.ts';
 import { runMain } from './helpers/main.ts';
-import { usePayer } from './helpers/payer.ts';
+import { loginAs, usePayer } from './helpers/payer.ts';
+import { startTokenServer } from './helpers/token-server.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /**
@@ -193,3 +195,47 @@ test.serial('a resource with no patient reference goes only with --allow-no-pati
   t.is(payer.sandbox.posted.length, posted + 2);
   t.true(payer.sandbox.posted.slice(posted).every((p) => p.memberId === '01-testmemid'));
 });
+
+test.serial(
+  "a send token that names no patient: the member's login says who they are, else nothing is sent",
+  async (t) => {
+    const tokens = await startTokenServer();
+    t.teardown(() => tokens.close());
+    const source = { ...payer.source, send: { ...payer.source.send!, tokenUrl: tokens.tokenUrl } };
+    const [first, second] = payer.sandbox.members;
+    const file = join(dir, 'crossing.ndjson');
+    await writeFile(
+      file,
+      JSON.stringify({
+        resourceType: 'Condition',
+        code: { text: 'x' },
+        subject: { reference: `Patient/${second!.patientId}` },
+      }),
+    );
+    const posted = payer.sandbox.posted.length;
+    const unknown = await t.throwsAsync(
+      sendToMember(warehouse.db, source, { member: '03-testmemid', paths: [file] }),
+      {
+        instanceOf: MemberPatientUnknownError,
+      },
+    );
+    t.regex(
+      unknown?.message ?? '',
+      /cannot tell which Patient member 03-testmemid is on payer: the send token names none/,
+    );
+    t.is((unknown as MemberPatientUnknownError).kind, 'input');
+
+    await loginAs(warehouse.db, payer, '01-testmemid');
+    const refused = await t.throwsAsync(
+      sendToMember(warehouse.db, source, { member: '01-testmemid', paths: [file] }),
+      {
+        instanceOf: SendRefusedError,
+      },
+    );
+    t.regex(
+      refused?.message ?? '',
+      new RegExp(`not for member 01-testmemid \\(Patient/${first!.patientId}\\)`),
+    );
+    t.is(payer.sandbox.posted.length, posted);
+  },
+);
