@@ -15,23 +15,20 @@ const warehouse = useTestWarehouse(test);
 const dir = mkdtempSync(join(tmpdir(), 'fhir-etl-kept-views-'));
 const viewsDir = join(dir, 'my-views');
 mkdirSync(viewsDir);
-writeFileSync(
-  join(viewsDir, 'member_gender.json'),
-  JSON.stringify({
+/** Writes the user's view member_gender with these columns (besides its id). */
+function writeMemberGender(columns: Array<{ name: string; path: string; type: string }>): void {
+  const view = {
     resourceType: 'ViewDefinition',
     name: 'member_gender',
     resource: 'Patient',
-    select: [
-      {
-        column: [
-          { name: 'id', path: 'getResourceKey()', type: 'id' },
-          { name: 'gender', path: 'gender', type: 'code' },
-          { name: 'born', path: 'birthDate', type: 'date' },
-        ],
-      },
-    ],
-  }),
-);
+    select: [{ column: [{ name: 'id', path: 'getResourceKey()', type: 'id' }, ...columns] }],
+  };
+  writeFileSync(join(viewsDir, 'member_gender.json'), JSON.stringify(view));
+}
+writeMemberGender([
+  { name: 'gender', path: 'gender', type: 'code' },
+  { name: 'born', path: 'birthDate', type: 'date' },
+]);
 function patients(name: string, ids: string[]): string {
   const path = join(dir, name);
   writeFileSync(
@@ -43,18 +40,12 @@ function patients(name: string, ids: string[]): string {
   return path;
 }
 const db = () => warehouse.db;
+const load = (...args: string[]) => runMain(['load', '--database-url', warehouse.url, ...args]);
 const memberGenderIds = async () =>
   (await db().query(sql`SELECT id FROM fhir.member_gender ORDER BY id`)).map((r: { id: string }) => r.id);
 
 test.serial('load --views DIR file.ndjson: the folder is one argument, the file another', async (t) => {
-  const result = await runMain([
-    'load',
-    '--database-url',
-    warehouse.url,
-    '--views',
-    viewsDir,
-    patients('a.ndjson', ['a1', 'a2']),
-  ]);
+  const result = await load('--views', viewsDir, patients('a.ndjson', ['a1', 'a2']));
   t.is(result.code, 0, result.stderr);
   t.deepEqual(await memberGenderIds(), ['a1', 'a2']);
 });
@@ -63,7 +54,7 @@ test.serial(
   'a later load without --views still fills the user view, from its stored definition, without rebuilding it',
   async (t) => {
     const [before] = await db().query(sql`SELECT built_at FROM fhir_etl.views WHERE name = 'member_gender'`);
-    const result = await runMain(['load', '--database-url', warehouse.url, patients('b.ndjson', ['b1'])]);
+    const result = await load(patients('b.ndjson', ['b1']));
     t.is(result.code, 0, result.stderr);
     t.regex(result.stdout, /also filled, from the definitions the warehouse keeps: fhir\.member_gender/);
     t.deepEqual(await memberGenderIds(), ['a1', 'a2', 'b1']);
@@ -73,13 +64,7 @@ test.serial(
 );
 
 test.serial('load --no-views on a warehouse with view tables is refused, naming them (exit 2)', async (t) => {
-  const result = await runMain([
-    'load',
-    '--database-url',
-    warehouse.url,
-    '--no-views',
-    patients('c.ndjson', ['c1']),
-  ]);
+  const result = await load('--no-views', patients('c.ndjson', ['c1']));
   t.is(result.code, 2, result.stderr);
   t.regex(
     result.stderr,
@@ -105,30 +90,8 @@ test.serial('rebuild without --views rebuilds the user view too; --view names it
 test.serial(
   'giving the folder again with a changed view takes over from the stored definition',
   async (t) => {
-    writeFileSync(
-      join(viewsDir, 'member_gender.json'),
-      JSON.stringify({
-        resourceType: 'ViewDefinition',
-        name: 'member_gender',
-        resource: 'Patient',
-        select: [
-          {
-            column: [
-              { name: 'id', path: 'getResourceKey()', type: 'id' },
-              { name: 'sex', path: 'gender', type: 'code' },
-            ],
-          },
-        ],
-      }),
-    );
-    const result = await runMain([
-      'load',
-      '--database-url',
-      warehouse.url,
-      '--views',
-      viewsDir,
-      patients('d.ndjson', ['d1']),
-    ]);
+    writeMemberGender([{ name: 'sex', path: 'gender', type: 'code' }]);
+    const result = await load('--views', viewsDir, patients('d.ndjson', ['d1']));
     t.is(result.code, 0, result.stderr);
     t.notRegex(result.stdout, /also filled/);
     const rows = await db().query(sql`SELECT id, sex FROM fhir.member_gender ORDER BY id`);
