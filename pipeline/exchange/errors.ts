@@ -15,7 +15,7 @@ export class MemberInputError extends FhirEtlError {
     const more = problems.length > 20 ? [`... and ${problems.length - 20} more`] : [];
     super(
       `the members in ${where} cannot be matched; nothing was sent to the prior payer:\n${[...listed, ...more].join('\n')}`,
-      { code: 'EXCHANGE_MEMBER_INVALID', context: { where, problems } },
+      { code: 'EXCHANGE_MEMBER_INVALID', context: { where, problems }, kind: 'input' },
     );
   }
 }
