@@ -7,7 +7,7 @@ import {
   type RawTableRegistry,
   rawTableRegistry,
   rebuildStaleViewTables,
-  type StagedTarget,
+  type LoadTarget,
   type ViewTable,
   viewTable,
   viewTarget,
@@ -30,7 +30,7 @@ export interface LoadContext {
    */
   keptViews: string[];
   /** Fresh targets for one file (a target holds per-file staging state). */
-  targets(): StagedTarget[];
+  targets(): LoadTarget[];
   /** A longer NDJSON line is rejected without being held in memory. */
   maxLineBytes: number;
 }
