@@ -59,6 +59,12 @@ export interface LoadFileOptions {
  * A batch's COPY text is built by RawBatch (raw-batch.ts); the view tables are a LoadTarget
  * (load-target.ts) filled by the same two paths.
  *
+ * Deadlocks: two files writing the same ids in different orders can wait on each other, and
+ * PostgreSQL fails one of them (40P01). The file then rolls back whole, which frees everything
+ * it held, and its caller loads it again (isRetryableLoad: pipeline/load.ts for files on disk,
+ * the bulk download, ingestResources for a REST page). That is the only retry: a step retried
+ * inside the transaction would keep the locks the deadlock is made of.
+ *
  * Savepoints: each direct batch is one subtransaction. PostgreSQL caches 64 subtransaction ids
  * per backend; past that, other sessions' visibility checks may consult pg_subtrans while the
  * file loads. Direct batches are therefore twice the staged ones (`directBatchBytes`, 8 MB):
@@ -194,9 +200,7 @@ async function loadInTransaction(
     const state = types.get(resourceType) as TypeState;
     mergedBy.set(
       resourceType,
-      await retryOnDeadlock(tx, () =>
-        mergeType(tx, file, resourceType, duplicates.has(resourceType), state.ownXmins),
-      ),
+      await mergeType(tx, file, resourceType, duplicates.has(resourceType), state.ownXmins),
     );
   }
   const counts: Record<string, TypeCounts> = {};
@@ -216,7 +220,7 @@ async function loadInTransaction(
   }
   const viewCounts: TargetCounts = {};
   for (const target of targets) {
-    Object.assign(viewCounts, await retryOnDeadlock(tx, () => target.finish(tx, file, merged)));
+    Object.assign(viewCounts, await target.finish(tx, file, merged));
   }
 
   const resources = Object.values(counts).reduce((sum, c) => sum + c.resources, 0);
@@ -244,26 +248,3 @@ interface TypeState {
   /** Transaction ids (xmin) of the savepoints that copied rows directly: rows this file wrote. */
   ownXmins: Set<string>;
 }
-
-/**
- * Runs a step in a savepoint and runs it again when PostgreSQL chose it as a deadlock's victim.
- * Two files writing the same ids in different orders (two merges, or a merge and a direct
- * copy) can wait on each other; rolling the victim's step back lets the other file go on,
- * and the retry then waits for it instead of failing the file.
- */
-async function retryOnDeadlock<T>(tx: Transaction, step: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    await tx.query(sql`SAVEPOINT fhir_etl_step`);
-    try {
-      const result = await step();
-      await tx.query(sql`RELEASE SAVEPOINT fhir_etl_step`);
-      return result;
-    } catch (error) {
-      if ((error as { code?: string }).code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw error;
-      await tx.query(sql`ROLLBACK TO SAVEPOINT fhir_etl_step`);
-      await tx.query(sql`RELEASE SAVEPOINT fhir_etl_step`);
-    }
-  }
-}
-
-const DEADLOCK_RETRIES = 5;

@@ -49,8 +49,8 @@ export interface MergeCounts {
  *   its first merge, and may wait: whoever holds a direct lock exclusively never waits for an
  *   advisory lock, so the wait ends when that file commits or rolls back.
  * Two direct files that merge each other's direct type with overlapping ids can still wait on
- * each other's rows: PostgreSQL then breaks the deadlock, retryOnDeadlock retries the merge,
- * and if the file still cannot go on it fails with 40P01 and `fhir-etl load` loads it again.
+ * each other's rows: PostgreSQL then breaks the deadlock, the victim rolls back whole (40P01)
+ * and is loaded again (see loadFile).
  */
 export async function lockForMerge(
   tx: Transaction,
