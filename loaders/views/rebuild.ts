@@ -2,12 +2,17 @@ import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
 import { copyInto } from '../postgres/copy.ts';
 import { escapeCopyText } from '../postgres/copy-text.ts';
 import { rawTableName } from '../raw/raw-tables.ts';
+import { isBadValue } from '../values/column-values.ts';
+import { recordedValue } from '../values/value-errors.ts';
+import type { ColumnEncoder } from './column-types.ts';
 import { recreateViewTable, staleViewTables, VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
 
 export interface RebuildResult {
   view: string;
   rows: number;
   resources: number;
+  /** Values written NULL because the column cannot hold them (recorded in fhir_etl.value_errors). */
+  valueErrors: number;
   failures: Array<{ source: string; id: string; error: string }>;
 }
 
@@ -53,7 +58,15 @@ async function rebuildOne(
   await tx.query(sql`SELECT pg_advisory_xact_lock(${VIEW_TABLES_LOCK})`);
   if (onlyIfStale && (await staleViewTables(tx, [table])).length === 0) return undefined;
   await recreateViewTable(tx, table);
-  const result: RebuildResult = { view: table.view.name, rows: 0, resources: 0, failures: [] };
+  const result: RebuildResult = {
+    view: table.view.name,
+    rows: 0,
+    resources: 0,
+    valueErrors: 0,
+    failures: [],
+  };
+  // The view's rows are all written again, and its value errors found again.
+  await tx.query(sql`DELETE FROM fhir_etl.value_errors WHERE view_name = ${table.view.name}`);
   const raw = rawTableName(table.view.resource);
   const [exists] = await tx.query(sql`SELECT to_regclass(${`fhir_raw.${raw}`}) IS NOT NULL AS present`);
   if (!exists.present) return result;
@@ -68,13 +81,27 @@ async function rebuildOne(
       ORDER BY source, id LIMIT ${PAGE}`);
     if (page.length === 0) break;
     const lines: string[] = [];
+    const bad: BadCell[] = [];
     for (const row of page) {
       result.resources++;
       try {
         for (const values of table.view.emit(JSON.parse(row.resource))) {
           let line = `${escapeCopyText(row.source)}\t${escapeCopyText(row.id)}\t${row.run_id}`;
-          for (let i = 0; i < values.length; i++)
-            line += `\t${(table.encoders[i] as (v: unknown) => string)(values[i])}`;
+          for (let i = 0; i < values.length; i++) {
+            const encoded = (table.encoders[i] as ColumnEncoder)(values[i]);
+            if (isBadValue(encoded)) {
+              line += '\t\\N';
+              bad.push({
+                source: row.source,
+                id: row.id,
+                column: i,
+                value: values[i],
+                reason: encoded.reason,
+              });
+            } else {
+              line += `\t${encoded}`;
+            }
+          }
           lines.push(`${line}\n`);
         }
       } catch (error) {
@@ -82,6 +109,8 @@ async function rebuildOne(
       }
     }
     if (lines.length > 0) await copyInto(tx, copy, lines.join(''));
+    if (bad.length > 0) await recordBadCells(tx, table, bad);
+    result.valueErrors += bad.length;
     result.rows += lines.length;
     const last = page[page.length - 1] as { source: string; id: string };
     after = { source: last.source, id: last.id };
@@ -89,6 +118,26 @@ async function rebuildOne(
   }
   await tx.query(sql`ANALYZE ${sql.ident(table.schema, table.table)}`);
   return result;
+}
+
+/** A value the rebuild wrote NULL. */
+interface BadCell {
+  source: string;
+  id: string;
+  column: number;
+  value: unknown;
+  reason: string;
+}
+
+/** Records the bad values a rebuild found; it knows neither the file nor the line they came from. */
+async function recordBadCells(tx: Transaction, table: ViewTable, bad: BadCell[]): Promise<void> {
+  await tx.query(sql`
+    INSERT INTO fhir_etl.value_errors (source, resource_type, resource_id, view_name, column_name, value, reason)
+    SELECT b.source, ${table.view.resource}, b.id, ${table.view.name}, b.column_name, b.value, b.reason
+    FROM unnest(${bad.map((b) => b.source)}::text[], ${bad.map((b) => b.id)}::text[],
+                ${bad.map((b) => (table.view.columns[b.column] as { name: string }).name)}::text[],
+                ${bad.map((b) => recordedValue(b.value))}::text[], ${bad.map((b) => b.reason)}::text[])
+      AS b(source, id, column_name, value, reason)`);
 }
 
 function quoteIdent(name: string): string {
