@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import type { CopyBuffer } from '../postgres/copy-buffer.ts';
 import { copyDirect, mayCopyDirect } from './direct-copy.ts';
 import { DuplicateDetector } from './duplicate-ids.ts';
 import { loadExactlyOnce } from './exactly-once.ts';
@@ -6,7 +7,8 @@ import type { LoadTarget, MergedType } from './load-target.ts';
 import { RawBatch } from './raw-batch.ts';
 import type { RawTableRegistry } from './raw-tables.ts';
 import { insertRejects } from './rejects.ts';
-import { copyStaged, lockForMerge, type MergeCounts, mergeType } from './staged-merge.ts';
+import { copyStagedBatches, type StagedCopy } from './safety-net.ts';
+import { createRawStage, lockForMerge, type MergeCounts, mergeType, stagedRawCopy } from './staged-merge.ts';
 import {
   alreadyLoadedResult,
   type FileLoadResult,
@@ -118,7 +120,8 @@ async function loadInTransaction(
       const state = types.get(resourceType) as TypeState;
       // Rows added before a repeat are first occurrences: they may still go direct. After a
       // refusal the rest of the type is staged (its ids are evidently not all new).
-      if (!state.refused && (await copyDirect(tx, file, resourceType, rows, targetBatches))) {
+      const outcome = state.refused ? 'taken' : await copyDirect(tx, file, resourceType, rows, targetBatches);
+      if (outcome === 'landed') {
         state.directInserted += rows.count;
         state.ownXmins.add(rows.xmin as string);
         for (const t of targetBatches) t.landed(resourceType);
@@ -126,19 +129,41 @@ async function loadInTransaction(
       }
       // The batch is staged as a whole (raw rows and view rows): it must count as staged, or the
       // type would never be merged (a type whose rows were all added direct has staged === 0).
-      state.direct = false;
-      state.refused = true;
+      // A row's data refused: only this batch is staged, where the safety net finds the row.
+      if (outcome === 'taken') {
+        state.direct = false;
+        state.refused = true;
+      }
       state.staged += rows.count;
       rows.stageInto(raw.staged);
       for (const t of targetBatches) t.demote(resourceType);
     }
+    const copies: StagedCopy[] = [];
     if (raw.staged.length > 0) {
-      await copyStaged(tx, raw.staged, stageCreated);
+      if (!stageCreated) await createRawStage(tx);
       stageCreated = true;
+      copies.push(rawCopy(raw.staged));
     }
-    for (const t of targetBatches) await t.copyStaged(tx);
+    for (const t of targetBatches) copies.push(...(await t.stagedCopies(tx)));
+    for (const refused of await copyStagedBatches(tx, copies)) pendingRejects.push(refused);
     if (pendingRejects.length > 0)
       rejectCount += await insertRejects(tx, file, pendingRejects, options.rejectTextLimit);
+  };
+  /**
+   * A staged raw row PostgreSQL refused is a reject: it is neither merged nor counted. (It
+   * stays in `staged`, so the view tables take only the staged rows of merged resources.)
+   */
+  const rawCopy = (rows: CopyBuffer): StagedCopy => {
+    const copy = stagedRawCopy(rows);
+    return {
+      ...copy,
+      refused(row, error) {
+        const reject = copy.refused(row, error);
+        const state = types.get(reject.resourceType ?? '');
+        if (state) state.counts.resources--;
+        return reject;
+      },
+    };
   };
   // One batch is sent while the next is parsed: PostgreSQL ingests as Node parses, and at
   // most two batches are in memory. Only one flush runs at a time on the connection.
