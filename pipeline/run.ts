@@ -40,7 +40,11 @@ export async function runSources(
 ): Promise<SourceRunResult[]> {
   const selected = selectSources(config, options.sources);
   const views = await configuredViews(config.views);
-  const load = await prepareLoad(db, { views, viewSchema: config.warehouse.schema });
+  const load = await prepareLoad(db, {
+    views,
+    viewSchema: config.warehouse.schema,
+    maxRejects: config.load.maxRejects,
+  });
   if (load.keptViews.length > 0) {
     options.logger.info(
       { event: 'run.kept_views', views: load.keptViews },

@@ -4,7 +4,8 @@ import { logProgress, type ProgressReporter, terminalProgress } from '../../pipe
 import { poolSizeForLoad } from '../../pipeline/connections.ts';
 import { configuredViews } from '../../pipeline/views.ts';
 import { EXIT } from '../exit-codes.ts';
-import { eachValue, positiveInt } from '../option-parsers.ts';
+import { eachValue, positiveInt, wholeNumber } from '../option-parsers.ts';
+import { loadConfig } from '../../config/index.ts';
 import { configuredViewOptions, globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
@@ -24,6 +25,12 @@ export function registerLoadCommand(program: Command): void {
         .default(64 * 1024 * 1024)
         .argParser(positiveInt('--max-line-bytes')),
     )
+    .addOption(
+      new Option(
+        '--max-rejects <n>',
+        "a file with more rejected lines and values that do not fit their column is rolled back and the load fails (default: the config's load.maxRejects, else no limit)",
+      ).argParser(wholeNumber('--max-rejects')),
+    )
     .option(
       '--views <dir>',
       'a folder of your own ViewDefinitions, loaded beside the shipped ones (repeat for more)',
@@ -40,6 +47,8 @@ export function registerLoadCommand(program: Command): void {
       const { viewDirs, schema } = await configuredViewOptions(command, options);
       const views = viewDirs === false ? [] : await configuredViews(viewDirs);
       const noViews = viewDirs === false;
+      const maxRejects: number | undefined =
+        options.maxRejects ?? (await loadConfig(globalOptions(command).config)).load.maxRejects;
       await withWarehouse(
         command,
         async (warehouse, logger) => {
@@ -50,6 +59,7 @@ export function registerLoadCommand(program: Command): void {
             source: options.source,
             concurrency: options.concurrency,
             maxLineBytes: options.maxLineBytes,
+            maxRejects,
             progress,
             views,
             viewSchema: schema,

@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { TooManyRejectsError } from '../errors.ts';
 import type { CopyBuffer } from '../postgres/copy-buffer.ts';
 import { copyDirect, mayCopyDirect } from './direct-copy.ts';
 import { DuplicateDetector } from './duplicate-ids.ts';
@@ -25,6 +26,11 @@ export interface LoadFileOptions {
   targets?: LoadTarget[];
   /** Raw text kept per rejected line. */
   rejectTextLimit?: number;
+  /**
+   * Past this many rejects and value errors the file is rolled back (TooManyRejectsError);
+   * undefined: no limit.
+   */
+  maxRejects?: number | undefined;
   /** Bytes of COPY text buffered before a batch is sent. */
   batchBytes?: number;
   /** The same for batches COPYed straight into fhir_raw (larger: one savepoint each). */
@@ -110,6 +116,7 @@ async function loadInTransaction(
   let holdsDirectLock = false;
   let lines = 0;
   let rejectCount = 0;
+  const limit = rejectLimit(file, options.maxRejects);
 
   const flush = async () => {
     // Everything pending is detached now, synchronously: the next batch fills while this one is sent.
@@ -145,7 +152,10 @@ async function loadInTransaction(
       copies.push(rawCopy(raw.staged));
     }
     for (const t of targetBatches) copies.push(...(await t.stagedCopies(tx)));
-    for (const refused of await copyStagedBatches(tx, copies)) pendingRejects.push(refused);
+    for (const refused of await copyStagedBatches(tx, copies)) {
+      pendingRejects.push(refused);
+      limit.count(refused);
+    }
     if (pendingRejects.length > 0)
       rejectCount += await insertRejects(tx, file, pendingRejects, options.rejectTextLimit);
   };
@@ -179,6 +189,7 @@ async function loadInTransaction(
     if (record === undefined) continue;
     if (!record.ok) {
       rejects.push(record);
+      limit.count(record);
     } else {
       let state = types.get(record.resourceType);
       if (!state) {
@@ -208,7 +219,10 @@ async function loadInTransaction(
       }
       for (const target of targets) {
         const failure = target.add(record, record.line, state.direct);
-        if (failure) rejects.push(failure);
+        if (failure) {
+          rejects.push(failure);
+          limit.count(failure);
+        }
       }
     }
     if (batch.full || rejects.length >= 1000 || targets.some((t) => t.full)) await startFlush();
@@ -251,6 +265,7 @@ async function loadInTransaction(
     valueErrors += written.valueErrors;
   }
 
+  limit.countValueErrors(valueErrors);
   const resources = Object.values(counts).reduce((sum, c) => sum + c.resources, 0);
   return {
     status: 'loaded',
@@ -276,4 +291,29 @@ interface TypeState {
   staged: number;
   /** Transaction ids (xmin) of the savepoints that copied rows directly: rows this file wrote. */
   ownXmins: Set<string>;
+}
+
+/**
+ * Counts a file's bad lines and values against `--max-rejects`: past the limit it throws,
+ * which rolls the file back. Rejects are counted as they are found (a file of bad lines stops
+ * early); value errors once the view tables are written (a staged row's only count if merged).
+ */
+function rejectLimit(file: FileToLoad, max: number | undefined) {
+  let bad = 0;
+  let first: string | undefined;
+  const check = () => {
+    if (max !== undefined && bad > max) throw new TooManyRejectsError(file.path, bad, max, first);
+  };
+  return {
+    count(reject: RejectRecord): void {
+      bad++;
+      first ??= `line ${reject.line}: ${reject.reason}`;
+      check();
+    },
+    countValueErrors(count: number): void {
+      bad += count;
+      first ??= count > 0 ? `${count} values written NULL (fhir-etl rejects --values)` : undefined;
+      check();
+    },
+  };
 }
