@@ -36,7 +36,11 @@ export function registerSandboxCommand(program: Command): void {
         .default(1)
         .argParser(seed('--seed')),
     )
-    .option('--faults <list>', 'faults to inject: 429,500,410,token-expiry,slow,malformed,truncated-gzip,bad-values', '')
+    .option(
+      '--faults <list>',
+      'faults to inject: 429,500,410,token-expiry,slow,malformed,truncated-gzip,bad-values',
+      '',
+    )
     .action(async (options) => {
       const faults = faultsOption(options.faults);
       const running = await startSandbox({
