@@ -164,7 +164,10 @@ export async function recordMatchOutcomes(
 }
 
 export async function membersOf(db: Queryable, source: string): Promise<Map<string, MemberRecord>> {
-  const rows = await db.query(sql`SELECT * FROM fhir_etl.exchange_members WHERE source = ${source}`);
+  // In match order, so a round's Groups are pulled in the order of its batches.
+  const rows = await db.query(
+    sql`SELECT * FROM fhir_etl.exchange_members WHERE source = ${source} ORDER BY match_id, member_id`,
+  );
   return new Map(rows.map((row) => [row.member_id as string, toMember(row)]));
 }
 
