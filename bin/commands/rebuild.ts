@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { rebuildViews } from '../../pipeline/rebuild.ts';
-import { configuredViews, registeredViewTables } from '../../pipeline/views.ts';
 import { UsageError } from '../exit-codes.ts';
 import { eachValue } from '../option-parsers.ts';
 import { configuredViewOptions, withWarehouse } from '../global-options.ts';
@@ -26,6 +24,10 @@ export function registerRebuildCommand(program: Command): void {
     )
     .action(async (options, command: Command) => {
       const { viewDirs, schema } = await configuredViewOptions(command, options);
+      const [{ rebuildViews }, { configuredViews, registeredViewTables }] = await Promise.all([
+        import('../../pipeline/rebuild.ts'),
+        import('../../pipeline/views.ts'),
+      ]);
       const views = await configuredViews(viewDirs || []);
       const wanted: string[] | undefined = options.view;
       await withWarehouse(command, async (warehouse) => {
