@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import pgModule, { type ConnectionPool, sql } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
 import test from 'ava';
 import pino from 'pino';
 import { parseConfigText } from '../config/index.ts';
@@ -8,6 +7,7 @@ import { loadPaths } from '../pipeline/load.ts';
 import { runSources } from '../pipeline/run.ts';
 import { configuredViews } from '../pipeline/views.ts';
 import { runCli } from './helpers/cli.ts';
+import { connectAs, loginRole as loginRoleOn } from './helpers/reader.ts';
 import { SAMPLE_DIR } from './helpers/fixtures.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
 
@@ -19,28 +19,8 @@ import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts'
  */
 let warehouse: TestWarehouse;
 
-/** Every test creates its own role and drops it (with its privileges) when it ends. */
-async function loginRole(t: { teardown(fn: () => Promise<void>): void }) {
-  const db = warehouse.db;
-  const role = `fhir_etl_test_reader_${randomBytes(5).toString('hex')}`;
-  const password = randomBytes(12).toString('hex');
-  await db.query(
-    sql`CREATE ROLE ${sql.ident(role)} LOGIN PASSWORD ${sql.__dangerous__rawValue(`'${password}'`)}`,
-  );
-  t.teardown(async () => {
-    await db.query(sql`DROP OWNED BY ${sql.ident(role)}`);
-    await db.query(sql`DROP ROLE ${sql.ident(role)}`);
-  });
-  const url = new URL(warehouse.url);
-  url.username = role;
-  url.password = password;
-  return { role, url: url.toString() };
-}
-
-function connectAs(t: { teardown(fn: () => Promise<void>): void }, url: string): ConnectionPool {
-  const db = pgModule.default({ connectionString: url, bigIntMode: 'number', onError: () => undefined });
-  t.teardown(() => db.dispose());
-  return db;
+function loginRole(t: { teardown(fn: () => Promise<void>): void }) {
+  return loginRoleOn(t, warehouse);
 }
 
 async function tablesIn(schemas: string[]): Promise<string[]> {
