@@ -40,6 +40,9 @@ export function registerBulkMemberMatch(
           'invalid',
           '$bulk-member-match requires the header Prefer: respond-async',
         );
+      const outageAfter = pdex.settings.matchOutageAfter;
+      if (outageAfter !== undefined && pdex.matchRequests.length >= outageAfter)
+        throw new FhirRequestError(500, 'exception', 'the member match service is down (sandbox outage)');
       pdex.matchRequests.push(request.body);
       const files = decideMatch(context, pdex, finder, memberBundles(request.body), token.grant.clientId);
       const job = { id: randomUUID(), files, polls: 0, cancelled: false };

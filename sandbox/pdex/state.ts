@@ -39,6 +39,11 @@ export interface PdexSettings {
   groupLifetimeDays: number;
   /** Whether the CapabilityStatement offers Patient/$export (else single-member pulls search). */
   patientExport: boolean;
+  /**
+   * Once this many match requests were received, `$bulk-member-match` answers 500 (an outage):
+   * a test stops a batched match part way. Unset: always answered.
+   */
+  matchOutageAfter?: number;
 }
 
 export interface PdexState {
