@@ -1,16 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import {
-  grantEmbeddedReader,
-  grantRead,
-  migrate,
-  openWarehouse,
-  readOnlyUrl,
-  runningServer,
-  startKept,
-  stopKept,
-  viewSchemasOf,
-} from '../../loaders/index.ts';
 import { globalOptions, withWarehouse } from '../global-options.ts';
 
 export function registerDbCommands(program: Command): void {
@@ -18,6 +6,8 @@ export function registerDbCommands(program: Command): void {
   db.command('start')
     .description('start the embedded server and keep it running; prints its connection URL')
     .action(async () => {
+      const { grantEmbeddedReader, migrate, openWarehouse, startKept } =
+        await import('../../loaders/index.ts');
       const server = await startKept();
       // Prepare the schema now, so psql and BI tools see the tables before the first load.
       const warehouse = await openWarehouse({ databaseUrl: server.url, migrate: false });
@@ -35,6 +25,7 @@ export function registerDbCommands(program: Command): void {
   db.command('stop')
     .description('stop the embedded server')
     .action(async () => {
+      const { stopKept } = await import('../../loaders/index.ts');
       const stopped = await stopKept();
       process.stderr.write(
         stopped ? 'embedded PostgreSQL stopped\n' : 'embedded PostgreSQL was not running\n',
@@ -49,6 +40,10 @@ export function registerDbCommands(program: Command): void {
     )
     .action(async (options: { readOnly: boolean }, command: Command) => {
       if (options.readOnly) {
+        const [{ loadConfig }, { readOnlyUrl }] = await Promise.all([
+          import('../../config/index.ts'),
+          import('../../loaders/index.ts'),
+        ]);
         const { databaseUrl, config: configFile } = globalOptions(command);
         const config = await loadConfig(configFile);
         const url = await readOnlyUrl({
@@ -58,6 +53,7 @@ export function registerDbCommands(program: Command): void {
         process.stdout.write(`${url}\n`);
         return;
       }
+      const { runningServer } = await import('../../loaders/index.ts');
       const server = await runningServer();
       if (!server) {
         process.stderr.write('embedded PostgreSQL is not running: start it with `fhir-etl db start`\n');
@@ -73,6 +69,10 @@ export function registerDbCommands(program: Command): void {
     .argument('<role>', 'an existing login role (CREATE ROLE bi_reader LOGIN PASSWORD ...)')
     .option('--raw', 'also the raw FHIR resources in fhir_raw', false)
     .action(async (role: string, options: { raw: boolean }, command: Command) => {
+      const [{ loadConfig }, { grantRead, viewSchemasOf }] = await Promise.all([
+        import('../../config/index.ts'),
+        import('../../loaders/index.ts'),
+      ]);
       const config = await loadConfig(globalOptions(command).config);
       await withWarehouse(command, async (warehouse) => {
         const schemas = await grantRead(

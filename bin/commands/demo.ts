@@ -1,14 +1,4 @@
 import { type Command, Option } from 'commander';
-import {
-  CLAIMS_PER_MEMBER_MONTH,
-  DEMO_SOURCES,
-  claimsPerMemberMonth,
-  demoPoolSize,
-  runDemo,
-  viewTableCounts,
-} from '../../pipeline/demo.ts';
-import { readOnlyUrl } from '../../loaders/index.ts';
-import { logProgress } from '../../pipeline/progress.ts';
 import { EXIT } from '../exit-codes.ts';
 import { positiveInt, seed } from '../option-parsers.ts';
 import { withWarehouse } from '../global-options.ts';
@@ -29,6 +19,22 @@ export function registerDemoCommand(program: Command): void {
     .addOption(new Option('--seed <n>', 'seed of the synthetic data').default(1).argParser(seed('--seed')))
     .action(async (options: { patients: number; seed: number }, command: Command) => {
       const say = (line: string) => process.stdout.write(`${line}\n`);
+      const [
+        {
+          CLAIMS_PER_MEMBER_MONTH,
+          DEMO_SOURCES,
+          claimsPerMemberMonth,
+          demoPoolSize,
+          runDemo,
+          viewTableCounts,
+        },
+        { logProgress },
+        { readOnlyUrl },
+      ] = await Promise.all([
+        import('../../pipeline/demo.ts'),
+        import('../../pipeline/progress.ts'),
+        import('../../loaders/index.ts'),
+      ]);
       await withWarehouse(
         command,
         async (warehouse, logger) => {

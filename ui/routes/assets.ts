@@ -22,6 +22,8 @@ export async function registerAssets(app: FastifyInstance): Promise<void> {
   for (const [name, asset] of Object.entries(ASSETS)) {
     loaded.set(name, { body: await readFile(asset.path), type: asset.type });
   }
+  // Browsers ask for it whatever the page says; there is none.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
   app.get<{ Params: { name: string } }>('/assets/:name', async (request, reply) => {
     const asset = loaded.get(request.params.name);
     if (!asset) return reply.callNotFound();
