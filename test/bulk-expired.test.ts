@@ -45,12 +45,17 @@ async function patients(source: string): Promise<number> {
  * Run 1 completes export job0 (checkpoint FIRST); run 2 kicks off job1 with _since=FIRST and
  * commits one of its two files (the other answers 404), leaving job1 downloading.
  */
-async function leaveExportDownloading(t: ExecutionContext, s: BulkServer, source: string): Promise<void> {
+async function leaveExportDownloading(
+  t: ExecutionContext,
+  s: BulkServer,
+  source: string,
+  b = ndjson('Patient', 2, 'b'),
+): Promise<void> {
   s.route('GET', '/status/job0', manifest(s, FIRST, ['a.ndjson']));
   s.route('DELETE', '/status/job0', { status: 202 });
   s.route('GET', '/files/a.ndjson', { status: 200, body: ndjson('Patient', 2, 'a') });
   s.route('GET', '/status/job1', manifest(s, SECOND, ['b.ndjson', 'c.ndjson']));
-  s.route('GET', '/files/b.ndjson', { status: 200, body: ndjson('Patient', 2, 'b') });
+  s.route('GET', '/files/b.ndjson', { status: 200, body: b });
   s.route('GET', '/files/c.ndjson', { status: 404, body: 'not here' });
   s.route(
     'GET',
@@ -167,4 +172,26 @@ test('an unfinished export is not resumed once the source points at another base
   t.is(result.status, 'succeeded', result.error);
   t.deepEqual(await exportStates('moved'), ['abandoned', 'completed']);
   t.regex(String(lines.find((l) => l.event === 'bulk.abandon')?.msg), /baseUrl changed/);
+});
+
+test('a file downloaded again by the new export does not record its rejects twice: the reload replaces them', async (t) => {
+  const s = await scriptedServer(t);
+  const withBadLine = `${ndjson('Patient', 1, 'b')}{"resourceType":"Patient","id":\n${ndjson('Patient', 1, 'bb')}`;
+  await leaveExportDownloading(t, s, 'reloaded', withBadLine);
+  s.route('GET', '/status/job1', { status: 404, body: 'unknown job' });
+  s.route('GET', '/status/job2', manifest(s, SECOND, ['b2.ndjson', 'c2.ndjson']));
+  s.route('DELETE', '/status/job2', { status: 202 });
+  s.route('GET', '/files/b2.ndjson', { status: 200, body: withBadLine });
+  s.route('GET', '/files/c2.ndjson', { status: 200, body: ndjson('Patient', 2, 'c') });
+
+  const result = await runBulk(warehouse.db, bulkSource(s, 'reloaded'));
+
+  t.is(result.status, 'succeeded', result.error);
+  t.is(result.rejects, 1, 'this run read the bad line once');
+  const rejects: Array<{ line: number; file: string; run_id: number }> = await warehouse.db.query(
+    sql`SELECT line, file, run_id FROM fhir_etl.rejects WHERE source = 'reloaded'`,
+  );
+  t.is(rejects.length, 1, 'one row for one bad line, though two exports downloaded it');
+  t.is(Number(rejects[0]?.line), 2);
+  t.regex(rejects[0]?.file ?? '', /b2\.ndjson$/, 'the row now names the latest download');
 });

@@ -173,7 +173,9 @@ export type Settlement = { state: 'completed' } | { state: 'held'; heldIssues: n
  *     or a deleted file's marks). See loaders/raw/load-file.ts (lockForMerge).
  *  4. View tables: VIEW_TABLES_LOCK shared (only `rebuild` takes it exclusively), then the
  *     rows of the resources the file changed.
- *  5. fhir_etl.rejects, fhir_etl.bulk_errors, fhir_etl.files: new rows only. Their foreign
+ *  5. fhir_etl.rejects, fhir_etl.bulk_errors, fhir_etl.files: new rows (a reject keyed like
+ *     one of an earlier export's copy of the file replaces that committed row: no file of this
+ *     export shares its key). Their foreign
  *     keys take FOR KEY SHARE on the fhir_etl.runs row and (bulk_errors) on the
  *     fhir_etl.bulk_exports row: shared by every file of the export.
  *  6. fhir_etl.bulk_exports: the export's row FOR NO KEY UPDATE, here: the one lock files of

@@ -395,6 +395,8 @@ async function loadOne(
     fileKey: file.fileKey,
     path: redactUrl(url),
     runId: ctx.run.id,
+    // The file's place in the manifest, whatever the export: a new export's copy replaces its rejects.
+    rejectKey: `bulk:${file.kind}:${file.resourceType}:${file.index}`,
   };
   const beforeCommit = async (tx: import('@databases/pg').Transaction) => {
     logSettlement(ctx, completion, await commitFile(tx, file, completion));
