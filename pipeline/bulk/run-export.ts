@@ -349,33 +349,39 @@ async function loadFiles(
   let failure: unknown;
   let loaded = 0;
   let issues = 0;
+  const loadAll = (batch: BulkFile[]) =>
+    Promise.all(
+      batch.map((file) =>
+        limit(async () => {
+          if (failure !== undefined || ctx.signal?.aborted) return;
+          try {
+            const result = await downloadAndLoad(
+              file,
+              {
+                client: ctx.client,
+                auth,
+                logger: ctx.logger,
+                urlOf: (f) => urls.get(f.fileKey) as string,
+                refreshUrls,
+                ...(ctx.signal ? { signal: ctx.signal } : {}),
+              },
+              (stream, url) => loadOne(ctx, file, stream, url, completion, manifest.transactionTime),
+            );
+            ctx.run.add(result);
+            if (result.status === 'loaded') loaded++;
+            issues += result.issues ?? 0;
+          } catch (error) {
+            failure ??= error;
+          }
+        }),
+      ),
+    );
   ctx.progress?.start(pending.length, 0);
-  await Promise.all(
-    pending.map((file) =>
-      limit(async () => {
-        if (failure !== undefined || ctx.signal?.aborted) return;
-        try {
-          const result = await downloadAndLoad(
-            file,
-            {
-              client: ctx.client,
-              auth,
-              logger: ctx.logger,
-              urlOf: (f) => urls.get(f.fileKey) as string,
-              refreshUrls,
-              ...(ctx.signal ? { signal: ctx.signal } : {}),
-            },
-            (stream, url) => loadOne(ctx, file, stream, url, completion),
-          );
-          ctx.run.add(result);
-          if (result.status === 'loaded') loaded++;
-          issues += result.issues ?? 0;
-        } catch (error) {
-          failure ??= error;
-        }
-      }),
-    ),
-  );
+  // Deleted files start once every output and error file has committed: a resource both
+  // deleted and exported in this export then ends the same whatever the timing (see
+  // applyDeletedFile), rather than as whichever file happened to commit last.
+  await loadAll(pending.filter((file) => file.kind !== 'deleted'));
+  await loadAll(pending.filter((file) => file.kind === 'deleted'));
   ctx.progress?.stop();
   if (failure !== undefined) throw failure;
   ctx.signal?.throwIfAborted();
@@ -389,6 +395,7 @@ async function loadOne(
   stream: import('node:stream').Readable,
   url: string,
   completion: ExportCompletion,
+  transactionTime: string,
 ): Promise<FileLoadResult & { issues?: number }> {
   const toLoad: FileToLoad = {
     source: ctx.source.name,
@@ -407,7 +414,7 @@ async function loadOne(
     file.kind === 'output'
       ? await ingestNdjson(ctx.load, toLoad, stream, { onBytes, beforeCommit })
       : file.kind === 'deleted'
-        ? await applyDeletedFile(ctx.load, toLoad, stream, { onBytes, beforeCommit })
+        ? await applyDeletedFile(ctx.load, toLoad, stream, { onBytes, beforeCommit, transactionTime })
         : await recordErrorFile(
             ctx.load,
             toLoad,
