@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type BearerAuth, type HttpClient, sleep as defaultSleep } from '../http/index.ts';
-import { BulkExportFailedError, BulkExportTimeoutError } from './errors.ts';
+import { BulkExportTimeoutError, BulkStatusUnavailableError } from './errors.ts';
 import { type Manifest, mergeManifestPages } from './manifest.ts';
 import { nextPollDelay } from './poll-interval.ts';
 import { redactStatusUrl } from './redact-status-url.ts';
@@ -78,10 +78,11 @@ async function awaitManifestPage(
     transientFailures = result.state === 'transient' ? transientFailures + 1 : 0;
     if (result.state === 'transient') {
       if (transientFailures >= maxTransient) {
-        throw new BulkExportFailedError({
+        throw new BulkStatusUnavailableError({
           statusUrl: redactStatusUrl(url),
           status: result.status,
-          detail: result.detail,
+          polls: transientFailures,
+          ...(result.detail === undefined ? {} : { detail: result.detail }),
         });
       }
       logTransient(options.logger, url, result);
