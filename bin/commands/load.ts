@@ -1,8 +1,6 @@
 import { type Command, Option } from 'commander';
-import { type LoadSummary, loadPaths } from '../../pipeline/load.ts';
-import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
-import { poolSizeForLoad } from '../../pipeline/connections.ts';
-import { configuredViews } from '../../pipeline/views.ts';
+import type { LoadSummary } from '../../pipeline/load.ts';
+import type { ProgressReporter } from '../../pipeline/progress.ts';
 import { EXIT } from '../exit-codes.ts';
 import { eachValue, positiveInt } from '../option-parsers.ts';
 import { configuredViewOptions, globalOptions, withWarehouse } from '../global-options.ts';
@@ -38,6 +36,13 @@ export function registerLoadCommand(program: Command): void {
       const { json } = globalOptions(command);
       // Commander folds --views DIR and --no-views into one option: false, or a list of folders.
       const { viewDirs, schema } = await configuredViewOptions(command, options);
+      const [{ loadPaths }, { logProgress, terminalProgress }, { poolSizeForLoad }, { configuredViews }] =
+        await Promise.all([
+          import('../../pipeline/load.ts'),
+          import('../../pipeline/progress.ts'),
+          import('../../pipeline/connections.ts'),
+          import('../../pipeline/views.ts'),
+        ]);
       const views = viewDirs === false ? [] : await configuredViews(viewDirs);
       const noViews = viewDirs === false;
       await withWarehouse(
@@ -105,6 +110,7 @@ export function describeLoad(summary: LoadSummary): string {
         ` (or SELECT * FROM fhir_etl.rejects WHERE run_id = ${summary.runId})`,
     );
   }
+  if (summary.valueErrors) out.push(describeValueErrors(summary.valueErrors, summary.runId));
   // The warehouse failing the load is one summary, not a line per file it failed.
   if (summary.warehouseFailure) out.push(`FAILED: ${summary.warehouseFailure}`);
   else {
@@ -114,4 +120,12 @@ export function describeLoad(summary: LoadSummary): string {
     }
   }
   return out.join('\n');
+}
+
+/** The line a summary gives to values written NULL because their column could not hold them. */
+export function describeValueErrors(count: number, runId: number): string {
+  return (
+    `${count} values did not fit their view column and were written NULL (the resources are in fhir_raw): ` +
+    `list them with \`fhir-etl rejects --values --run ${runId}\` (or SELECT * FROM fhir_etl.value_errors WHERE run_id = ${runId})`
+  );
 }

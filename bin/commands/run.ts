@@ -1,12 +1,8 @@
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
+import type { ProgressReporter } from '../../pipeline/progress.ts';
 import type { SourceRunResult } from '../../pipeline/run-recorder.ts';
-import { poolSizeForRun } from '../../pipeline/connections.ts';
-import { runSources, selectSources } from '../../pipeline/run.ts';
-import { stopOnSignals } from '../../pipeline/scheduler/shutdown.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
-import { globalOptions, withWarehouse } from '../global-options.ts';
+import { globalOptions, loadConfiguration, withWarehouse } from '../global-options.ts';
 import { instant } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
 
@@ -28,13 +24,24 @@ export function registerRunCommand(program: Command): void {
       ).argParser(instant('--until')),
     )
     .action(async (options, command: Command) => {
-      const { json, config: configFile } = globalOptions(command);
-      const config = await loadConfig(configFile);
+      const { json } = globalOptions(command);
+      const config = await loadConfiguration(command);
       if (config.sources.length === 0) {
         throw new UsageError(
           `no sources configured${config.file ? ` in ${config.file}` : ''}: write fhir-etl.config.yaml (see config/*.example.yaml) or pass --config`,
         );
       }
+      const [
+        { logProgress, terminalProgress },
+        { poolSizeForRun },
+        { runSources, selectSources },
+        { stopOnSignals },
+      ] = await Promise.all([
+        import('../../pipeline/progress.ts'),
+        import('../../pipeline/connections.ts'),
+        import('../../pipeline/run.ts'),
+        import('../../pipeline/scheduler/shutdown.ts'),
+      ]);
       await withWarehouse(
         command,
         async (warehouse, logger) => {
@@ -107,6 +114,13 @@ export function describeRuns(results: SourceRunResult[]): string {
   const rejects = results
     .filter((r) => r.rejects > 0)
     .map((r) => `${r.source}: ${r.rejects} lines rejected; \`fhir-etl rejects --run ${r.runId}\` lists them`);
+  const values = results
+    .filter((r) => (r.valueErrors ?? 0) > 0)
+    .map(
+      (r) =>
+        `${r.source}: ${r.valueErrors} values did not fit their view column and were written NULL; ` +
+        `\`fhir-etl rejects --values --run ${r.runId}\` lists them`,
+    );
   const warnings = results.flatMap((r) => (r.warnings ?? []).map((w) => `${r.source} warning: ${w}`));
-  return [table, ...rejects, ...warnings, ...failures].join('\n');
+  return [table, ...rejects, ...values, ...warnings, ...failures].join('\n');
 }

@@ -1,3 +1,4 @@
+import { INSTANT_PATTERN } from './instant.ts';
 import { R4_RESOURCE_TYPES } from './resource-types.ts';
 
 /** A line that holds a FHIR resource worth loading. */
@@ -27,12 +28,11 @@ export type ParsedLine = AcceptedLine | RejectedLine;
 
 /** Marks a line the length guard cut short; a NUL byte cannot start valid JSON text. */
 export const OVERLONG_MARKER = '\u0000';
+/** Marks a line that is not valid UTF-8 (see line-length-guard.ts); nor can U+0001 start JSON text. */
+export const INVALID_UTF8_MARKER = '\u0001';
 
 /** @see FHIR R4 datatypes: id (2.24.0.1) */
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
-/** @see FHIR R4 datatypes: instant; PostgreSQL timestamptz accepts every value this admits. */
-export const INSTANT_PATTERN =
-  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$/;
 /** jsonb refuses \u0000 and lone UTF-16 surrogates; catch them here rather than fail the file. */
 const JSONB_UNSAFE_ESCAPE =
   /\\u0000|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
@@ -46,6 +46,7 @@ export function parseResourceLine(raw: string, line: number): ParsedLine | undef
   const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
   if (text.length === 0 || /^\s*$/.test(text)) return undefined;
   if (text.startsWith(OVERLONG_MARKER)) return rejectOverlong(text, line);
+  if (text.startsWith(INVALID_UTF8_MARKER)) return rejectInvalidUtf8(text, line);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -137,4 +138,14 @@ function reject(
 function rejectOverlong(text: string, line: number): RejectedLine {
   const [, bytes, limit, prefix] = text.split(OVERLONG_MARKER);
   return reject(line, prefix ?? '', `line of ${bytes} bytes or more exceeds the limit of ${limit} bytes`);
+}
+
+/** The guard replaced the line by `\x01<offset in line>\x01<offset in file>\x01<prefix>`. */
+function rejectInvalidUtf8(text: string, line: number): RejectedLine {
+  const [, inLine, inFile, prefix] = text.split(INVALID_UTF8_MARKER);
+  return reject(
+    line,
+    prefix ?? '',
+    `not valid UTF-8: byte ${inLine} of the line (byte ${inFile} of the file, counted from 0) is not UTF-8; the line is not loaded rather than have the byte replaced by U+FFFD`,
+  );
 }
