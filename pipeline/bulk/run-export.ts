@@ -25,6 +25,7 @@ import type { RunRequest } from '../sources/types.ts';
 import { whyStopped } from '../stop-reason.ts';
 import { type Checkpoint, type ExportCompletion, exportWatermark, readCheckpoint } from './checkpoint.ts';
 import { applyDeletedFile } from './deleted-file.ts';
+import { describePoll } from './poll-progress.ts';
 import { downloadAndLoad } from './download-file.ts';
 import { recordErrorFile } from './error-file.ts';
 import {
@@ -320,9 +321,9 @@ function waitForManifest(
         { event: 'bulk.progress', exportId: job.id, progress },
         `export ${job.id}: ${progress}`,
       );
-      // The server's X-Progress text, on the terminal while it prepares the export.
-      ctx.progress?.phase(`${ctx.source.name}: export ${job.id} being prepared by the server: ${progress}`);
     },
+    // The export's state, the server's X-Progress, the wait so far and the next poll, on the terminal.
+    onPoll: (poll) => ctx.progress?.phase(describePoll(ctx.source.name, job.id, poll)),
     ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
     now: () => now(ctx),
   });
