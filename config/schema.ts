@@ -279,6 +279,11 @@ export const payerExchangeSource = z
       .strictObject({
         /** A matched Group older than this is matched again before the next pull (PDex suggests 30 days). */
         maxGroupAgeDays: z.number().positive().default(30),
+        /**
+         * Members per `$bulk-member-match` request: a large list goes in batches of this size, each
+         * recorded as it completes, so a stopped run sends only the members not yet answered.
+         */
+        batchSize: z.number().int().min(1).default(1000),
         maxPollIntervalSeconds: z.number().positive().default(120),
         timeoutMinutes: z
           .number()

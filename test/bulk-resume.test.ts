@@ -7,7 +7,7 @@ import { writeSandboxProviderConfig } from './helpers/bulk-run.ts';
 import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
-const warehouse = useTestWarehouse(test);
+const warehouse = useTestWarehouse(test, { noDeadlocks: true });
 
 async function committedFiles(): Promise<{ committed: number; total: number }> {
   const [row] = await warehouse.db.query(sql`
