@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.fhir-etl/', 'bench/.data/', 'tmp/', 'test/sql-on-fhir-v2/'] },
+  { ignores: ['node_modules/', 'dist/', '.fhir-etl/', 'bench/.data/', 'tmp/', 'test/sql-on-fhir-v2/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

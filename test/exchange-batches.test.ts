@@ -1,6 +1,8 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
+import { configSchema } from '../config/index.ts';
 import { submittedPatientId } from '../connectors/member-match/index.ts';
+import { readStatus } from '../pipeline/status.ts';
 import { type Sandbox, startSandbox } from '../sandbox/index.ts';
 import {
   backendServicesClient,
@@ -352,5 +354,44 @@ test.serial(
     const member = (await exchangeMembers(warehouse.db)).find((m) => m.member_id === memberId(LATE_CONSENT));
     t.is(member?.outcome, 'matched');
     t.not(member?.first_pull_at, null);
+  },
+);
+
+test.serial(
+  'status: submitted, matched, not matched, consent-constrained, last pull, and the next re-match from the latest round, not a removed member',
+  async (t) => {
+    clock.set('2026-07-03T08:00:00Z');
+    source = await sourceFor([...FIRST_LIST, 7]); // member 8 leaves the list
+    const removed = await runExchange(warehouse.db, source, clock);
+    t.is(removed.status, 'succeeded', removed.error);
+    clock.set('2026-08-02T08:00:00Z'); // the round of 2026-07-02 is 31 days old
+    const before = sandbox.pdex.matchRequests.length;
+
+    const run = await runExchange(warehouse.db, source, clock);
+
+    t.is(run.status, 'succeeded', run.error);
+    t.deepEqual(sentPerRequest(before), [
+      [0, 9, 1],
+      [2, 3, 4],
+      [5, 6, 7],
+    ]);
+    const config = configSchema.parse({ sources: [source] });
+    const status = await readStatus(warehouse.db, { sources: config.sources });
+    t.deepEqual(status.exchanges, [
+      {
+        source: 'prior-payer',
+        mode: 'bulk',
+        submitted: 10,
+        matched: 10,
+        not_matched: 0,
+        consent_constrained: 0,
+        pulls_stopped: 1,
+        last_pull_at: new Date('2026-08-02T08:00:00Z'),
+        last_pull_kind: 'since',
+        next_rematch_at: new Date('2026-09-01T08:00:00Z'),
+      },
+    ]);
+    const member = (await exchangeMembers(warehouse.db)).find((m) => m.member_id === memberId(8));
+    t.is(member?.pulls_stopped, 'no longer in the member input');
   },
 );

@@ -24,6 +24,8 @@ export interface PdexHandle {
   readonly matchRequests: ReadonlyArray<unknown>;
   /** Holds every $davinci-data-export and Patient/$export "in progress" (202) until the returned release is called. */
   holdExports(): () => void;
+  /** Holds the bulk matches from the `from`-th match request on "matching" (202) until the returned release is called. */
+  holdMatchesFrom(from: number): () => void;
   /** A member's record as this API serves it under a consent policy (latest data). */
   recordOf(index: number, policy?: ConsentPolicy): FhirResource[];
   /** The resources no member owns (Organization, Location, Practitioner): every export carries them. */
@@ -46,6 +48,12 @@ export function registerPdexRoutes(app: FastifyInstance, context: SandboxContext
       pdex.exportsHeld = true;
       return () => {
         pdex.exportsHeld = false;
+      };
+    },
+    holdMatchesFrom(from) {
+      pdex.matchesHeldFrom = from;
+      return () => {
+        pdex.matchesHeldFrom = undefined;
       };
     },
     recordOf: (index, policy) => p2pRecord(context.dataset, index, context.dataset.step(), policy),

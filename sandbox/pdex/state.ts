@@ -30,6 +30,8 @@ export interface MatchGroup {
 export interface MatchJob {
   id: string;
   files: Array<{ name: string; group: Record<string, unknown> }>;
+  /** 1 for the first match request received, 2 for the next, ... */
+  sequence: number;
   polls: number;
   cancelled: boolean;
 }
@@ -56,6 +58,8 @@ export interface PdexState {
   matchRequests: unknown[];
   /** While set, $davinci-data-export status polls answer 202: a test holds the export "in progress". */
   exportsHeld: boolean;
+  /** While set, status polls of bulk matches from this request on (1-based) answer 202: held "matching". */
+  matchesHeldFrom: number | undefined;
   counter: number;
 }
 
@@ -67,6 +71,7 @@ export function createPdexState(): PdexState {
     singleMatches: new Map(),
     matchRequests: [],
     exportsHeld: false,
+    matchesHeldFrom: undefined,
     counter: 0,
   };
 }
