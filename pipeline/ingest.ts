@@ -4,6 +4,7 @@ import {
   type FileLoadResult,
   type FileToLoad,
   isRetryableLoad,
+  keepReadersGranted,
   loadFile,
   type RawTableRegistry,
   rawTableRegistry,
@@ -64,6 +65,8 @@ export async function prepareLoad(db: ConnectionPool, options: LoadContextOption
   );
   const viewTables = [...given, ...kept];
   await rebuildStaleViewTables(db, viewTables);
+  // A view schema new to the warehouse was just created: its readers read it at once.
+  await keepReadersGranted(db, [...new Set(viewTables.map((table) => table.schema))]);
   return {
     db,
     rawTables: rawTableRegistry(db),

@@ -1,5 +1,6 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import {
+  keepReadersGranted,
   type RebuildResult,
   rawTableName,
   rebuildViewTables,
@@ -34,6 +35,8 @@ export async function rebuildViews(
   const runId = await startRun(db, 'rebuild', '*');
   try {
     const results = await rebuildViewTables(db, tables, { cascade, runId });
+    // A schema new to the warehouse (rebuild --schema): its readers read it at once.
+    await keepReadersGranted(db, [...new Set(tables.map((table) => table.schema))]);
     const failures = results.flatMap((r) => r.failures.map((f) => ({ ...f, view: r.view })));
     for (const failure of failures) {
       const view = tables.find((t) => t.view.name === failure.view)?.view as CompiledView;

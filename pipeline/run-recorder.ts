@@ -107,6 +107,7 @@ export function addResult(totals: RunTotals, result: FileLoadResult): void {
   totals.resources += result.resources;
   totals.bytes += result.bytes;
   totals.rejects += result.rejects;
+  if (result.valueErrors) totals.valueErrors = (totals.valueErrors ?? 0) + result.valueErrors;
   const counts = totals.counts as Record<string, number>;
   for (const [type, c] of Object.entries(result.counts)) counts[type] = (counts[type] ?? 0) + c.resources;
   for (const [view, rows] of Object.entries(result.viewCounts)) {

@@ -10,6 +10,8 @@ export interface RunTotals {
   resources: number;
   bytes: number;
   rejects: number;
+  /** Values written NULL because their view column could not hold them (fhir_etl.value_errors). */
+  valueErrors?: number;
   counts: Record<string, unknown>;
   viewCounts: Record<string, number>;
 }
@@ -95,6 +97,7 @@ export async function finishRun(
       ended_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
       files = ${totals.files}, files_skipped = ${totals.filesSkipped},
       resources = ${totals.resources}, bytes = ${totals.bytes}, rejects = ${totals.rejects},
+      value_errors = ${totals.valueErrors ?? 0},
       counts = ${JSON.stringify(totals.counts)}::jsonb,
       view_counts = ${JSON.stringify(totals.viewCounts)}::jsonb,
       error = ${error ?? null}

@@ -61,4 +61,15 @@ test('fhir-etl demo loads a bulk and a payer source into the warehouse and answe
     sql`SELECT count(*)::int AS n FROM fhir_etl.members WHERE source = 'sandbox-payer'`,
   );
   t.is(credentials.n, 2);
+
+  // The URL the demo gives BI tools reads the view tables and nothing of fhir_etl.
+  if (testWarehouse) return;
+  const readerUrl = /read-only URL\n\s+(postgres:\/\/fhir_reader:\S+)/.exec(demo.stdout)?.[1];
+  t.truthy(readerUrl, demo.stdout);
+  const reader: ConnectionPool = pgModule.default({ connectionString: readerUrl, bigIntMode: 'number' });
+  t.teardown(() => reader.dispose());
+  const [seen] = await reader.query(sql`SELECT count(*)::int AS n FROM fhir.patient`);
+  t.is(seen.n, 14);
+  const refused = await t.throwsAsync(reader.query(sql`SELECT * FROM fhir_etl.credentials`));
+  t.is((refused as unknown as { code: string }).code, '42501');
 });

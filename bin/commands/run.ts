@@ -96,6 +96,13 @@ export function describeRuns(results: SourceRunResult[]): string {
   const rejects = results
     .filter((r) => r.rejects > 0)
     .map((r) => `${r.source}: ${r.rejects} lines rejected; \`fhir-etl rejects --run ${r.runId}\` lists them`);
+  const values = results
+    .filter((r) => (r.valueErrors ?? 0) > 0)
+    .map(
+      (r) =>
+        `${r.source}: ${r.valueErrors} values did not fit their view column and were written NULL; ` +
+        `\`fhir-etl rejects --values --run ${r.runId}\` lists them`,
+    );
   const warnings = results.flatMap((r) => (r.warnings ?? []).map((w) => `${r.source} warning: ${w}`));
-  return [table, ...rejects, ...warnings, ...failures].join('\n');
+  return [table, ...rejects, ...values, ...warnings, ...failures].join('\n');
 }

@@ -30,6 +30,8 @@ export interface FileLoadResult {
   bytes: number;
   resources: number;
   rejects: number;
+  /** Values written NULL because their view column could not hold them (fhir_etl.value_errors); absent: none. */
+  valueErrors?: number;
   counts: Record<string, TypeCounts>;
   viewCounts: TargetCounts;
 }
@@ -42,6 +44,7 @@ export function alreadyLoadedResult(): FileLoadResult {
     bytes: 0,
     resources: 0,
     rejects: 0,
+    valueErrors: 0,
     counts: {},
     viewCounts: {},
   };

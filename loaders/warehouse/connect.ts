@@ -3,7 +3,9 @@ import pgModule, { type ConnectionPool, sql } from '@databases/pg';
 import { WarehouseError } from '../errors.ts';
 import { replacingDeadConnections } from '../postgres/dead-connections.ts';
 import { migrate } from '../postgres/migrate.ts';
+import { ensureReadAccess, viewSchemasOf } from '../access/grant-read.ts';
 import { acquireEmbedded, defaultHome, type EmbeddedServer, releaseEmbedded } from './embedded.ts';
+import { EMBEDDED_READER } from './embedded-reader.ts';
 
 /** An open warehouse: a connection pool, where it points, and how to let it go. */
 export interface Warehouse {
@@ -49,7 +51,10 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
   });
   try {
     await checkReachable(db, url);
-    if (options.migrate !== false) await migrate(db);
+    if (options.migrate !== false) {
+      await migrate(db);
+      if (embedded) await grantEmbeddedReader(db);
+    }
   } catch (error) {
     await db.dispose().catch(() => undefined);
     await release();
@@ -64,6 +69,14 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
       await release();
     },
   };
+}
+
+/**
+ * The embedded server's `fhir_reader` reads what any reader reads: granted once the schemas
+ * exist (after migrating), on the default view schema and those view tables were built in.
+ */
+export async function grantEmbeddedReader(db: ConnectionPool): Promise<void> {
+  await ensureReadAccess(db, { role: EMBEDDED_READER, raw: false }, await viewSchemasOf(db, 'fhir'));
 }
 
 /**
