@@ -7,18 +7,19 @@ import { benchRawLoad, type LoadBenchResult, round } from './load.bench.ts';
 import { benchExchange, type ExchangeBenchResult } from './exchange.bench.ts';
 import { benchBigFile, type MemoryBenchResult } from './memory.bench.ts';
 import { benchNetworkLoad, type NetworkBenchResult } from './network.bench.ts';
+import { benchStartup, type StartupCase } from './startup.bench.ts';
 import { benchTransforms } from './transforms.bench.ts';
 import { benchViewsLoad } from './views.bench.ts';
 
 /**
- * `npm run bench`: the transforms bench, raw landing and raw + views loads against their psql
+ * `npm run bench`: command start-up times, the transforms bench, raw landing and raw + views loads against their psql
  * \copy ceilings, and (BENCH_BIG=1) the peak RSS of a ~1 GB file. Prints a table and writes
  * bench/.data/results.json.
  *
  * Environment: DATABASE_URL (else the embedded server), FHIR_ETL_FIXTURES, BENCH_RESOURCES
  * (default 300000), BENCH_CONCURRENCY (2), BENCH_BIG=1, BENCH_BIG_BYTES (1 GiB),
- * BENCH_ONLY=transforms,raw,views,network,exchange,big (default all but big), BENCH_KEEP=1 (keep
- * databases), BENCH_EXCHANGE_MEMBERS (default 10000).
+ * BENCH_ONLY=startup,transforms,raw,views,network,exchange,big (default all but big), BENCH_KEEP=1
+ * (keep databases), BENCH_EXCHANGE_MEMBERS (default 10000).
  */
 const resources = positive('BENCH_RESOURCES', 300_000);
 const concurrency = positive('BENCH_CONCURRENCY', 2);
@@ -27,7 +28,7 @@ const exchangeMembers = positive('BENCH_EXCHANGE_MEMBERS', 10_000);
 const only = new Set(
   (
     process.env.BENCH_ONLY ??
-    `transforms,raw,views,network,exchange${process.env.BENCH_BIG === '1' ? ',big' : ''}`
+    `startup,transforms,raw,views,network,exchange${process.env.BENCH_BIG === '1' ? ',big' : ''}`
   )
     .split(',')
     .map((s) => s.trim()),
@@ -37,6 +38,7 @@ const results: {
   date: string;
   machine: Record<string, unknown>;
   dataset?: Record<string, unknown>;
+  startup?: StartupCase[];
   transforms?: Awaited<ReturnType<typeof benchTransforms>>;
   raw?: LoadBenchResult;
   views?: LoadBenchResult;
@@ -55,6 +57,10 @@ const results: {
   },
 };
 
+if (only.has('startup')) {
+  log('bench: start-up ...');
+  results.startup = await benchStartup();
+}
 if (only.has('transforms')) {
   log('bench: transforms ...');
   results.transforms = await benchTransforms();
@@ -101,6 +107,22 @@ print();
 
 function print(): void {
   const out: string[] = [];
+  if (results.startup) {
+    out.push(
+      renderTable(
+        ['start-up (20 runs)', 'median ms', 'min ms', 'max ms', 'x floor', 'target'],
+        results.startup.map((c) => [
+          c.name,
+          c.medianMs,
+          c.minMs,
+          c.maxMs,
+          c.vsFloor,
+          c.target === 'floor' ? '' : `${c.target} ${c.met ? 'met' : 'NOT met'}`,
+        ]),
+      ),
+      '',
+    );
+  }
   if (results.transforms) {
     const baselines = new Map(
       results.transforms

@@ -3,15 +3,16 @@ export { copyInto } from './postgres/copy.ts';
 export { COPY_NULL, encodeCopyValue, escapeCopyText } from './postgres/copy-text.ts';
 export { migrate, readMigrations } from './postgres/migrate.ts';
 export { type ExactlyOnce, type FileRecord, loadExactlyOnce } from './raw/exactly-once.ts';
+export { type LoadFileOptions, loadFile } from './raw/load-file.ts';
 export {
   alreadyLoadedResult,
   type FileLoadResult,
   type FileToLoad,
-  loadFile,
   type RejectRecord,
   type ResourceRecord,
+  type TargetCounts,
   type TypeCounts,
-} from './raw/load-file.ts';
+} from './raw/types.ts';
 export {
   type DeleteFileOptions,
   type DeleteFileResult,
@@ -19,7 +20,7 @@ export {
   type ResourceReference,
 } from './raw/delete-resources.ts';
 export { type RawTableRegistry, rawTableName, rawTableRegistry } from './raw/raw-tables.ts';
-export type { StagedTarget, TargetCounts } from './raw/staged-target.ts';
+export type { LoadTarget, MergedType, TargetBatch } from './raw/load-target.ts';
 export * from './views/index.ts';
 export {
   maskPassword,

@@ -3,11 +3,12 @@ import type { ConnectionPool, Transaction } from '@databases/pg';
 import {
   type FileLoadResult,
   type FileToLoad,
+  isRetryableLoad,
   loadFile,
   type RawTableRegistry,
   rawTableRegistry,
   rebuildStaleViewTables,
-  type StagedTarget,
+  type LoadTarget,
   type ViewTable,
   viewTable,
   viewTarget,
@@ -30,7 +31,7 @@ export interface LoadContext {
    */
   keptViews: string[];
   /** Fresh targets for one file (a target holds per-file staging state). */
-  targets(): StagedTarget[];
+  targets(): LoadTarget[];
   /** A longer NDJSON line is rejected without being held in memory. */
   maxLineBytes: number;
 }
@@ -121,13 +122,33 @@ export function countedLines(
 
 /**
  * Loads resources already parsed (a FHIR search page's entries) as one file, checked exactly
- * as NDJSON lines are: `line` in rejects is the resource's position in the batch.
+ * as NDJSON lines are: `line` in rejects is the resource's position in the batch. A page held
+ * in memory (an array) that lost a deadlock is loaded again, as a file on disk is (see loadFile).
  */
 export async function ingestResources(
   ctx: LoadContext,
   file: FileToLoad,
   resources: Iterable<unknown> | AsyncIterable<unknown>,
   options: Pick<IngestOptions, 'beforeCommit'> = {},
+): Promise<FileLoadResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await loadResources(ctx, file, resources, options);
+    } catch (error) {
+      const replayable = Array.isArray(resources);
+      if (!replayable || attempt > CONFLICT_RETRIES || !isRetryableLoad(error, 'local file')) throw error;
+    }
+  }
+}
+
+/** Loads of a page again after a deadlock or serialization failure (its transaction rolled back). */
+const CONFLICT_RETRIES = 2;
+
+async function loadResources(
+  ctx: LoadContext,
+  file: FileToLoad,
+  resources: Iterable<unknown> | AsyncIterable<unknown>,
+  options: Pick<IngestOptions, 'beforeCommit'>,
 ): Promise<FileLoadResult> {
   let bytes = 0;
   async function* records() {

@@ -1,8 +1,8 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { type LoadContext, prepareLoad } from '../pipeline/ingest.ts';
-import { type FileLoadResult, loadFile, type ResourceRecord, type StagedTarget } from '../loaders/index.ts';
-import type { TargetBatch } from '../loaders/raw/staged-target.ts';
+import { type FileLoadResult, loadFile, type ResourceRecord, type LoadTarget } from '../loaders/index.ts';
+import type { TargetBatch } from '../loaders/raw/load-target.ts';
 import { compileView, parseResourceLine, parseViewDefinition } from '../transforms/index.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
 
@@ -45,7 +45,7 @@ interface Paths {
   demoted: number;
 }
 
-function spy(target: StagedTarget, paths: Paths): StagedTarget {
+function spy(target: LoadTarget, paths: Paths): LoadTarget {
   return {
     begin: (tx) => target.begin(tx),
     add(record, seq, direct) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from '@databases/pg';
 import test from 'ava';
-import { BIN, runCli } from './helpers/cli.ts';
+import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { SAMPLE_DIR } from './helpers/fixtures.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
 
@@ -43,7 +43,7 @@ async function observationRows(): Promise<number> {
 
 /** Starts a load in a child process and SIGKILLs it once the warehouse shows `query` running. */
 async function killLoadDuring(queryPrefix: string): Promise<void> {
-  const child = spawn(process.execPath, [BIN, 'load', '--no-views', bigFile], {
+  const child = spawn(process.execPath, [...CLI_ARGS, 'load', '--no-views', bigFile], {
     env: { ...process.env, DATABASE_URL: warehouse.url },
     stdio: 'ignore',
   });

@@ -1,13 +1,4 @@
 import { type Command, Option } from 'commander';
-import {
-  CLAIMS_PER_MEMBER_MONTH,
-  DEMO_SOURCES,
-  claimsPerMemberMonth,
-  demoPoolSize,
-  runDemo,
-  viewTableCounts,
-} from '../../pipeline/demo.ts';
-import { logProgress } from '../../pipeline/progress.ts';
 import { EXIT } from '../exit-codes.ts';
 import { positiveInt, seed } from '../option-parsers.ts';
 import { withWarehouse } from '../global-options.ts';
@@ -28,6 +19,17 @@ export function registerDemoCommand(program: Command): void {
     .addOption(new Option('--seed <n>', 'seed of the synthetic data').default(1).argParser(seed('--seed')))
     .action(async (options: { patients: number; seed: number }, command: Command) => {
       const say = (line: string) => process.stdout.write(`${line}\n`);
+      const [
+        {
+          CLAIMS_PER_MEMBER_MONTH,
+          DEMO_SOURCES,
+          claimsPerMemberMonth,
+          demoPoolSize,
+          runDemo,
+          viewTableCounts,
+        },
+        { logProgress },
+      ] = await Promise.all([import('../../pipeline/demo.ts'), import('../../pipeline/progress.ts')]);
       await withWarehouse(
         command,
         async (warehouse, logger) => {

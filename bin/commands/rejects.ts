@@ -1,5 +1,4 @@
 import { type Command, Option } from 'commander';
-import { listRejects } from '../../pipeline/status.ts';
 import { withWarehouse } from '../global-options.ts';
 import { positiveInt } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
@@ -13,6 +12,7 @@ export function registerRejectsCommand(program: Command): void {
     .option('--json', 'one JSON object per line, with the raw text')
     .action(async (options, command: Command) => {
       await withWarehouse(command, async (warehouse) => {
+        const { listRejects } = await import('../../pipeline/status.ts');
         const rows = await listRejects(warehouse.db, { runId: options.run, limit: options.limit });
         if (options.json || command.optsWithGlobals().json) {
           for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);

@@ -1,11 +1,5 @@
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { openWarehouse } from '../../loaders/index.ts';
-import { poolSizeForSchedule } from '../../pipeline/connections.ts';
-import { createLogger } from '../../pipeline/logger.ts';
-import { serveMetrics } from '../../pipeline/metrics/index.ts';
-import { runScheduler, scheduledSources, stopOnSignals } from '../../pipeline/scheduler/index.ts';
-import { globalOptions } from '../global-options.ts';
+import { globalOptions, loadConfiguration } from '../global-options.ts';
 import { port } from '../option-parsers.ts';
 
 export function registerScheduleCommand(program: Command): void {
@@ -27,8 +21,21 @@ export function registerScheduleCommand(program: Command): void {
     )
     .option('--replica <name>', 'this process in fhir_etl.schedule_fires (default: host:pid)')
     .action(async (options, command: Command) => {
-      const { json, config: configFile, databaseUrl } = globalOptions(command);
-      const config = await loadConfig(configFile);
+      const { json, databaseUrl } = globalOptions(command);
+      const config = await loadConfiguration(command);
+      const [
+        { openWarehouse },
+        { poolSizeForSchedule },
+        { createLogger },
+        { serveMetrics },
+        { runScheduler, scheduledSources, stopOnSignals },
+      ] = await Promise.all([
+        import('../../loaders/index.ts'),
+        import('../../pipeline/connections.ts'),
+        import('../../pipeline/logger.ts'),
+        import('../../pipeline/metrics/index.ts'),
+        import('../../pipeline/scheduler/index.ts'),
+      ]);
       // A wrong schedule is refused (exit 2) before the warehouse is even opened.
       const sources = scheduledSources(config, options.source);
       const logger = createLogger({ json, level: 'info' });

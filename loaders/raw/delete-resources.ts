@@ -2,7 +2,7 @@ import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
 import { deleteViewRows } from '../views/delete-rows.ts';
 import type { ViewTable } from '../views/view-tables.ts';
 import { type FileRecord, loadExactlyOnce } from './exactly-once.ts';
-import type { FileToLoad, RejectRecord } from './load-file.ts';
+import type { FileToLoad, RejectRecord } from './types.ts';
 import { rawTableName } from './raw-tables.ts';
 import { insertRejects } from './rejects.ts';
 

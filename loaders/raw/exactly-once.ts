@@ -1,6 +1,6 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
 import { LoadError } from '../errors.ts';
-import type { FileToLoad } from './load-file.ts';
+import type { FileToLoad } from './types.ts';
 
 /** A file's row in fhir_etl.files: what it held and what of it landed. */
 export interface FileRecord {

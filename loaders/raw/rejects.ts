@@ -1,5 +1,5 @@
 import { sql, type Transaction } from '@databases/pg';
-import type { FileToLoad, RejectRecord } from './load-file.ts';
+import type { FileToLoad, RejectRecord } from './types.ts';
 
 /** Characters of a rejected line kept in fhir_etl.rejects.raw. */
 export const REJECT_TEXT_LIMIT = 4096;

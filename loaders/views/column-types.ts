@@ -1,12 +1,14 @@
-import type { ViewColumn } from '../../transforms/index.ts';
+import type { AnsiType, ViewColumn } from '../../transforms/index.ts';
 import { COPY_NULL, encodeCopyValue, escapeCopyText } from '../postgres/copy-text.ts';
 
 /**
- * How a view column's FHIR type lands in PostgreSQL.
+ * How a view column lands in PostgreSQL: a collection as jsonb; else its `ansi/type` tag when it
+ * has one (a `dateTime` element tagged `DATE` is a `date` column), else its FHIR type.
  * @see SQL on FHIR v2, "Type hinting with tags" and FHIR R4 datatypes
  */
 export function sqlTypeOf(column: ViewColumn): string {
   if (column.collection) return 'jsonb';
+  if (column.ansiType !== undefined) return SQL_TYPE_OF_ANSI[column.ansiType];
   switch (column.type) {
     case 'boolean':
       return 'boolean';
@@ -29,6 +31,24 @@ export function sqlTypeOf(column: ViewColumn): string {
       return 'text';
   }
 }
+
+/** PostgreSQL's name for each ANSI type a view may hint (lengths and precisions are not kept). */
+const SQL_TYPE_OF_ANSI: Record<AnsiType, string> = {
+  BOOLEAN: 'boolean',
+  DATE: 'date',
+  TIME: 'time',
+  'TIMESTAMP WITH TIME ZONE': 'timestamptz',
+  SMALLINT: 'integer',
+  INTEGER: 'integer',
+  BIGINT: 'bigint',
+  DECIMAL: 'numeric',
+  NUMERIC: 'numeric',
+  CHAR: 'text',
+  CHARACTER: 'text',
+  VARCHAR: 'text',
+  'CHARACTER VARYING': 'text',
+  CLOB: 'text',
+};
 
 /** Encodes one value for COPY into a column of the given SQL type. */
 export type ValueEncoder = (value: unknown) => string;
@@ -62,7 +82,9 @@ const DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/;
 
 /**
  * FHIR dates may be partial (`2011`, `2011-04`): they land as the first day of the period they
- * name, which keeps them sortable and comparable. A dateTime's date part is taken as is.
+ * name, which keeps them sortable and comparable. A dateTime's date part is taken as written,
+ * in the offset the source wrote it with, never moved to UTC: a claim billed
+ * `2023-12-01T00:00:00-05:00` was billed on 2023-12-01.
  */
 function encodeDate(value: string): string {
   const match = DATE.exec(value);

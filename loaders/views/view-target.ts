@@ -2,8 +2,8 @@ import { sql, type Transaction } from '@databases/pg';
 import { errorMessage } from '../../errors/index.ts';
 import { copyInto } from '../postgres/copy.ts';
 import { escapeCopyText } from '../postgres/copy-text.ts';
-import type { FileToLoad, RejectRecord, ResourceRecord } from '../raw/load-file.ts';
-import type { MergedType, StagedTarget, TargetBatch, TargetCounts } from '../raw/staged-target.ts';
+import type { LoadTarget, MergedType, TargetBatch } from '../raw/load-target.ts';
+import type { FileToLoad, RejectRecord, ResourceRecord, TargetCounts } from '../raw/types.ts';
 import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
 
 /**
@@ -15,7 +15,7 @@ import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
  * are deleted and its new rows inserted, so a resource seen again never leaves stale rows (a
  * child view's lines included).
  */
-export function viewTarget(tables: ViewTable[], options: { batchBytes?: number } = {}): StagedTarget {
+export function viewTarget(tables: ViewTable[], options: { batchBytes?: number } = {}): LoadTarget {
   const limit = options.batchBytes ?? 4 << 20;
   const byType = new Map<string, StagedView[]>();
   const views: StagedView[] = tables.map((table, i) => ({

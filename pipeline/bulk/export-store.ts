@@ -159,6 +159,30 @@ export type Settlement = { state: 'completed' } | { state: 'held'; heldIssues: n
  * Marks a file committed, inside the file's own transaction; when it was the export's last,
  * settles the export in that same transaction. The export row is locked first, so of two
  * last files committing at once, the second sees the first.
+ *
+ * Lock order of a Bulk file's transaction: every table it touches, in the order it locks it.
+ * Files of one export run at once (export.concurrency), so each step may only wait for what
+ * no file waits for while holding something this file holds.
+ *  1. Advisory lock on `source|fileKey` (loadExactlyOnce): only another load of the same file waits.
+ *  2. fhir_etl.files: read of the file's own key (no lock).
+ *  3. fhir_raw.<type>: the type's direct-copy advisory lock (tried, never waited for) or its
+ *     shared merge locks, by type name; then the rows of the file's resources (COPY, merge,
+ *     or a deleted file's marks). See loaders/raw/load-file.ts (lockForMerge).
+ *  4. View tables: VIEW_TABLES_LOCK shared (only `rebuild` takes it exclusively), then the
+ *     rows of the resources the file changed.
+ *  5. fhir_etl.rejects, fhir_etl.bulk_errors, fhir_etl.files: new rows only. Their foreign
+ *     keys take FOR KEY SHARE on the fhir_etl.runs row and (bulk_errors) on the
+ *     fhir_etl.bulk_exports row: shared by every file of the export.
+ *  6. fhir_etl.bulk_exports: the export's row FOR NO KEY UPDATE, here: the one lock files of
+ *     an export queue on, taken last. NO KEY UPDATE does not conflict with the FOR KEY SHARE
+ *     of step 5, so a file waiting here never holds up the file ahead of it. (FOR UPDATE
+ *     does conflict: two error files, each holding the key share of its bulk_errors rows and
+ *     each asking FOR UPDATE, waited for each other: the deadlock of issue 13.)
+ *  7. fhir_etl.bulk_files: the file's own row (its key unchanged: no foreign-key lock).
+ *  8. Only the export's last file, still under 6: the export row again (UPDATE, no key
+ *     change), then the source's fhir_etl.checkpoints rows, written by no other file of the
+ *     source outside lock 6.
+ * After step 6 a file takes nothing another file of the export holds, so no cycle can close.
  * @returns the settlement when this file completed the export, else undefined
  */
 export async function commitFile(
@@ -166,7 +190,7 @@ export async function commitFile(
   file: BulkFile,
   completion: ExportCompletion,
 ): Promise<Settlement | undefined> {
-  await tx.query(sql`SELECT 1 FROM fhir_etl.bulk_exports WHERE id = ${file.exportId} FOR UPDATE`);
+  await tx.query(sql`SELECT 1 FROM fhir_etl.bulk_exports WHERE id = ${file.exportId} FOR NO KEY UPDATE`);
   await tx.query(sql`
     UPDATE fhir_etl.bulk_files SET state = 'committed', committed_at = now()
     WHERE export_id = ${file.exportId} AND kind = ${file.kind} AND resource_type = ${file.resourceType} AND index = ${file.index}`);

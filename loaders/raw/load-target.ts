@@ -1,5 +1,5 @@
 import type { Transaction } from '@databases/pg';
-import type { FileToLoad, RejectRecord, ResourceRecord } from './load-file.ts';
+import type { FileToLoad, RejectRecord, ResourceRecord, TargetCounts } from './types.ts';
 
 /** What the staged merge into fhir_raw did for one resource type of the file. */
 export interface MergedType {
@@ -12,27 +12,24 @@ export interface MergedType {
   repeated: boolean;
 }
 
-/** Rows written per table by a target, e.g. { patient: 50, eob_item: 812 }. */
-export type TargetCounts = Record<string, number>;
-
 /**
- * Something else a file's resources fill inside the file's transaction, beside fhir_raw:
- * the view tables. It stages rows in batches as resources stream by, then, once fhir_raw is
- * merged, replaces the rows of exactly the resources that changed (listed in the temporary
- * table fhir_etl_changed (resource_type, id, seq)).
- *
- * A resource added with `direct` is one the loader copies straight into fhir_raw because its
- * id is new there (see load-file.ts): its rows can go straight into the target's tables too,
- * in the same savepoint, through `take()`.
+ * Tables a file's resources fill beside fhir_raw, inside the file's transaction, by the same
+ * two paths (see load-file.ts): the view tables. A resource added with `direct` is one the
+ * loader copies straight into fhir_raw because its id is new there: its rows go straight into
+ * the target's tables too, in the same savepoint (`TargetBatch.copyDirect`). The others are
+ * staged in batches as resources stream by and, once fhir_raw is merged, replace the rows of
+ * exactly the resources that changed (listed in the temporary table fhir_etl_changed
+ * (resource_type, id, seq)).
  */
-export interface StagedTarget {
+export interface LoadTarget {
   begin(tx: Transaction): Promise<void>;
-  /** Stages what the resource yields; returns a reject when it cannot be evaluated. */
+  /** Takes what the resource yields (direct or staged); returns a reject when it cannot be evaluated. */
   add(record: ResourceRecord, seq: number, direct?: boolean): RejectRecord | undefined;
-  /** True when enough is staged to be worth a flush. */
+  /** True when enough is pending to be worth a flush. */
   readonly full: boolean;
   /** Detaches the pending rows, synchronously, to be sent while the next batch is read. */
   take(): TargetBatch;
+  /** Replaces the rows of the resources the staged merge changed; returns the rows written per table. */
   finish(tx: Transaction, file: FileToLoad, merged: Record<string, MergedType>): Promise<TargetCounts>;
 }
 

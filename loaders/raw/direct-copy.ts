@@ -1,0 +1,75 @@
+import { type SQLQuery, sql, type Transaction } from '@databases/pg';
+import { copyInto } from '../postgres/copy.ts';
+import type { TargetBatch } from './load-target.ts';
+import type { DirectRows } from './raw-batch.ts';
+import { rawTableName } from './raw-tables.ts';
+import type { FileToLoad } from './types.ts';
+
+/** Errors that mean "this id is taken" (or a wait on a concurrent loader of it was broken). */
+const ID_TAKEN = new Set(['23505', '40P01']);
+
+/**
+ * Whether a type may take the direct path: this file must be the only one writing the
+ * source's rows of the type until it commits (an exclusive advisory lock, tried, never waited
+ * for; staged merges take it shared), and the source must have no row of the type yet, not
+ * even a deleted one. Two loads of one type then do not, as a rule, hold rows the other
+ * needs: the second stages its rows, and its merge waits for the first to commit.
+ * `locked`: the exclusive lock was granted (and is held until commit, even when `direct` is
+ * false because the type has rows after all).
+ */
+export async function mayCopyDirect(
+  tx: Transaction,
+  file: FileToLoad,
+  table: string,
+): Promise<{ locked: boolean; direct: boolean }> {
+  const hasRows = sql`EXISTS (SELECT 1 FROM ${sql.ident('fhir_raw', table)} WHERE source = ${file.source})`;
+  // A reload keeps off the lock, which would hold up the other files' merges of the type.
+  const [before] = await tx.query(sql`SELECT ${hasRows} AS found`);
+  if (before.found) return { locked: false, direct: false };
+  const [row] = await tx.query(
+    sql`SELECT pg_try_advisory_xact_lock(${directLockKey(file, table)}) AS locked`,
+  );
+  if (!row.locked) return { locked: false, direct: false };
+  const [after] = await tx.query(sql`SELECT ${hasRows} AS found`);
+  return { locked: true, direct: !after.found };
+}
+
+/**
+ * COPYs one batch of a type straight into fhir_raw (and its view rows into the view tables)
+ * inside a savepoint. Returns false, with the savepoint rolled back, when an id is taken.
+ */
+export async function copyDirect(
+  tx: Transaction,
+  file: FileToLoad,
+  resourceType: string,
+  rows: DirectRows,
+  targetBatches: TargetBatch[],
+): Promise<boolean> {
+  const table = rawTableName(resourceType);
+  await tx.query(sql`SAVEPOINT fhir_etl_direct`);
+  try {
+    await copyInto(
+      tx,
+      `COPY fhir_raw."${table}" (id, version_id, last_updated, resource, source, run_id) FROM STDIN`,
+      rows.payload(),
+    );
+    for (const t of targetBatches) await t.copyDirect(tx, file, resourceType);
+  } catch (error) {
+    if (!ID_TAKEN.has((error as { code?: string }).code ?? '')) throw error;
+    await tx.query(sql`ROLLBACK TO SAVEPOINT fhir_etl_direct`);
+    await tx.query(sql`RELEASE SAVEPOINT fhir_etl_direct`);
+    return false;
+  }
+  // The savepoint's transaction id marks the rows this file wrote (see mergeType).
+  const [row] = await tx.query(
+    sql`SELECT xmin::text AS xmin FROM ${sql.ident('fhir_raw', table)} WHERE source = ${file.source} AND id = ${rows.firstId}`,
+  );
+  rows.landedIn(row.xmin);
+  await tx.query(sql`RELEASE SAVEPOINT fhir_etl_direct`);
+  return true;
+}
+
+/** The advisory lock that keeps a type's direct path to one file at a time (per source). */
+export function directLockKey(file: FileToLoad, table: string): SQLQuery {
+  return sql`hashtextextended(${`fhir_raw|${file.source}|${rawTableName(table)}`}, 0)`;
+}
