@@ -82,7 +82,16 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
  * exist (after migrating), on the default view schema and those view tables were built in.
  */
 export async function grantEmbeddedReader(db: ConnectionPool): Promise<void> {
-  await ensureReadAccess(db, { role: EMBEDDED_READER, raw: false }, await viewSchemasOf(db, 'fhir'));
+  // fhir_raw once given stays given (`fhir-etl ui` gives it for the raw FHIR views): a run
+  // opening the warehouse must not revoke it from a console that is reading.
+  const [recorded]: Array<{ raw: boolean }> = await db.query(
+    sql`SELECT raw FROM fhir_etl.readers WHERE role = ${EMBEDDED_READER}`,
+  );
+  await ensureReadAccess(
+    db,
+    { role: EMBEDDED_READER, raw: recorded?.raw === true },
+    await viewSchemasOf(db, 'fhir'),
+  );
 }
 
 /**
