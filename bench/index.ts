@@ -4,25 +4,32 @@ import { join } from 'node:path';
 import { renderTable } from '../bin/table.ts';
 import { dataRoot, prepareBigFile, prepareDataset } from './dataset.ts';
 import { benchRawLoad, type LoadBenchResult, round } from './load.bench.ts';
+import { benchExchange, type ExchangeBenchResult } from './exchange.bench.ts';
 import { benchBigFile, type MemoryBenchResult } from './memory.bench.ts';
 import { benchNetworkLoad, type NetworkBenchResult } from './network.bench.ts';
+import { benchStartup, type StartupCase } from './startup.bench.ts';
 import { benchTransforms } from './transforms.bench.ts';
 import { benchViewsLoad } from './views.bench.ts';
 
 /**
- * `npm run bench`: the transforms bench, raw landing and raw + views loads against their psql
+ * `npm run bench`: command start-up times, the transforms bench, raw landing and raw + views loads against their psql
  * \copy ceilings, and (BENCH_BIG=1) the peak RSS of a ~1 GB file. Prints a table and writes
  * bench/.data/results.json.
  *
  * Environment: DATABASE_URL (else the embedded server), FHIR_ETL_FIXTURES, BENCH_RESOURCES
  * (default 300000), BENCH_CONCURRENCY (2), BENCH_BIG=1, BENCH_BIG_BYTES (1 GiB),
- * BENCH_ONLY=transforms,raw,views,network,big (default all but big), BENCH_KEEP=1 (keep databases).
+ * BENCH_ONLY=startup,transforms,raw,views,network,exchange,big (default all but big), BENCH_KEEP=1
+ * (keep databases), BENCH_EXCHANGE_MEMBERS (default 10000).
  */
 const resources = positive('BENCH_RESOURCES', 300_000);
 const concurrency = positive('BENCH_CONCURRENCY', 2);
 const bigBytes = positive('BENCH_BIG_BYTES', 2 ** 30);
+const exchangeMembers = positive('BENCH_EXCHANGE_MEMBERS', 10_000);
 const only = new Set(
-  (process.env.BENCH_ONLY ?? `transforms,raw,views,network${process.env.BENCH_BIG === '1' ? ',big' : ''}`)
+  (
+    process.env.BENCH_ONLY ??
+    `startup,transforms,raw,views,network,exchange${process.env.BENCH_BIG === '1' ? ',big' : ''}`
+  )
     .split(',')
     .map((s) => s.trim()),
 );
@@ -31,10 +38,12 @@ const results: {
   date: string;
   machine: Record<string, unknown>;
   dataset?: Record<string, unknown>;
+  startup?: StartupCase[];
   transforms?: Awaited<ReturnType<typeof benchTransforms>>;
   raw?: LoadBenchResult;
   views?: LoadBenchResult;
   network?: NetworkBenchResult;
+  exchange?: ExchangeBenchResult;
   big?: MemoryBenchResult;
 } = {
   date: new Date().toISOString(),
@@ -48,6 +57,10 @@ const results: {
   },
 };
 
+if (only.has('startup')) {
+  log('bench: start-up ...');
+  results.startup = await benchStartup();
+}
 if (only.has('transforms')) {
   log('bench: transforms ...');
   results.transforms = await benchTransforms();
@@ -78,6 +91,10 @@ if (only.has('raw') || only.has('views') || only.has('network')) {
     results.network = await benchNetworkLoad(dataset, concurrency);
   }
 }
+if (only.has('exchange')) {
+  log(`bench: payer exchange, ${exchangeMembers} members ...`);
+  results.exchange = await benchExchange(exchangeMembers);
+}
 if (only.has('big')) {
   const big = await prepareBigFile(bigBytes, log);
   log(`bench: big file ${big.resources} resources, ${mb(big.bytes)} MB ...`);
@@ -90,6 +107,22 @@ print();
 
 function print(): void {
   const out: string[] = [];
+  if (results.startup) {
+    out.push(
+      renderTable(
+        ['start-up (20 runs)', 'median ms', 'min ms', 'max ms', 'x floor', 'target'],
+        results.startup.map((c) => [
+          c.name,
+          c.medianMs,
+          c.minMs,
+          c.maxMs,
+          c.vsFloor,
+          c.target === 'floor' ? '' : `${c.target} ${c.met ? 'met' : 'NOT met'}`,
+        ]),
+      ),
+      '',
+    );
+  }
   if (results.transforms) {
     const baselines = new Map(
       results.transforms
@@ -165,6 +198,31 @@ function print(): void {
             n.ratio,
             `<= ${n.target} ${n.met ? 'met' : 'NOT met'}`,
           ],
+        ],
+      ),
+      '',
+    );
+  }
+  if (results.exchange) {
+    const e = results.exchange;
+    out.push(
+      renderTable(
+        ['payer exchange', 'members', 'requests', 'wall s', 'members/s'],
+        [
+          [
+            `read + build MemberBundles (${mb(e.build.requestBytes)} MB)`,
+            e.members,
+            '',
+            round(e.build.wallMs / 1000, 2),
+            e.build.membersPerSecond,
+          ],
+          ...e.runs.map((r) => [
+            `run: match, batchSize ${r.batchSize}`,
+            e.members,
+            r.requests,
+            round(r.wallMs / 1000, 1),
+            r.membersPerSecond,
+          ]),
         ],
       ),
       '',

@@ -10,7 +10,8 @@ import { checkpoint, createBenchDatabase } from './database.ts';
 import type { Dataset } from './dataset.ts';
 import { round } from './load.bench.ts';
 
-const BIN = new URL('../bin/fhir-etl.js', import.meta.url).pathname;
+/** The compiled command, as users run it (`npm run bench` builds it first). */
+const BIN = new URL('../dist/bin/fhir-etl.js', import.meta.url).pathname;
 
 /** The network path (download and load) against the disk path (`fhir-etl load`) of the same files. */
 export interface NetworkBenchResult {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/index.ts';
+import type { LoadedConfig } from '../config/index.ts';
 import { FhirEtlError } from '../errors/index.ts';
-import { openWarehouse, type Warehouse, WarehouseError, warehouseFault } from '../loaders/index.ts';
-import { createLogger, type Logger } from '../pipeline/logger.ts';
+import type { Warehouse } from '../loaders/index.ts';
+import type { Logger } from '../pipeline/logger.ts';
 
 export interface GlobalOptions {
   databaseUrl?: string;
@@ -16,6 +16,15 @@ export function globalOptions(command: Command): GlobalOptions {
 }
 
 /**
+ * The config file the global options name. Imported here, when a command runs, not when the
+ * CLI starts: `--help` and `--version` never load the config's schema (commands are lazy).
+ */
+export async function loadConfiguration(command: Command): Promise<LoadedConfig> {
+  const { loadConfig } = await import('../config/index.ts');
+  return loadConfig(globalOptions(command).config);
+}
+
+/**
  * The views folders and view schema the config file names (when there is one), after those
  * given on the command line: `--views` adds to the config's folders, `--schema` overrides it.
  */
@@ -23,7 +32,7 @@ export async function configuredViewOptions(
   command: Command,
   options: { views?: string[] | false; schema?: string },
 ): Promise<{ viewDirs: string[] | false; schema: string }> {
-  const config = await loadConfig(globalOptions(command).config);
+  const config = await loadConfiguration(command);
   return {
     viewDirs:
       options.views === false
@@ -49,6 +58,10 @@ export async function withWarehouse<T>(
   } = {},
 ) {
   const { json } = globalOptions(command);
+  const [{ openWarehouse }, { createLogger }] = await Promise.all([
+    import('../loaders/index.ts'),
+    import('../pipeline/logger.ts'),
+  ]);
   const logger = createLogger({ json });
   const warehouse = await openWarehouse({
     databaseUrl: await warehouseUrl(command, options),
@@ -71,6 +84,7 @@ export async function withWarehouse<T>(
  */
 async function explainWarehouseFailure(warehouse: Warehouse, error: unknown): Promise<unknown> {
   if (error instanceof FhirEtlError) return error;
+  const { WarehouseError, warehouseFault } = await import('../loaders/index.ts');
   const fault = await warehouseFault(warehouse.db, error);
   if (!fault) return error;
   const what = fault.kind === 'disk-full' ? 'ran out of disk space' : 'stopped answering';
@@ -89,11 +103,11 @@ async function warehouseUrl(
   command: Command,
   options: { databaseUrl?: string; explicitDatabaseUrlOnly?: boolean },
 ): Promise<string | undefined> {
-  const { databaseUrl, config } = globalOptions(command);
+  const { databaseUrl } = globalOptions(command);
   if (options.explicitDatabaseUrlOnly) {
     return command.getOptionValueSourceWithGlobals('databaseUrl') === 'cli' ? databaseUrl : undefined;
   }
   if (databaseUrl) return databaseUrl;
   if (options.databaseUrl) return options.databaseUrl;
-  return (await loadConfig(config)).warehouse.url || undefined;
+  return (await loadConfiguration(command)).warehouse.url || undefined;
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { FhirEtlError } from '../errors/index.ts';
+import { packageVersion } from '../shipped/index.ts';
 import { registerAuthCommand } from './commands/auth.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerDemoCommand } from './commands/demo.ts';
@@ -12,13 +13,19 @@ import { registerRunCommand } from './commands/run.ts';
 import { registerSendCommand } from './commands/send.ts';
 import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerStatusCommand } from './commands/status.ts';
+import { registerUiCommand } from './commands/ui.ts';
 import { registerViewCommand } from './commands/view.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
 
-/** Parses the command line and runs one command; returns the process exit code. */
+/**
+ * Parses the command line and runs one command; returns the process exit code. Every command
+ * is declared here, cheaply; what it does is imported only when it runs (`--help` loads no
+ * driver, no sandbox, no FHIRPath engine).
+ */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('fhir-etl')
     .description('Load payer FHIR data into a PostgreSQL analytics warehouse.')
+    .version(packageVersion, '-V, --version', 'print the version of fhir-etl')
     .addOption(
       new Option(
         '--database-url <url>',
@@ -37,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLoadCommand(program);
   registerRebuildCommand(program);
   registerStatusCommand(program);
+  registerUiCommand(program);
   registerRejectsCommand(program);
   registerMigrateCommand(program);
   registerDbCommands(program);

@@ -1,4 +1,6 @@
-import { INSTANT_PATTERN } from '../transforms/ndjson/index.ts';
+// The leaf module, not transforms/ndjson's index: that loads the FHIR model, and these parsers
+// are declared for every command, `--help` included.
+import { INSTANT_PATTERN } from '../transforms/ndjson/instant.ts';
 import { UsageError } from './exit-codes.ts';
 
 /**

@@ -83,3 +83,36 @@ export function isRetryableLoad(error: unknown, input: 'download' | 'local file'
   }
   return false;
 }
+
+/** A view table that must change, and the user's views that stop it (they read the columns it drops or retypes). */
+export interface BlockedTable {
+  table: string;
+  view: string;
+  changes: string[];
+  dependents: Array<{ name: string; columns: string[] }>;
+}
+
+/**
+ * A changed view's table cannot drop or retype columns while the user's views read them.
+ * Found before anything changed; `rebuild --cascade` saves, drops and recreates those views.
+ */
+export class ViewDependentsError extends FhirEtlError {
+  constructor(blocked: BlockedTable[]) {
+    const each = blocked.map(
+      (b) =>
+        `${b.table} (${b.changes.join(', ')}) is read by ${b.dependents
+          .map((d) =>
+            d.columns.length > 0 ? `${d.name} (${d.columns.join(', ')})` : `${d.name} (over those)`,
+          )
+          .join(', ')}`,
+    );
+    const views = blocked.map((b) => b.view).join(' ');
+    super(
+      `view tables must change but views depend on the columns that change: ${each.join('; ')}. ` +
+        `Nothing was changed. Run \`fhir-etl rebuild --view ${views} --cascade\` to save those views, ` +
+        'change the tables and recreate the views in one transaction (a view that no longer fits is kept in ' +
+        'fhir_etl.dropped_views and reported), or drop or change those views yourself first',
+      { code: 'VIEW_DEPENDENTS_BLOCK', context: { blocked }, kind: 'input' },
+    );
+  }
+}

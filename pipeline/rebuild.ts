@@ -1,8 +1,11 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import {
+  ensureMarts,
+  keepReadersGranted,
   type RebuildResult,
   rawTableName,
   rebuildViewTables,
+  refuseBlockedChanges,
   type ViewTable,
   viewTable,
 } from '../loaders/index.ts';
@@ -24,11 +27,18 @@ export async function rebuildViews(
   schema: string,
   /** Tables of views not among `views`, rebuilt from their stored definitions (registeredViewTables). */
   kept: ViewTable[] = [],
+  /** `--cascade`: the user's views that read a changing column are saved, dropped and recreated. */
+  cascade = false,
 ): Promise<RebuildSummary> {
+  const tables = [...views.map((view) => viewTable(view, schema)), ...kept];
+  // A change the user's views block is refused before the run is even recorded: nothing changes.
+  await refuseBlockedChanges(db, tables, cascade);
   const runId = await startRun(db, 'rebuild', '*');
   try {
-    const tables = [...views.map((view) => viewTable(view, schema)), ...kept];
-    const results = await rebuildViewTables(db, tables);
+    const results = await rebuildViewTables(db, tables, { cascade, runId });
+    await ensureMarts(db, schema);
+    // A schema new to the warehouse (rebuild --schema): its readers read it at once.
+    await keepReadersGranted(db, [...new Set(tables.map((table) => table.schema))]);
     const failures = results.flatMap((r) => r.failures.map((f) => ({ ...f, view: r.view })));
     for (const failure of failures) {
       const view = tables.find((t) => t.view.name === failure.view)?.view as CompiledView;

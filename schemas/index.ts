@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url';
+import { shippedPath } from '../shipped/index.ts';
 import compartment from './patient-compartment.json' with { type: 'json' };
 
 /** Absolute path of the folder holding the shipped ViewDefinitions (one `<view name>.json` per table). */
-export const shippedViewsDir: string = fileURLToPath(new URL('./views/', import.meta.url));
+export const shippedViewsDir: string = shippedPath('schemas', 'views');
 
 /**
  * Per resource type, the elements that reference the patient whose record the resource is

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { BIN, runCli } from './helpers/cli.ts';
+import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
 import { type PayerFixture, startPayer } from './helpers/payer.ts';
 
@@ -29,7 +29,17 @@ function cliLogin(memberId: string): Promise<{ code: number | null; stdout: stri
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [BIN, '--config', configFile, 'auth', 'login', 'payer', '--no-browser', '--login-hint', memberId],
+      [
+        ...CLI_ARGS,
+        '--config',
+        configFile,
+        'auth',
+        'login',
+        'payer',
+        '--no-browser',
+        '--login-hint',
+        memberId,
+      ],
       { env: { ...process.env, DATABASE_URL: warehouse.url }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

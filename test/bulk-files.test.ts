@@ -6,7 +6,7 @@ import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /** Files of a manifest: what an unreadable deleted line leaves, how a shutdown stops retries, what a status URL shows. */
 
-const warehouse = useTestWarehouse(test);
+const warehouse = useTestWarehouse(test, { noDeadlocks: true });
 
 const TRANSACTION_TIME = '2026-02-01T10:00:00.000Z';
 

@@ -16,7 +16,7 @@ import { useTestWarehouse } from './helpers/warehouse.ts';
  * that the sandbox does not (paged and STU4 manifests, odd Retry-After values, 405, failures).
  */
 
-const warehouse = useTestWarehouse(test);
+const warehouse = useTestWarehouse(test, { noDeadlocks: true });
 
 const TRANSACTION_TIME = '2026-02-01T10:00:00.000Z';
 

@@ -4,10 +4,10 @@ import { sql } from '@databases/pg';
 import test from 'ava';
 import { startSandbox } from '../sandbox/index.ts';
 import { writeSandboxProviderConfig } from './helpers/bulk-run.ts';
-import { BIN, runCli } from './helpers/cli.ts';
+import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
-const warehouse = useTestWarehouse(test);
+const warehouse = useTestWarehouse(test, { noDeadlocks: true });
 
 async function committedFiles(): Promise<{ committed: number; total: number }> {
   const [row] = await warehouse.db.query(sql`
@@ -20,7 +20,7 @@ test('a run killed (SIGKILL) while downloading is resumed by the next run: same 
   t.teardown(() => sandbox.close());
   const config = await writeSandboxProviderConfig(sandbox, 'fhir-etl-bulk-resume-');
 
-  const child = spawn(process.execPath, [BIN, '--config', config, 'run'], {
+  const child = spawn(process.execPath, [...CLI_ARGS, '--config', config, 'run'], {
     env: { ...process.env, DATABASE_URL: warehouse.url },
     stdio: 'ignore',
   });

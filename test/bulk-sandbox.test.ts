@@ -6,7 +6,7 @@ import { useTestWarehouse } from './helpers/warehouse.ts';
 
 /** End to end against the sandbox: 1up-like Provider Access, client credentials, real files. */
 
-const warehouse = useTestWarehouse(test);
+const warehouse = useTestWarehouse(test, { noDeadlocks: true });
 
 function sourceFor(sandbox: Sandbox, name: string, extra: Record<string, unknown> = {}) {
   return {

@@ -9,7 +9,7 @@ import { useTestWarehouse } from './helpers/warehouse.ts';
  * from when that run starts polling: never the export's age. Timed with an injected clock.
  */
 
-const warehouse = useTestWarehouse(test);
+const warehouse = useTestWarehouse(test, { noDeadlocks: true });
 
 const TRANSACTION_TIME = '2026-02-01T10:00:00.000Z';
 const DAY_AND_AN_HOUR = 25 * 60 * 60_000;

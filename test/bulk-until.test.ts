@@ -16,7 +16,7 @@ import { useTestWarehouse } from './helpers/warehouse.ts';
  * @see /work/shared/reference/standards.md section 4 ("If `_until` was used, the next `_since` is that `_until` value")
  */
 
-const warehouse = useTestWarehouse(test);
+const warehouse = useTestWarehouse(test, { noDeadlocks: true });
 
 const TRANSACTION_TIME = '2026-02-01T10:00:00.000Z';
 const UNTIL = '2026-01-15T00:00:00Z';

@@ -11,7 +11,7 @@ import { useTestWarehouse } from './helpers/warehouse.ts';
  * @see /work/shared/reference/standards.md section 4 ("What an incremental client MUST do with transactionTime")
  */
 
-const warehouse = useTestWarehouse(test);
+const warehouse = useTestWarehouse(test, { noDeadlocks: true });
 
 const FIRST = '2026-02-01T10:00:00.000Z';
 const SECOND = '2026-02-02T10:00:00.000Z';

@@ -4,7 +4,7 @@ import { sql } from '@databases/pg';
 import test from 'ava';
 import { startSandbox } from '../sandbox/index.ts';
 import { writeSandboxProviderConfig } from './helpers/bulk-run.ts';
-import { BIN, runCli } from './helpers/cli.ts';
+import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
 const warehouse = useTestWarehouse(test);
@@ -41,7 +41,7 @@ test('SIGTERM stops fhir-etl run gracefully: committed files stay, none is half-
   const sandbox = await startSandbox({ patients: 8, retryAfterSeconds: 0, faults: 'slow' });
   t.teardown(() => sandbox.close());
   const config = await writeSandboxProviderConfig(sandbox, 'fhir-etl-run-stop-');
-  const child = spawn(process.execPath, [BIN, '--config', config, '--json', 'run'], {
+  const child = spawn(process.execPath, [...CLI_ARGS, '--config', config, '--json', 'run'], {
     env: { ...process.env, DATABASE_URL: warehouse.url },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -199,8 +199,8 @@ test.serial(
   async (t) => {
     const home = mkdtempSync(join(tmpdir(), 'fhir-etl-home-'));
     const { spawn } = await import('node:child_process');
-    const { BIN } = await import('./helpers/cli.ts');
-    const child = spawn(process.execPath, [BIN, 'load', '--source', 'cli-gone', '-'], {
+    const { CLI_ARGS } = await import('./helpers/cli.ts');
+    const child = spawn(process.execPath, [...CLI_ARGS, 'load', '--source', 'cli-gone', '-'], {
       env: { ...process.env, DATABASE_URL: pg.url, FHIR_ETL_HOME: home },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

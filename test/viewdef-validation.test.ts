@@ -99,3 +99,19 @@ test('a non-collection column yielding several values fails evaluation naming vi
   t.is((error as ViewEvaluationError).context.expression, 'name.family');
   t.regex(String(error?.message), /'names'.*Patient\/p1/);
 });
+
+test('an ansi/type tag must name a SQL type fhir-etl holds, reported with its JSON path', (t) => {
+  const tagged = (value: string) => ({
+    name: 'pts',
+    resource: 'Patient',
+    select: [{ column: [{ ...column('born', 'birthDate'), tag: [{ name: 'ansi/type', value }] }] }],
+  });
+  const error = invalid(tagged('TIMESTAMP'));
+  t.is(error.context.path, 'select[0].column[0].tag[0].value');
+  t.regex(
+    error.message,
+    /ansi\/type "TIMESTAMP" is not one fhir-etl holds: BOOLEAN, DATE, .*TIMESTAMP WITH TIME ZONE/,
+  );
+  t.notThrows(() => parseViewDefinition(tagged('decimal(10, 2)')));
+  t.is(compileView(parseViewDefinition(tagged('date'))).columns[0]?.ansiType, 'DATE');
+});

@@ -1,14 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import open from 'open';
-import { type LoadedConfig, loadConfig, type RestSourceConfig } from '../../config/index.ts';
-import { isLoopback } from '../../connectors/auth/index.ts';
-import { createHttpClient } from '../../connectors/http/index.ts';
-import { loginMember } from '../../pipeline/members/login.ts';
-import { listMembers, removeMember } from '../../pipeline/members/members.ts';
-import { loadSecretKey } from '../../pipeline/members/secret-key.ts';
+import type { LoadedConfig, RestSourceConfig } from '../../config/index.ts';
 import { UsageError } from '../exit-codes.ts';
-import { globalOptions, withWarehouse } from '../global-options.ts';
+import { globalOptions, loadConfiguration, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
 /**
@@ -28,8 +22,16 @@ export function registerAuthCommand(program: Command): void {
       'type in the URL the browser was redirected to (a redirect URI this machine cannot listen on)',
     )
     .action(async (name: string, options, command: Command) => {
-      const config = await loadConfig(globalOptions(command).config);
+      const config = await loadConfiguration(command);
       const source = restSource(config, name);
+      const [{ default: open }, { isLoopback }, { createHttpClient }, { loginMember }, { loadSecretKey }] =
+        await Promise.all([
+          import('open'),
+          import('../../connectors/auth/index.ts'),
+          import('../../connectors/http/index.ts'),
+          import('../../pipeline/members/login.ts'),
+          import('../../pipeline/members/secret-key.ts'),
+        ]);
       const paste = options.paste || !isLoopback(source.auth.redirectUri);
       const key = await loadSecretKey(config.secrets, { create: true });
       if (key.created) {
@@ -66,6 +68,7 @@ export function registerAuthCommand(program: Command): void {
     .description('members, patient ids, token expiry, refresh available, needs login')
     .action(async (name: string | undefined, _options, command: Command) => {
       await withWarehouse(command, async (warehouse) => {
+        const { listMembers } = await import('../../pipeline/members/members.ts');
         const members = await listMembers(warehouse.db, name);
         if (globalOptions(command).json) {
           process.stdout.write(`${JSON.stringify(members, null, 2)}\n`);
@@ -99,10 +102,11 @@ export function registerAuthCommand(program: Command): void {
           'auth logout needs --member <member id> (or --patient <Patient id>), one of them',
         );
       }
-      const config = await loadConfig(globalOptions(command).config);
+      const config = await loadConfiguration(command);
       restSource(config, name);
       const who = options.member !== undefined ? `member ${options.member}` : `Patient/${options.patient}`;
       await withWarehouse(command, async (warehouse) => {
+        const { listMembers, removeMember } = await import('../../pipeline/members/members.ts');
         const removed = await removeMember(
           warehouse.db,
           options.member !== undefined

@@ -1,8 +1,6 @@
 import { type Command, Option } from 'commander';
-import { type LoadSummary, loadPaths } from '../../pipeline/load.ts';
-import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
-import { poolSizeForLoad } from '../../pipeline/connections.ts';
-import { configuredViews } from '../../pipeline/views.ts';
+import type { LoadSummary } from '../../pipeline/load.ts';
+import type { ProgressReporter } from '../../pipeline/progress.ts';
 import { EXIT } from '../exit-codes.ts';
 import { eachValue, positiveInt, wholeNumber } from '../option-parsers.ts';
 import { loadConfig } from '../../config/index.ts';
@@ -45,6 +43,13 @@ export function registerLoadCommand(program: Command): void {
       const { json } = globalOptions(command);
       // Commander folds --views DIR and --no-views into one option: false, or a list of folders.
       const { viewDirs, schema } = await configuredViewOptions(command, options);
+      const [{ loadPaths }, { logProgress, terminalProgress }, { poolSizeForLoad }, { configuredViews }] =
+        await Promise.all([
+          import('../../pipeline/load.ts'),
+          import('../../pipeline/progress.ts'),
+          import('../../pipeline/connections.ts'),
+          import('../../pipeline/views.ts'),
+        ]);
       const views = viewDirs === false ? [] : await configuredViews(viewDirs);
       const noViews = viewDirs === false;
       const maxRejects: number | undefined =

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { migrate } from '../../loaders/index.ts';
 import { withWarehouse } from '../global-options.ts';
 
 export function registerMigrateCommand(program: Command): void {
@@ -10,6 +9,7 @@ export function registerMigrateCommand(program: Command): void {
       await withWarehouse(
         command,
         async (warehouse) => {
+          const { migrate } = await import('../../loaders/index.ts');
           const applied = await migrate(warehouse.db);
           process.stdout.write(
             applied.length > 0

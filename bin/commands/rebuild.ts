@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { rebuildViews } from '../../pipeline/rebuild.ts';
-import { configuredViews, registeredViewTables } from '../../pipeline/views.ts';
 import { UsageError } from '../exit-codes.ts';
 import { eachValue } from '../option-parsers.ts';
 import { configuredViewOptions, withWarehouse } from '../global-options.ts';
@@ -17,11 +15,19 @@ export function registerRebuildCommand(program: Command): void {
       eachValue,
     )
     .option(
+      '--cascade',
+      'when a view table must drop or retype columns your own views read: save those views, change the table and recreate them, in one transaction',
+    )
+    .option(
       '--schema <name>',
       "schema of the view tables (default: the config's warehouse.schema, else fhir)",
     )
     .action(async (options, command: Command) => {
       const { viewDirs, schema } = await configuredViewOptions(command, options);
+      const [{ rebuildViews }, { configuredViews, registeredViewTables }] = await Promise.all([
+        import('../../pipeline/rebuild.ts'),
+        import('../../pipeline/views.ts'),
+      ]);
       const views = await configuredViews(viewDirs || []);
       const wanted: string[] | undefined = options.view;
       await withWarehouse(command, async (warehouse) => {
@@ -42,6 +48,7 @@ export function registerRebuildCommand(program: Command): void {
           views.filter((v) => !wanted || wanted.includes(v.name)),
           schema,
           kept.filter((t) => !wanted || wanted.includes(t.view.name)),
+          options.cascade === true,
         );
         process.stdout.write(
           `${renderTable(
@@ -49,6 +56,16 @@ export function registerRebuildCommand(program: Command): void {
             results.map((r) => [r.view, r.resources, r.rows, r.failures.length]),
           )}\n`,
         );
+        for (const r of results) {
+          if (r.dependents.recreated.length > 0)
+            process.stdout.write(`${r.view}: recreated ${r.dependents.recreated.join(', ')}\n`);
+          for (const lost of r.dependents.notRecreated) {
+            process.stderr.write(
+              `${r.view}: could not recreate ${lost.view} (${lost.reason}); its definition is kept in fhir_etl.dropped_views\n`,
+            );
+          }
+        }
+        const notRecreated = results.reduce((sum, r) => sum + r.dependents.notRecreated.length, 0);
         const failures = results.flatMap((r) =>
           r.failures.map((f) => `${r.view}: ${f.source}/${f.id}: ${f.error}`),
         );
@@ -58,7 +75,7 @@ export function registerRebuildCommand(program: Command): void {
             `${failures.length} resources failed: \`fhir-etl rejects --run ${runId}\` lists them\n`,
           );
         }
-        process.exitCode = failures.length > 0 ? 1 : 0;
+        process.exitCode = failures.length > 0 || notRecreated > 0 ? 1 : 0;
       });
     });
 }

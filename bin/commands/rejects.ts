@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
-import { listRejects } from '../../pipeline/status.ts';
-import { listValueErrors } from '../../pipeline/value-errors.ts';
+import type { listRejects } from '../../pipeline/status.ts';
+import type { listValueErrors } from '../../pipeline/value-errors.ts';
 import { withWarehouse } from '../global-options.ts';
 import { positiveInt } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
@@ -17,6 +17,8 @@ export function registerRejectsCommand(program: Command): void {
     .option('--json', 'one JSON object per line, with the raw text')
     .action(async (options, command: Command) => {
       await withWarehouse(command, async (warehouse) => {
+        const { listRejects } = await import('../../pipeline/status.ts');
+        const { listValueErrors } = await import('../../pipeline/value-errors.ts');
         const json = options.json || command.optsWithGlobals().json;
         const filter = { runId: options.run, limit: options.limit };
         const rows = options.values

@@ -1,12 +1,8 @@
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { logProgress, type ProgressReporter, terminalProgress } from '../../pipeline/progress.ts';
+import type { ProgressReporter } from '../../pipeline/progress.ts';
 import type { SourceRunResult } from '../../pipeline/run-recorder.ts';
-import { poolSizeForRun } from '../../pipeline/connections.ts';
-import { runSources, selectSources } from '../../pipeline/run.ts';
-import { stopOnSignals } from '../../pipeline/scheduler/shutdown.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
-import { globalOptions, withWarehouse } from '../global-options.ts';
+import { globalOptions, loadConfiguration, withWarehouse } from '../global-options.ts';
 import { instant } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
 
@@ -28,13 +24,24 @@ export function registerRunCommand(program: Command): void {
       ).argParser(instant('--until')),
     )
     .action(async (options, command: Command) => {
-      const { json, config: configFile } = globalOptions(command);
-      const config = await loadConfig(configFile);
+      const { json } = globalOptions(command);
+      const config = await loadConfiguration(command);
       if (config.sources.length === 0) {
         throw new UsageError(
           `no sources configured${config.file ? ` in ${config.file}` : ''}: write fhir-etl.config.yaml (see config/*.example.yaml) or pass --config`,
         );
       }
+      const [
+        { logProgress, terminalProgress },
+        { poolSizeForRun },
+        { runSources, selectSources },
+        { stopOnSignals },
+      ] = await Promise.all([
+        import('../../pipeline/progress.ts'),
+        import('../../pipeline/connections.ts'),
+        import('../../pipeline/run.ts'),
+        import('../../pipeline/scheduler/shutdown.ts'),
+      ]);
       await withWarehouse(
         command,
         async (warehouse, logger) => {
@@ -71,16 +78,34 @@ export function runsExitCode(results: SourceRunResult[]): number {
   return EXIT.ok;
 }
 
-/** One line per source, then each failure (or skip) in full. */
+/**
+ * One line per source, then each failure (or skip) in full. Lines read and resources landed
+ * are apart: an incremental export re-reads many resources that change nothing (`unchanged`:
+ * identical or older copies, and repeats of an id).
+ */
 export function describeRuns(results: SourceRunResult[]): string {
   const table = renderTable(
-    ['source', 'run', 'status', 'files', 'resources', 'rejects', 'seconds'],
+    [
+      'source',
+      'run',
+      'status',
+      'files',
+      'lines read',
+      'inserted',
+      'updated',
+      'unchanged',
+      'rejects',
+      'seconds',
+    ],
     results.map((r) => [
       r.source,
       r.runId,
       r.status,
       r.files,
-      r.resources,
+      r.lines,
+      r.inserted,
+      r.updated,
+      Math.max(0, r.resources - r.inserted - r.updated),
       r.rejects,
       Number((r.durationMs / 1000).toFixed(1)),
     ]),

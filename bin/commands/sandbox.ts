@@ -1,12 +1,7 @@
 import { type Command, Option } from 'commander';
-import {
-  DEFAULT_CLIENTS,
-  parseFaults,
-  type Sandbox,
-  startSandbox,
-  TEST_MEMBERS,
-  writeNdjson,
-} from '../../sandbox/index.ts';
+import type { Sandbox } from '../../sandbox/index.ts';
+
+type SandboxModule = typeof import('../../sandbox/index.ts');
 import { UsageError } from '../exit-codes.ts';
 import { port, positiveInt, seed } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
@@ -42,14 +37,17 @@ export function registerSandboxCommand(program: Command): void {
       '',
     )
     .action(async (options) => {
-      const faults = faultsOption(options.faults);
+      // The sandbox (fastify, jose, the data generator) loads only for the commands that serve it.
+      const sandboxServer = await import('../../sandbox/index.ts');
+      const faults = faultsOption(sandboxServer, options.faults);
+      const { startSandbox } = sandboxServer;
       const running = await startSandbox({
         port: options.port,
         patients: options.patients,
         seed: options.seed,
         faults,
       });
-      process.stdout.write(`${describeSandbox(running, options.faults)}\n`);
+      process.stdout.write(`${describeSandbox(sandboxServer, running, options.faults)}\n`);
       await untilSignal();
       await running.close();
     });
@@ -63,6 +61,7 @@ export function registerSandboxCommand(program: Command): void {
     .action(async (options, command: Command) => {
       // --patients and --seed belong to `sandbox` itself, which commander lets appear after `generate`.
       const { patients, seed } = command.optsWithGlobals();
+      const { writeNdjson } = await import('../../sandbox/index.ts');
       const counts = await writeNdjson(options.out, { patients, seed });
       process.stdout.write(
         `${renderTable(['resource type', 'resources'], Object.entries(counts))}\n\nwrote ${options.out}\n`,
@@ -71,7 +70,11 @@ export function registerSandboxCommand(program: Command): void {
 }
 
 /** What a person needs to point a client at the sandbox. */
-export function describeSandbox(sandbox: Sandbox, faults: string): string {
+export function describeSandbox(
+  { DEFAULT_CLIENTS, TEST_MEMBERS }: Pick<SandboxModule, 'DEFAULT_CLIENTS' | 'TEST_MEMBERS'>,
+  sandbox: Sandbox,
+  faults: string,
+): string {
   const { provider, payer } = DEFAULT_CLIENTS;
   return [
     `fhir-etl sandbox listening on ${sandbox.url} (Ctrl-C to stop)`,
@@ -100,7 +103,7 @@ export function describeSandbox(sandbox: Sandbox, faults: string): string {
   ].join('\n');
 }
 
-function faultsOption(value: string) {
+function faultsOption({ parseFaults }: Pick<SandboxModule, 'parseFaults'>, value: string) {
   try {
     return parseFaults(value);
   } catch (error) {

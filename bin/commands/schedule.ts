@@ -1,12 +1,8 @@
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { openWarehouse } from '../../loaders/index.ts';
-import { poolSizeForSchedule } from '../../pipeline/connections.ts';
-import { createLogger } from '../../pipeline/logger.ts';
-import { serveMetrics } from '../../pipeline/metrics/index.ts';
-import { runScheduler, scheduledSources, stopOnSignals } from '../../pipeline/scheduler/index.ts';
-import { globalOptions } from '../global-options.ts';
+import { globalOptions, loadConfiguration } from '../global-options.ts';
+import { consoleAuthFromEnv, requireAuthBeyondLoopback } from '../../ui/index.ts';
 import { port } from '../option-parsers.ts';
+import { CONSOLE_DEFAULTS, serveConsole } from './ui.ts';
 
 export function registerScheduleCommand(program: Command): void {
   program
@@ -26,11 +22,36 @@ export function registerScheduleCommand(program: Command): void {
       'address the metrics endpoint binds to (default: scheduler.metricsHost, 127.0.0.1)',
     )
     .option('--replica <name>', 'this process in fhir_etl.schedule_fires (default: host:pid)')
+    .option('--ui', 'also serve the read-only web console (as `fhir-etl ui`)', false)
+    .addOption(
+      new Option('--ui-port <port>', "the console's port")
+        .default(CONSOLE_DEFAULTS.port)
+        .argParser(port('--ui-port')),
+    )
+    .option(
+      '--ui-host <host>',
+      "the console's address (beyond loopback needs FHIR_ETL_UI_* auth)",
+      CONSOLE_DEFAULTS.host,
+    )
     .action(async (options, command: Command) => {
-      const { json, config: configFile, databaseUrl } = globalOptions(command);
-      const config = await loadConfig(configFile);
+      const { json, databaseUrl } = globalOptions(command);
+      const config = await loadConfiguration(command);
+      const [
+        { openWarehouse },
+        { poolSizeForSchedule },
+        { createLogger },
+        { serveMetrics },
+        { runScheduler, scheduledSources, stopOnSignals },
+      ] = await Promise.all([
+        import('../../loaders/index.ts'),
+        import('../../pipeline/connections.ts'),
+        import('../../pipeline/logger.ts'),
+        import('../../pipeline/metrics/index.ts'),
+        import('../../pipeline/scheduler/index.ts'),
+      ]);
       // A wrong schedule is refused (exit 2) before the warehouse is even opened.
       const sources = scheduledSources(config, options.source);
+      if (options.ui) requireAuthBeyondLoopback(options.uiHost, consoleAuthFromEnv());
       const logger = createLogger({ json, level: 'info' });
       const shutdown = stopOnSignals(logger);
       const warehouse = await openWarehouse({
@@ -52,12 +73,24 @@ export function registerScheduleCommand(program: Command): void {
           { event: 'scheduler.warehouse', warehouse: warehouse.displayUrl },
           `warehouse: ${warehouse.displayUrl}`,
         );
-        await runScheduler(warehouse.db, config, {
-          sources: options.source,
-          logger,
-          signal: shutdown.signal,
-          replica: options.replica,
-        });
+        const ui = options.ui
+          ? await serveConsole(warehouse, config, {
+              host: options.uiHost,
+              port: options.uiPort,
+              logger,
+              databaseUrl,
+            })
+          : undefined;
+        try {
+          await runScheduler(warehouse.db, config, {
+            sources: options.source,
+            logger,
+            signal: shutdown.signal,
+            replica: options.replica,
+          });
+        } finally {
+          await ui?.close();
+        }
         await metrics?.close();
       } finally {
         shutdown.dispose();

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
 import type { SendOutcome } from '../../connectors/send/index.ts';
-import { sendToMember } from '../../pipeline/members/send.ts';
 import { EXIT } from '../exit-codes.ts';
-import { globalOptions, withWarehouse } from '../global-options.ts';
+import { globalOptions, loadConfiguration, withWarehouse } from '../global-options.ts';
 import { restSource } from './auth.ts';
 
 /**
@@ -33,9 +31,10 @@ export function registerSendCommand(program: Command): void {
       false,
     )
     .action(async (paths: string[], options, command: Command) => {
-      const { json, config: configFile } = globalOptions(command);
-      const config = await loadConfig(configFile);
+      const { json } = globalOptions(command);
+      const config = await loadConfiguration(command);
       const source = restSource(config, options.source);
+      const { sendToMember } = await import('../../pipeline/members/send.ts');
       await withWarehouse(command, async (warehouse) => {
         const outcomes = await sendToMember(warehouse.db, source, {
           member: options.member,

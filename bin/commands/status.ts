@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { readStatus, type WarehouseStatus } from '../../pipeline/status.ts';
-import { globalOptions, withWarehouse } from '../global-options.ts';
+import type { WarehouseStatus } from '../../pipeline/status.ts';
+import { loadConfiguration, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
 export function registerStatusCommand(program: Command): void {
@@ -13,8 +12,9 @@ export function registerStatusCommand(program: Command): void {
     .option('--json', 'print machine-readable JSON')
     .action(async (options, command: Command) => {
       // The config adds the sources that never ran and their schedules; status works without one.
-      const config = await loadConfig(globalOptions(command).config);
+      const config = await loadConfiguration(command);
       await withWarehouse(command, async (warehouse) => {
+        const { readStatus } = await import('../../pipeline/status.ts');
         const status = await readStatus(warehouse.db, {
           sources: config.sources,
           viewSchema: config.warehouse.schema,

@@ -5,20 +5,7 @@ import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { errorMessage } from '../../errors/index.ts';
-import { shippedViewsDir } from '../../schemas/index.ts';
-import {
-  type CompiledView,
-  compileView,
-  loadViewFiles,
-  parseResourceLine,
-  parseViewDefinition,
-  readLines,
-  readSuiteFile,
-  runSuiteFile,
-  type SuiteEngine,
-  suiteFiles,
-  ViewDefinitionError,
-} from '../../transforms/index.ts';
+import type { CompiledView, parseViewDefinition, SuiteEngine } from '../../transforms/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { eachValue, positiveInt } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
@@ -95,7 +82,11 @@ function engineOption(): Option {
 /** Evaluation failures reported one by one; past this, only counted. */
 const MAX_REPORTED = 50;
 
+/** The view engine, imported when a `view` command runs (never for `--help`). */
+const transforms = () => import('../../transforms/index.ts');
+
 async function runView(options: RunOptions): Promise<number> {
+  const { compileView, parseResourceLine, readLines } = await transforms();
   const compiled = compileView(await readView(options.view), { engine: options.engine });
   for (const input of options.input) {
     if (input !== '-' && !existsSync(input)) throw new UsageError(`input ${input} does not exist`);
@@ -162,6 +153,10 @@ async function runView(options: RunOptions): Promise<number> {
 
 /** A path to a ViewDefinition file, or the name of a shipped view (`patient`). */
 async function readView(spec: string): Promise<ReturnType<typeof parseViewDefinition>> {
+  const [{ parseViewDefinition, ViewDefinitionError }, { shippedViewsDir }] = await Promise.all([
+    transforms(),
+    import('../../schemas/index.ts'),
+  ]);
   let file = spec;
   if (!existsSync(file)) {
     const shipped = join(shippedViewsDir, `${basename(spec, '.json')}.json`);
@@ -292,6 +287,7 @@ function isBrokenPipe(error: unknown): boolean {
 // view test
 
 async function testViews(paths: string[], engine: SuiteEngine): Promise<number> {
+  const { readSuiteFile, runSuiteFile, suiteFiles } = await transforms();
   const files: string[] = [];
   for (const path of paths) {
     if (!existsSync(path)) throw new UsageError(`${path} does not exist`);
@@ -331,6 +327,10 @@ function oneLine(text: string): string {
 // view list
 
 async function listViews(extraDirs: string[], json: boolean): Promise<number> {
+  const [{ compileView, loadViewFiles }, { shippedViewsDir }] = await Promise.all([
+    transforms(),
+    import('../../schemas/index.ts'),
+  ]);
   const views = (await loadViewFiles([shippedViewsDir, ...extraDirs])).map((view) => {
     const compiled = compileView(view.definition);
     const description = typeof view.definition.description === 'string' ? view.definition.description : '';

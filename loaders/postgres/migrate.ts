@@ -1,11 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { ConnectionPool } from '@databases/pg';
 import { sql } from '@databases/pg';
+import { shippedPath } from '../../shipped/index.ts';
 import { MigrationError } from '../errors.ts';
 
 /** migrations/ at the project root: numbered SQL files, applied in order, each once. */
-export const migrationsDir = fileURLToPath(new URL('../../migrations/', import.meta.url));
+export const migrationsDir = shippedPath('migrations');
 
 /** Any fixed number works; it only has to differ from the other advisory locks we take. */
 const MIGRATION_LOCK = 74_110_001;

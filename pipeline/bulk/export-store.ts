@@ -32,6 +32,8 @@ export interface BulkExport {
   startedAt: Date;
   /** exportFingerprint of the parameters it was kicked off with; null when recorded before fingerprints. */
   fingerprint: string | null;
+  /** The source's baseUrl at kick-off; null when recorded before base URLs were kept. */
+  baseUrl: string | null;
 }
 
 /** One file of a manifest, known by its place: kind, type and index among that kind and type. */
@@ -53,7 +55,7 @@ export async function findResumableExport(
   source: string,
 ): Promise<BulkExport | undefined> {
   const [row] = await db.query(sql`
-    SELECT id, source, status_url, since, until, state, started_at, fingerprint FROM fhir_etl.bulk_exports
+    SELECT id, source, status_url, since, until, state, started_at, fingerprint, base_url FROM fhir_etl.bulk_exports
     WHERE source = ${source} AND state IN ('polling', 'downloading')
     ORDER BY id DESC LIMIT 1`);
   return row ? toExport(row) : undefined;
@@ -69,6 +71,7 @@ export async function recordKickOff(
     since?: string;
     until?: string;
     fingerprint: string;
+    baseUrl: string;
     runId: number;
   },
 ): Promise<BulkExport> {
@@ -78,10 +81,10 @@ export async function recordKickOff(
     body: details.request.body,
   };
   const [row] = await db.query(sql`
-    INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, until, fingerprint, run_id)
+    INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, until, fingerprint, base_url, run_id)
     VALUES (${details.source}, ${details.statusUrl}, ${JSON.stringify(request)}::jsonb, ${details.since ?? null},
-            ${details.until ?? null}, ${details.fingerprint}, ${details.runId})
-    RETURNING id, source, status_url, since, until, state, started_at, fingerprint`);
+            ${details.until ?? null}, ${details.fingerprint}, ${details.baseUrl}, ${details.runId})
+    RETURNING id, source, status_url, since, until, state, started_at, fingerprint, base_url`);
   return toExport(row);
 }
 
@@ -159,6 +162,32 @@ export type Settlement = { state: 'completed' } | { state: 'held'; heldIssues: n
  * Marks a file committed, inside the file's own transaction; when it was the export's last,
  * settles the export in that same transaction. The export row is locked first, so of two
  * last files committing at once, the second sees the first.
+ *
+ * Lock order of a Bulk file's transaction: every table it touches, in the order it locks it.
+ * Files of one export run at once (export.concurrency), so each step may only wait for what
+ * no file waits for while holding something this file holds.
+ *  1. Advisory lock on `source|fileKey` (loadExactlyOnce): only another load of the same file waits.
+ *  2. fhir_etl.files: read of the file's own key (no lock).
+ *  3. fhir_raw.<type>: the type's direct-copy advisory lock (tried, never waited for) or its
+ *     shared merge locks, by type name; then the rows of the file's resources (COPY, merge,
+ *     or a deleted file's marks). See loaders/raw/load-file.ts (lockForMerge).
+ *  4. View tables: VIEW_TABLES_LOCK shared (only `rebuild` takes it exclusively), then the
+ *     rows of the resources the file changed.
+ *  5. fhir_etl.rejects, fhir_etl.bulk_errors, fhir_etl.files: new rows (a reject keyed like
+ *     one of an earlier export's copy of the file replaces that committed row: no file of this
+ *     export shares its key). Their foreign
+ *     keys take FOR KEY SHARE on the fhir_etl.runs row and (bulk_errors) on the
+ *     fhir_etl.bulk_exports row: shared by every file of the export.
+ *  6. fhir_etl.bulk_exports: the export's row FOR NO KEY UPDATE, here: the one lock files of
+ *     an export queue on, taken last. NO KEY UPDATE does not conflict with the FOR KEY SHARE
+ *     of step 5, so a file waiting here never holds up the file ahead of it. (FOR UPDATE
+ *     does conflict: two error files, each holding the key share of its bulk_errors rows and
+ *     each asking FOR UPDATE, waited for each other: the deadlock of issue 13.)
+ *  7. fhir_etl.bulk_files: the file's own row (its key unchanged: no foreign-key lock).
+ *  8. Only the export's last file, still under 6: the export row again (UPDATE, no key
+ *     change), then the source's fhir_etl.checkpoints rows, written by no other file of the
+ *     source outside lock 6.
+ * After step 6 a file takes nothing another file of the export holds, so no cycle can close.
  * @returns the settlement when this file completed the export, else undefined
  */
 export async function commitFile(
@@ -166,7 +195,7 @@ export async function commitFile(
   file: BulkFile,
   completion: ExportCompletion,
 ): Promise<Settlement | undefined> {
-  await tx.query(sql`SELECT 1 FROM fhir_etl.bulk_exports WHERE id = ${file.exportId} FOR UPDATE`);
+  await tx.query(sql`SELECT 1 FROM fhir_etl.bulk_exports WHERE id = ${file.exportId} FOR NO KEY UPDATE`);
   await tx.query(sql`
     UPDATE fhir_etl.bulk_files SET state = 'committed', committed_at = now()
     WHERE export_id = ${file.exportId} AND kind = ${file.kind} AND resource_type = ${file.resourceType} AND index = ${file.index}`);
@@ -282,5 +311,6 @@ function toExport(row: Record<string, unknown>): BulkExport {
     state: row.state as ExportState,
     startedAt: row.started_at as Date,
     fingerprint: (row.fingerprint as string | null) ?? null,
+    baseUrl: (row.base_url as string | null) ?? null,
   };
 }

@@ -30,8 +30,14 @@ import {
 } from './exchange-store.ts';
 import type { Submittable } from './submission.ts';
 
+/** Where a batch goes: the round it continues (none: it starts one) and its place in it. */
+export interface BatchPlace {
+  round?: number;
+  index: number;
+}
+
 /**
- * One `$bulk-member-match` from request to recorded outcomes, with the Bulk connector's steps:
+ * One `$bulk-member-match` (a batch of a round) from request to recorded outcomes, with the Bulk connector's steps:
  * the status URL is polled with awaitManifest (Retry-After, backoff, transient errors, the
  * timeout), the result files are fetched with downloadAndLoad (the token only where the
  * manifest requires it and only to allowed origins, a cut-off body fetched again, a 410 answered
@@ -44,6 +50,7 @@ export async function runBulkMatch(
   ctx: ExchangeContext,
   members: Submittable[],
   submission: string,
+  place: BatchPlace,
   unfinished: MatchRecord | undefined,
 ): Promise<number> {
   if (unfinished?.state === 'polling' && unfinished.statusUrl !== null) {
@@ -60,19 +67,24 @@ export async function runBulkMatch(
         ctx.logger.warn({ event: 'exchange.match_expired' }, `${errorMessage(error)}; matching again`);
       }
     } else {
-      await endMatch(
-        ctx.load.db,
-        unfinished.id,
-        'superseded',
-        `the members changed before run ${ctx.run.id}`,
-      );
-      await deleteQuietly(ctx, unfinished.statusUrl);
+      await supersedeMatch(ctx, unfinished, `the members changed before run ${ctx.run.id}`);
     }
   }
-  return startMatch(ctx, members, submission);
+  return startMatch(ctx, members, submission, place);
 }
 
-async function startMatch(ctx: ExchangeContext, members: Submittable[], submission: string): Promise<number> {
+/** A match left polling that will not be resumed: recorded as superseded, and the server told (DELETE). */
+export async function supersedeMatch(ctx: ExchangeContext, match: MatchRecord, why: string): Promise<void> {
+  await endMatch(ctx.load.db, match.id, 'superseded', why);
+  if (match.statusUrl !== null) await deleteQuietly(ctx, match.statusUrl);
+}
+
+async function startMatch(
+  ctx: ExchangeContext,
+  members: Submittable[],
+  submission: string,
+  place: BatchPlace,
+): Promise<number> {
   ctx.signal?.throwIfAborted();
   const request = bulkMemberMatchRequest(
     ctx.source.baseUrl,
@@ -88,12 +100,13 @@ async function startMatch(ctx: ExchangeContext, members: Submittable[], submissi
       submitted: members.length,
       submission,
       runId: ctx.run.id,
+      batch: place,
     },
     new Date(ctx.now()),
   );
   ctx.logger.info(
-    { event: 'exchange.match_sent', matchId, members: members.length },
-    `member match ${matchId}: ${members.length} members sent`,
+    { event: 'exchange.match_sent', matchId, batch: place.index, members: members.length },
+    `member match ${matchId} (batch ${place.index}): ${members.length} members sent`,
   );
   if (started.state === 'answered') {
     await recordOutcomes(ctx, members, matchId, started.groups.outcomes());

@@ -13,6 +13,11 @@ export interface MatchRecord {
   state: 'polling' | 'completed' | 'failed' | 'expired' | 'superseded';
   statusUrl: string | null;
   submission: string;
+  /** Bulk: the round (the id of its first batch) and this request's place in it. */
+  round: number | null;
+  batch: number | null;
+  /** Members the completed match put in MatchedMembers Groups. */
+  matched: number | null;
   startedAt: Date;
   completedAt: Date | null;
 }
@@ -55,7 +60,7 @@ export interface PullRecord {
   watermark: string | null;
 }
 
-/** The source's latest bulk match, whatever its state. */
+/** The source's latest bulk match (batch), whatever its state. */
 export async function latestBulkMatch(db: Queryable, source: string): Promise<MatchRecord | undefined> {
   const [row] = await db.query(sql`
     SELECT * FROM fhir_etl.exchange_matches WHERE source = ${source} AND mode = 'bulk' ORDER BY id DESC LIMIT 1`);
@@ -71,15 +76,38 @@ export async function recordMatchStarted(
     submitted: number;
     submission: string;
     runId: number;
+    /** A bulk batch: the round it belongs to (none: it starts a round) and its place in it. */
+    batch?: { round?: number; index: number };
   },
   startedAt: Date,
 ): Promise<number> {
+  // The id is drawn first so that a round's first batch names itself as the round in one statement.
   const [row] = await db.query(sql`
-    INSERT INTO fhir_etl.exchange_matches (source, mode, status_url, submitted, submission, run_id, started_at)
-    VALUES (${match.source}, ${match.mode}, ${match.statusUrl ?? null}, ${match.submitted}, ${match.submission},
-            ${match.runId}, ${startedAt})
+    WITH next AS (SELECT nextval(pg_get_serial_sequence('fhir_etl.exchange_matches', 'id')) AS id)
+    INSERT INTO fhir_etl.exchange_matches (id, source, mode, status_url, submitted, submission, run_id, started_at,
+                                           round, batch)
+    OVERRIDING SYSTEM VALUE
+    SELECT next.id, ${match.source}, ${match.mode}, ${match.statusUrl ?? null}, ${match.submitted}, ${match.submission},
+           ${match.runId}, ${startedAt},
+           CASE WHEN ${match.batch !== undefined} THEN coalesce(${match.batch?.round ?? null}::bigint, next.id) END,
+           ${match.batch?.index ?? null}::int
+    FROM next
     RETURNING id`);
   return Number(row.id);
+}
+
+/** The batches of a round, in the order they were sent. */
+export async function roundBatches(db: Queryable, round: number): Promise<MatchRecord[]> {
+  const rows = await db.query(sql`
+    SELECT * FROM fhir_etl.exchange_matches WHERE round = ${round} ORDER BY batch, id`);
+  return rows.map(toMatch);
+}
+
+/** A round the prior payer forgot (404/410 for one of its Groups): its batches are expired, matched anew. */
+export async function expireRound(db: Queryable, round: number, error: string): Promise<void> {
+  await db.query(sql`
+    UPDATE fhir_etl.exchange_matches SET state = 'expired', error = ${error}
+    WHERE round = ${round} AND state = 'completed'`);
 }
 
 export async function endMatch(
@@ -136,7 +164,10 @@ export async function recordMatchOutcomes(
 }
 
 export async function membersOf(db: Queryable, source: string): Promise<Map<string, MemberRecord>> {
-  const rows = await db.query(sql`SELECT * FROM fhir_etl.exchange_members WHERE source = ${source}`);
+  // In match order, so a round's Groups are pulled in the order of its batches.
+  const rows = await db.query(
+    sql`SELECT * FROM fhir_etl.exchange_members WHERE source = ${source} ORDER BY match_id, member_id`,
+  );
   return new Map(rows.map((row) => [row.member_id as string, toMember(row)]));
 }
 
@@ -153,6 +184,19 @@ export async function stopPulls(
   }
 }
 
+/** The pulls a crashed run left running for a Group, newest first. */
+export async function runningGroupPulls(
+  db: Queryable,
+  source: string,
+  groupId: string,
+): Promise<PullRecord[]> {
+  const rows = await db.query(sql`
+    SELECT * FROM fhir_etl.exchange_pulls
+    WHERE source = ${source} AND state = 'running' AND group_id = ${groupId} AND member_id IS NULL
+    ORDER BY id DESC`);
+  return rows.map(toPull);
+}
+
 /** The pull a crashed run left running, for a Group (bulk) or a member (single). */
 export async function runningPull(
   db: Queryable,
@@ -167,11 +211,22 @@ export async function runningPull(
   return row ? toPull(row) : undefined;
 }
 
-/** Every pull still running that is not this one is superseded (another Group, other members). */
-export async function supersedeRunningPulls(db: Queryable, source: string, keep?: number): Promise<void> {
+/**
+ * Group pulls still running that this run will not resume are superseded: those of a Group
+ * (every Group not in `groups`, when given) other than the pulls in `keep`.
+ */
+export async function supersedeRunningPulls(
+  db: Queryable,
+  source: string,
+  scope: { groupId: string; keep: number[] } | { notInGroups: string[] },
+): Promise<void> {
+  const which =
+    'groupId' in scope
+      ? sql`group_id = ${scope.groupId} AND NOT (id = ANY(${scope.keep}::bigint[]))`
+      : sql`NOT (group_id = ANY(${scope.notInGroups}::text[]))`;
   await db.query(sql`
     UPDATE fhir_etl.exchange_pulls SET state = 'superseded'
-    WHERE source = ${source} AND state = 'running' AND id IS DISTINCT FROM ${keep ?? null}`);
+    WHERE source = ${source} AND state = 'running' AND member_id IS NULL AND ${which}`);
 }
 
 export async function startPull(
@@ -187,8 +242,8 @@ export async function startPull(
 }
 
 /**
- * A pull completed: its watermark (the next `_since`), and its members' pull times. A lookback
- * pull is each member's first.
+ * A pull completed: its watermark, which becomes each of its members' next `_since`, and their
+ * pull times. A lookback pull is each member's first.
  */
 export async function completePull(
   db: ConnectionPool,
@@ -204,7 +259,7 @@ export async function completePull(
     await tx.query(sql`
       UPDATE fhir_etl.exchange_members SET last_pull_at = ${done.at},
         first_pull_at = CASE WHEN ${pull.kind} = 'lookback' THEN coalesce(first_pull_at, ${done.at}) ELSE first_pull_at END,
-        watermark = CASE WHEN ${pull.memberId !== null} THEN ${done.watermark} ELSE watermark END,
+        watermark = ${done.watermark},
         updated_at = now()
       WHERE source = ${source} AND member_id = ANY(${done.memberIds}::text[])`);
   });
@@ -214,7 +269,10 @@ export async function failPull(db: Queryable, pullId: number, error: string): Pr
   await db.query(sql`UPDATE fhir_etl.exchange_pulls SET error = ${error} WHERE id = ${pullId}`);
 }
 
-/** The `_since` of the source's next Group pull: the watermark of its last completed one. */
+/**
+ * The watermark of the source's last completed Group pull: the `_since` of members pulled before
+ * per-member watermarks were kept (they have a first pull but no watermark of their own).
+ */
 export async function lastGroupWatermark(db: Queryable, source: string): Promise<string | undefined> {
   const [row] = await db.query(sql`
     SELECT watermark FROM fhir_etl.exchange_pulls
@@ -229,6 +287,9 @@ function toMatch(row: Record<string, unknown>): MatchRecord {
     state: row.state as MatchRecord['state'],
     statusUrl: (row.status_url as string | null) ?? null,
     submission: row.submission as string,
+    round: row.round === null || row.round === undefined ? null : Number(row.round),
+    batch: row.batch === null || row.batch === undefined ? null : Number(row.batch),
+    matched: row.matched === null || row.matched === undefined ? null : Number(row.matched),
     startedAt: row.started_at as Date,
     completedAt: (row.completed_at as Date | null) ?? null,
   };

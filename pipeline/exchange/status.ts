@@ -22,8 +22,9 @@ const DEFAULT_MAX_GROUP_AGE_DAYS = 30;
 
 /**
  * Per exchange source (configured, or known to the warehouse): the members' outcomes, the last
- * pull, and when the members will be matched again (the oldest match still in use plus
- * match.maxGroupAgeDays; a 404/410 from the server can bring it forward).
+ * pull, and when the members will be matched again (bulk: the latest round's oldest batch plus
+ * match.maxGroupAgeDays; single: the oldest match of a matched member; a 404/410 from the server
+ * can bring it forward).
  */
 export async function readExchangeStatus(
   db: ConnectionPool,
@@ -44,9 +45,20 @@ export async function readExchangeStatus(
       FROM fhir_etl.exchange_pulls WHERE state = 'completed' ORDER BY source, completed_at DESC
     ), modes AS (
       SELECT DISTINCT ON (source) source, mode FROM fhir_etl.exchange_matches ORDER BY source, id DESC
+    ), rounds AS (
+      SELECT DISTINCT ON (source) source, round FROM fhir_etl.exchange_matches
+      WHERE mode = 'bulk' AND round IS NOT NULL ORDER BY source, id DESC
+    ), round_ages AS (
+      -- A bulk round is as old as its oldest completed batch: members gone from the list since
+      -- keep their older match, which no longer decides when everyone is matched again.
+      SELECT r.source, min(b.completed_at) AS round_matched
+      FROM rounds r JOIN fhir_etl.exchange_matches b ON b.round = r.round AND b.state = 'completed'
+      GROUP BY r.source
     )
-    SELECT m.*, p.last_pull_at, p.last_pull_kind, o.mode
-    FROM members m LEFT JOIN pulls p USING (source) LEFT JOIN modes o USING (source)`);
+    SELECT m.source, m.submitted, m.matched, m.not_matched, m.consent_constrained, m.pulls_stopped,
+           coalesce(a.round_matched, m.oldest_match) AS oldest_match, p.last_pull_at, p.last_pull_kind, o.mode
+    FROM members m LEFT JOIN pulls p USING (source) LEFT JOIN modes o USING (source)
+      LEFT JOIN round_ages a USING (source)`);
   const bySource = new Map(rows.map((row) => [row.source, row]));
   const exchanges = configured.filter((s) => s.kind === 'payer-exchange');
   const names = [...new Set([...exchanges.map((s) => s.name), ...bySource.keys()])].sort();

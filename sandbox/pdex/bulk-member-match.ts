@@ -40,9 +40,18 @@ export function registerBulkMemberMatch(
           'invalid',
           '$bulk-member-match requires the header Prefer: respond-async',
         );
+      const outageAfter = pdex.settings.matchOutageAfter;
+      if (outageAfter !== undefined && pdex.matchRequests.length >= outageAfter)
+        throw new FhirRequestError(500, 'exception', 'the member match service is down (sandbox outage)');
       pdex.matchRequests.push(request.body);
       const files = decideMatch(context, pdex, finder, memberBundles(request.body), token.grant.clientId);
-      const job = { id: randomUUID(), files, polls: 0, cancelled: false };
+      const job = {
+        id: randomUUID(),
+        files,
+        sequence: pdex.matchRequests.length,
+        polls: 0,
+        cancelled: false,
+      };
       pdex.matchJobs.set(job.id, job);
       return reply
         .code(202)
@@ -55,7 +64,8 @@ export function registerBulkMemberMatch(
     systemToken(request);
     const job = liveMatch(pdex, (request.params as { id: string }).id);
     job.polls += 1;
-    if (job.polls <= context.options.pollsBeforeReady) {
+    const held = pdex.matchesHeldFrom !== undefined && job.sequence >= pdex.matchesHeldFrom;
+    if (held || job.polls <= context.options.pollsBeforeReady) {
       return reply
         .code(202)
         .header('x-progress', 'matching members')

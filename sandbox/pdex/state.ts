@@ -30,6 +30,8 @@ export interface MatchGroup {
 export interface MatchJob {
   id: string;
   files: Array<{ name: string; group: Record<string, unknown> }>;
+  /** 1 for the first match request received, 2 for the next, ... */
+  sequence: number;
   polls: number;
   cancelled: boolean;
 }
@@ -39,6 +41,11 @@ export interface PdexSettings {
   groupLifetimeDays: number;
   /** Whether the CapabilityStatement offers Patient/$export (else single-member pulls search). */
   patientExport: boolean;
+  /**
+   * Once this many match requests were received, `$bulk-member-match` answers 500 (an outage):
+   * a test stops a batched match part way. Unset: always answered.
+   */
+  matchOutageAfter?: number;
 }
 
 export interface PdexState {
@@ -51,6 +58,8 @@ export interface PdexState {
   matchRequests: unknown[];
   /** While set, $davinci-data-export status polls answer 202: a test holds the export "in progress". */
   exportsHeld: boolean;
+  /** While set, status polls of bulk matches from this request on (1-based) answer 202: held "matching". */
+  matchesHeldFrom: number | undefined;
   counter: number;
 }
 
@@ -62,6 +71,7 @@ export function createPdexState(): PdexState {
     singleMatches: new Map(),
     matchRequests: [],
     exportsHeld: false,
+    matchesHeldFrom: undefined,
     counter: 0,
   };
 }

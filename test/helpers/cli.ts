@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { CLI_ARGS } from './cli-entry.ts';
 
-export const BIN = fileURLToPath(new URL('../../bin/fhir-etl.js', import.meta.url));
+export { CLI_ARGS } from './cli-entry.ts';
 
 export interface CliResult {
   code: number | null;
@@ -18,7 +18,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const env = { ...(options.env ?? process.env) };
     if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
       env,
       cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],

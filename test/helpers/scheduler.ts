@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionContext } from 'ava';
 import { type ConnectionPool, sql } from '@databases/pg';
-import { BIN } from './cli.ts';
+import { CLI_ARGS } from './cli.ts';
 
 /** A JSON log line of the scheduler. */
 export type LogLine = Record<string, unknown> & { event?: string; msg?: string };
@@ -25,10 +25,14 @@ export function startScheduler(
   args: string[],
   options: { databaseUrl: string },
 ): SchedulerProcess {
-  const child = spawn(process.execPath, [BIN, '--json', '--config', configFile, 'schedule', ...args], {
-    env: { ...process.env, DATABASE_URL: options.databaseUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...CLI_ARGS, '--json', '--config', configFile, 'schedule', ...args],
+    {
+      env: { ...process.env, DATABASE_URL: options.databaseUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: LogLine[] = [];
   const waiters: Array<{ matches: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
   let stderr = '';

@@ -20,33 +20,76 @@ export interface TestWarehouse extends Warehouse {
   drop(): Promise<void>;
 }
 
-export async function createTestWarehouse(): Promise<TestWarehouse> {
+export interface TestWarehouseOptions {
+  /** Connections of the pool (default 6, as `fhir-etl run` opens for one small source). */
+  poolSize?: number;
+  /**
+   * Fail the test file when PostgreSQL counted a deadlock in its database (pg_stat_database):
+   * a deadlock PostgreSQL broke and a retry hid is still a lock-order bug. The database is the
+   * file's own, so tests of other files running at once do not move its counter.
+   */
+  noDeadlocks?: boolean;
+}
+
+export async function createTestWarehouse(options: TestWarehouseOptions = {}): Promise<TestWarehouse> {
   const serverUrl = withDefaultUser(process.env.DATABASE_URL || (await acquireEmbedded()).url);
   const name = `fhir_etl_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = pool(serverUrl);
   await admin.query(sql`CREATE DATABASE ${sql.ident(name)}`);
   await admin.dispose();
   const url = withDatabase(serverUrl, name);
-  const warehouse = await openWarehouse({ databaseUrl: url });
+  const warehouse = await openWarehouse({
+    databaseUrl: url,
+    ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+  });
   return {
     ...warehouse,
     url,
     async drop() {
       await warehouse.close();
       const again = pool(serverUrl);
-      await again.query(sql`DROP DATABASE IF EXISTS ${sql.ident(name)} WITH (FORCE)`);
-      await again.dispose();
-      if (!process.env.DATABASE_URL) await releaseEmbedded();
+      try {
+        const deadlocks = await deadlocksIn(again, name);
+        await again.query(sql`DROP DATABASE IF EXISTS ${sql.ident(name)} WITH (FORCE)`);
+        if (options.noDeadlocks && deadlocks > 0) {
+          throw new Error(`PostgreSQL detected ${deadlocks} deadlock(s) in the test database ${name}`);
+        }
+      } finally {
+        await again.dispose();
+        if (!process.env.DATABASE_URL) await releaseEmbedded();
+      }
     },
   };
+}
+
+/**
+ * PostgreSQL's deadlock count for a database. A backend reports its statistics when it exits
+ * (and otherwise only every few seconds), so every backend still on the database is ended
+ * first, waiting for each to exit (pg_terminate_backend with a timeout, PostgreSQL 14+).
+ */
+async function deadlocksIn(admin: ConnectionPool, database: string): Promise<number> {
+  await admin.query(sql`
+    SELECT pg_terminate_backend(pid, 60000) FROM pg_stat_activity
+    WHERE datname = ${database} AND pid <> pg_backend_pid()`);
+  const [row] = await admin.query(
+    sql`SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = ${database}`,
+  );
+  return row?.n ?? 0;
 }
 
 /**
  * A test file's warehouse: created before its tests, dropped after them (even when one fails).
  * `const warehouse = useTestWarehouse(test);` then `warehouse.db` / `warehouse.url` in tests.
  */
-export function useTestWarehouse<Context>(test: TestFn<Context>): TestWarehouse {
-  return useFixture(test, createTestWarehouse, (warehouse) => warehouse.drop());
+export function useTestWarehouse<Context>(
+  test: TestFn<Context>,
+  options: TestWarehouseOptions = {},
+): TestWarehouse {
+  return useFixture(
+    test,
+    () => createTestWarehouse(options),
+    (warehouse) => warehouse.drop(),
+  );
 }
 
 function pool(url: string): ConnectionPool {

@@ -1,7 +1,7 @@
 export { NdjsonReadError } from './errors.ts';
+export { INSTANT_PATTERN } from './instant.ts';
 export {
   type AcceptedLine,
-  INSTANT_PATTERN,
   type ParsedLine,
   checkParsedResource,
   parseResourceLine,

@@ -1,3 +1,4 @@
+import { INSTANT_PATTERN } from './instant.ts';
 import { R4_RESOURCE_TYPES } from './resource-types.ts';
 
 /** A line that holds a FHIR resource worth loading. */
@@ -32,9 +33,6 @@ export const INVALID_UTF8_MARKER = '\u0001';
 
 /** @see FHIR R4 datatypes: id (2.24.0.1) */
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
-/** @see FHIR R4 datatypes: instant; PostgreSQL timestamptz accepts every value this admits. */
-export const INSTANT_PATTERN =
-  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$/;
 /** jsonb refuses \u0000 and lone UTF-16 surrogates; catch them here rather than fail the file. */
 const JSONB_UNSAFE_ESCAPE =
   /\\u0000|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}/;

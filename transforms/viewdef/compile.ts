@@ -10,6 +10,7 @@ import { type ConstantValue, compileWithFhirpathJs } from '../fhirpath/fhirpath-
 import { typePathOf } from '../fhirpath/infer-type.ts';
 import { type FastNode, parseFastSubset } from '../fhirpath/parse.ts';
 import { ViewDefinitionError, ViewEvaluationError } from './errors.ts';
+import { ansiTypeTag, parseAnsiType } from './ansi-type.ts';
 import type { ColumnDefinition, CompiledView, SelectNode, ViewColumn, ViewDefinition } from './types.ts';
 
 /** Module-local bindings for hot paths (see fast-compile.ts: imported bindings may be getters). */
@@ -224,6 +225,8 @@ class ViewCompiler {
     const viewColumn: ViewColumn = { name: column.name, collection };
     if (type !== undefined) viewColumn.type = type;
     if (column.description !== undefined) viewColumn.description = column.description;
+    const ansiType = parseAnsiType(ansiTypeTag(column.tag) ?? '');
+    if (ansiType !== undefined) viewColumn.ansiType = ansiType;
     this.columns.push(viewColumn);
     return { evaluate: compiled.evaluate, collection, text: column.path, view: this.name };
   }

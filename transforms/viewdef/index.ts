@@ -1,3 +1,4 @@
+export { ANSI_TYPE_TAG, type AnsiType, parseAnsiType } from './ansi-type.ts';
 export { type CompileOptions, compileView } from './compile.ts';
 export { ViewDefinitionError, ViewEvaluationError } from './errors.ts';
 export {

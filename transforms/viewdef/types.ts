@@ -1,3 +1,5 @@
+import type { AnsiType } from './ansi-type.ts';
+
 /**
  * A validated SQL on FHIR v2 ViewDefinition, in its JSON shape.
  * @see SQL on FHIR v2, StructureDefinition-ViewDefinition (https://sql-on-fhir.org/ig/StructureDefinition-ViewDefinition.html)
@@ -49,6 +51,8 @@ export interface ViewColumn {
   type?: string;
   collection: boolean;
   description?: string;
+  /** The column's `ansi/type` tag, when it has one: it chooses the SQL type over the FHIR type. */
+  ansiType?: AnsiType;
 }
 
 /** A view compiled to a row emitter. */

@@ -1,6 +1,7 @@
 import fhirpath from 'fhirpath';
 import { referencedVariables } from '../fhirpath/tokenize.ts';
 import { ViewDefinitionError } from './errors.ts';
+import { ANSI_TYPE_TAG, ANSI_TYPES, parseAnsiType } from './ansi-type.ts';
 import type { ViewDefinition } from './types.ts';
 
 /**
@@ -251,8 +252,23 @@ class ViewChecker {
       this.fail(`${path}.collection`, 'must be a boolean');
     if (column.description !== undefined && typeof column.description !== 'string')
       this.fail(`${path}.description`, 'must be a string');
-    if (column.tag !== undefined && !Array.isArray(column.tag)) this.fail(`${path}.tag`, 'must be an array');
+    if (column.tag !== undefined) this.tags(column.tag, `${path}.tag`);
     return column.name;
+  }
+
+  /** Tags are `{ name, value }` strings; an `ansi/type` tag must name a type fhir-etl can hold. */
+  private tags(tags: unknown, path: string): void {
+    if (!Array.isArray(tags)) this.fail(path, 'must be an array');
+    tags.forEach((tag: unknown, i) => {
+      if (!isRecord(tag) || typeof tag.name !== 'string' || typeof tag.value !== 'string')
+        this.fail(`${path}[${i}]`, 'must be an object with string name and value');
+      if (tag.name === ANSI_TYPE_TAG && parseAnsiType(tag.value) === undefined) {
+        this.fail(
+          `${path}[${i}].value`,
+          `ansi/type ${JSON.stringify(tag.value)} is not one fhir-etl holds: ${ANSI_TYPES.join(', ')} (with a length or precision where SQL allows one)`,
+        );
+      }
+    });
   }
 
   /** FHIRPath syntax (fhirpath.js parser) and references to constants. */

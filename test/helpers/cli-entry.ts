@@ -1,0 +1,58 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * How the tests start the fhir-etl command, every one the same way: the compiled
+ * dist/bin/fhir-etl.js (what a user runs; `npm test` builds it first) when it is at least as
+ * new as every source file, else the TypeScript entry through tsx, so a test run after an
+ * edit never exercises a stale build. Spawn `process.execPath` with these arguments first.
+ */
+/** The folders tsconfig.build.json compiles. */
+const SOURCE_FOLDERS = [
+  'bin',
+  'errors',
+  'config',
+  'connectors',
+  'transforms',
+  'schemas',
+  'loaders',
+  'pipeline',
+  'sandbox',
+  'shipped',
+  'ui',
+];
+
+export const CLI_ARGS: readonly string[] = cliArgs();
+
+/** Which of the two the tests use, for messages. */
+export const CLI_KIND: 'compiled' | 'sources' = CLI_ARGS.length === 1 ? 'compiled' : 'sources';
+
+function cliArgs(): string[] {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const compiled = join(root, 'dist', 'bin', 'fhir-etl.js');
+  const built = modifiedAt(join(root, 'dist', '.tsbuildinfo'));
+  if (built !== undefined && modifiedAt(compiled) !== undefined && built >= newestSource(root)) {
+    return [compiled];
+  }
+  return ['--import', 'tsx', join(root, 'bin', 'fhir-etl.ts')];
+}
+
+function newestSource(root: string): number {
+  let newest = 0;
+  for (const folder of SOURCE_FOLDERS) {
+    for (const entry of readdirSync(join(root, folder), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile() || !/\.(ts|json)$/.test(entry.name)) continue;
+      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+function modifiedAt(path: string): number | undefined {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
