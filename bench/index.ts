@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { renderTable } from '../bin/table.ts';
 import { dataRoot, prepareBigFile, prepareDataset } from './dataset.ts';
 import { benchRawLoad, type LoadBenchResult, round } from './load.bench.ts';
+import { benchExchange, type ExchangeBenchResult } from './exchange.bench.ts';
 import { benchBigFile, type MemoryBenchResult } from './memory.bench.ts';
 import { benchNetworkLoad, type NetworkBenchResult } from './network.bench.ts';
 import { benchStartup, type StartupCase } from './startup.bench.ts';
@@ -18,16 +19,18 @@ import { benchMarts, type MartBenchResult } from './marts.bench.ts';
  *
  * Environment: DATABASE_URL (else the embedded server), FHIR_ETL_FIXTURES, BENCH_RESOURCES
  * (default 300000), BENCH_CONCURRENCY (2), BENCH_BIG=1, BENCH_BIG_BYTES (1 GiB),
- * BENCH_ONLY=startup,transforms,raw,views,network,marts,big (default all but big), BENCH_KEEP=1 (keep databases),
- * BENCH_MART_MEMBERS (default 1000; the marts bench loads them twice, as two sources).
+ * BENCH_ONLY=startup,transforms,raw,views,network,exchange,marts,big (default all but big), BENCH_KEEP=1
+ * (keep databases), BENCH_EXCHANGE_MEMBERS (default 10000), BENCH_MART_MEMBERS (default 1000; the
+ * marts bench loads them twice, as two sources).
  */
 const resources = positive('BENCH_RESOURCES', 300_000);
 const concurrency = positive('BENCH_CONCURRENCY', 2);
 const bigBytes = positive('BENCH_BIG_BYTES', 2 ** 30);
+const exchangeMembers = positive('BENCH_EXCHANGE_MEMBERS', 10_000);
 const only = new Set(
   (
     process.env.BENCH_ONLY ??
-    `startup,transforms,raw,views,network,marts${process.env.BENCH_BIG === '1' ? ',big' : ''}`
+    `startup,transforms,raw,views,network,exchange,marts${process.env.BENCH_BIG === '1' ? ',big' : ''}`
   )
     .split(',')
     .map((s) => s.trim()),
@@ -42,6 +45,7 @@ const results: {
   raw?: LoadBenchResult;
   views?: LoadBenchResult;
   network?: NetworkBenchResult;
+  exchange?: ExchangeBenchResult;
   big?: MemoryBenchResult;
   marts?: MartBenchResult;
 } = {
@@ -89,6 +93,10 @@ if (only.has('raw') || only.has('views') || only.has('network')) {
     log('bench: network (bulk download + load) vs disk ...');
     results.network = await benchNetworkLoad(dataset, concurrency);
   }
+}
+if (only.has('exchange')) {
+  log(`bench: payer exchange, ${exchangeMembers} members ...`);
+  results.exchange = await benchExchange(exchangeMembers);
 }
 if (only.has('marts')) {
   log('bench: analytics marts ...');
@@ -197,6 +205,31 @@ function print(): void {
             n.ratio,
             `<= ${n.target} ${n.met ? 'met' : 'NOT met'}`,
           ],
+        ],
+      ),
+      '',
+    );
+  }
+  if (results.exchange) {
+    const e = results.exchange;
+    out.push(
+      renderTable(
+        ['payer exchange', 'members', 'requests', 'wall s', 'members/s'],
+        [
+          [
+            `read + build MemberBundles (${mb(e.build.requestBytes)} MB)`,
+            e.members,
+            '',
+            round(e.build.wallMs / 1000, 2),
+            e.build.membersPerSecond,
+          ],
+          ...e.runs.map((r) => [
+            `run: match, batchSize ${r.batchSize}`,
+            e.members,
+            r.requests,
+            round(r.wallMs / 1000, 1),
+            r.membersPerSecond,
+          ]),
         ],
       ),
       '',

@@ -4,7 +4,7 @@ import { sql } from '@databases/pg';
 import test from 'ava';
 import { DEFAULT_CLIENTS, startSandbox } from '../sandbox/index.ts';
 import { writeConfigFile } from './helpers/bulk-run.ts';
-import { BIN, runCli } from './helpers/cli.ts';
+import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { memberRow, NEW_PAYER, writeMembersCsv } from './helpers/exchange.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
@@ -40,7 +40,7 @@ test('a run killed (SIGKILL) while its second match batch polls resumes that bat
     '    export: { maxPollIntervalSeconds: 0.05 }',
   ]);
 
-  const child = spawn(process.execPath, [BIN, '--config', config, 'run'], {
+  const child = spawn(process.execPath, [...CLI_ARGS, '--config', config, 'run'], {
     env: { ...process.env, DATABASE_URL: warehouse.url },
     stdio: 'ignore',
   });

@@ -20,6 +20,7 @@ const SOURCE_FOLDERS = [
   'pipeline',
   'sandbox',
   'shipped',
+  'ui',
 ];
 
 export const CLI_ARGS: readonly string[] = cliArgs();

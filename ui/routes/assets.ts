@@ -1,19 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { shippedPath } from '../../shipped/index.ts';
 
 /**
  * The console's static files, a fixed list read once at start: our stylesheet and chart
- * script, and Chart.js from node_modules. Nothing comes from a CDN or is fetched at run time.
+ * script (found from the package root: the compiled code runs from dist/), and Chart.js from
+ * node_modules. Nothing comes from a CDN or is fetched at run time.
  */
-const here = dirname(fileURLToPath(import.meta.url));
 const chartJsDist = dirname(createRequire(import.meta.url).resolve('chart.js'));
 
 const ASSETS: Record<string, { path: string; type: string }> = {
-  'console.css': { path: join(here, '../assets/console.css'), type: 'text/css; charset=utf-8' },
-  'charts.js': { path: join(here, '../assets/charts.js'), type: 'text/javascript; charset=utf-8' },
+  'console.css': { path: shippedPath('ui', 'assets', 'console.css'), type: 'text/css; charset=utf-8' },
+  'charts.js': { path: shippedPath('ui', 'assets', 'charts.js'), type: 'text/javascript; charset=utf-8' },
   'chart.umd.min.js': { path: join(chartJsDist, 'chart.umd.min.js'), type: 'text/javascript; charset=utf-8' },
 };
 
