@@ -36,6 +36,8 @@ test('fhir-etl demo loads a bulk and a payer source into the warehouse and answe
   t.regex(demo.stdout, /sandbox-payer\s+\d+\s+succeeded/);
   t.regex(demo.stdout, /Claims and paid amount per member per month/);
   t.regex(demo.stdout, testWarehouse ? /schema fhir of that database/ : /fhir-etl db start/);
+  // It ends by naming the web console's command and URL.
+  t.regex(demo.stdout, /fhir-etl (--database-url URL )?ui\b[^\n]*\n?[^\n]*http:\/\/127\.0\.0\.1:8977\/\s*$/);
 
   const url = testWarehouse?.url ?? (await runCli(['db', 'start'], { cwd: folder, env })).stdout.trim();
   const db: ConnectionPool = pgModule.default({ connectionString: url, bigIntMode: 'number' });

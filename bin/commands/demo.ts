@@ -4,6 +4,7 @@ import { positiveInt, seed } from '../option-parsers.ts';
 import { withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 import { describeRuns } from './run.ts';
+import { CONSOLE_DEFAULTS } from './ui.ts';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -75,6 +76,7 @@ export function registerDemoCommand(program: Command): void {
             ),
           );
           say(`\n${howToConnect(warehouse.embedded ? await readOnlyUrl() : undefined)}`);
+          say(`\n${howToLook(warehouse.embedded)}`);
           process.exitCode = runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
         },
         // $DATABASE_URL may well point at a real warehouse: the demo's synthetic members go into
@@ -112,4 +114,12 @@ function howToConnect(readerUrl: string | undefined): string {
     ...lines,
     'Your own sources: copy config/sandbox.example.yaml or a 1up example to fhir-etl.config.yaml, then `npx fhir-etl run`.',
   ].join('\n');
+}
+
+/** The demo's last words: the web console, its command and its URL. */
+function howToLook(embedded: boolean): string {
+  const url = `http://${CONSOLE_DEFAULTS.host}:${CONSOLE_DEFAULTS.port}/`;
+  return embedded
+    ? `Look at it in your browser (pipeline, member records rendered and raw, analytics):\n    npx fhir-etl ui                          # then open ${url}`
+    : `Look at it in your browser: npx fhir-etl --database-url URL ui (with warehouse.readerUrl, a read-only role: docs/operations.md), then open ${url}`;
 }

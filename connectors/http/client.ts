@@ -33,6 +33,7 @@ interface Settings {
   userAgent: string;
   logger?: Logger;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  headersDeadline: (ms: number, signal: AbortSignal) => Promise<void>;
   now: () => number;
 }
 
@@ -56,6 +57,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     userAgent: options.userAgent ?? USER_AGENT,
     logger: options.logger,
     sleep: options.sleep ?? sleep,
+    headersDeadline: options.headersDeadline ?? sleep,
     now: options.now ?? Date.now,
   };
   const request = (url: string | URL, init: HttpRequest = {}) =>
@@ -322,15 +324,17 @@ function asGet(init: RequestInit & { headers: Headers }): RequestInit & { method
  */
 async function fetchWithTimeout({ settings }: Exchange, url: URL, init: RequestInit): Promise<Response> {
   const deadline = new AbortController();
-  const timer = setTimeout(
+  const headersCame = new AbortController();
+  settings.headersDeadline(settings.timeoutMs, headersCame.signal).then(
     () =>
       deadline.abort(new DOMException(`no response headers within ${settings.timeoutMs} ms`, 'TimeoutError')),
-    settings.timeoutMs,
+    // Cut short: the headers came (or the request failed) first.
+    () => undefined,
   );
   const signal = init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal;
   try {
     return await fetch(url, { ...init, signal });
   } finally {
-    clearTimeout(timer);
+    headersCame.abort();
   }
 }
