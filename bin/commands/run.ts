@@ -78,16 +78,34 @@ export function runsExitCode(results: SourceRunResult[]): number {
   return EXIT.ok;
 }
 
-/** One line per source, then each failure (or skip) in full. */
+/**
+ * One line per source, then each failure (or skip) in full. Lines read and resources landed
+ * are apart: an incremental export re-reads many resources that change nothing (`unchanged`:
+ * identical or older copies, and repeats of an id).
+ */
 export function describeRuns(results: SourceRunResult[]): string {
   const table = renderTable(
-    ['source', 'run', 'status', 'files', 'resources', 'rejects', 'seconds'],
+    [
+      'source',
+      'run',
+      'status',
+      'files',
+      'lines read',
+      'inserted',
+      'updated',
+      'unchanged',
+      'rejects',
+      'seconds',
+    ],
     results.map((r) => [
       r.source,
       r.runId,
       r.status,
       r.files,
-      r.resources,
+      r.lines,
+      r.inserted,
+      r.updated,
+      Math.max(0, r.resources - r.inserted - r.updated),
       r.rejects,
       Number((r.durationMs / 1000).toFixed(1)),
     ]),

@@ -13,6 +13,11 @@ export interface FileToLoad {
   /** Shown in rejects and messages. */
   path: string;
   runId: number;
+  /**
+   * The file's identity across downloads, when it may come again under another fileKey (a Bulk
+   * file of a new export): its rejects are keyed by it, so loading it again replaces them.
+   */
+  rejectKey?: string;
 }
 
 export interface TypeCounts {

@@ -26,6 +26,9 @@ export interface WarehouseOptions {
   poolSize?: number;
 }
 
+/** pg_type.oid of `date`. */
+const DATE_TYPE_OID = 1082;
+
 /** Connects to the configured PostgreSQL (13 or newer), or to the embedded one, and migrates it. */
 export async function openWarehouse(options: WarehouseOptions = {}): Promise<Warehouse> {
   const home = options.home ?? defaultHome();
@@ -37,6 +40,9 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
     pgModule.default({
       connectionString: url,
       bigIntMode: 'number',
+      // A `date` is a calendar date, read as its text (2023-12-01): the driver's default, a
+      // Date at local midnight, is another day once printed in UTC east of Greenwich.
+      types: { [DATE_TYPE_OID]: (text: string) => text },
       poolSize: options.poolSize ?? 6,
       // Connection failures are reported by checkReachable below; keep the library quiet.
       onError: () => undefined,
