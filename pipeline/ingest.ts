@@ -1,9 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { ConnectionPool, Transaction } from '@databases/pg';
 import {
+  ensureMarts,
   type FileLoadResult,
   type FileToLoad,
   isRetryableLoad,
+  keepReadersGranted,
   loadFile,
   type RawTableRegistry,
   rawTableRegistry,
@@ -64,6 +66,10 @@ export async function prepareLoad(db: ConnectionPool, options: LoadContextOption
   );
   const viewTables = [...given, ...kept];
   await rebuildStaleViewTables(db, viewTables);
+  // The marts read the view tables, which may have been created just now.
+  await ensureMarts(db, options.viewSchema ?? 'fhir');
+  // A view schema new to the warehouse was just created: its readers read it at once.
+  await keepReadersGranted(db, [...new Set(viewTables.map((table) => table.schema))]);
   return {
     db,
     rawTables: rawTableRegistry(db),

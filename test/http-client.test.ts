@@ -1,6 +1,12 @@
 import test from 'ava';
 import { createHttpClient, HttpError, HttpNetworkError } from '../connectors/http/index.ts';
-import { capturingLogger, operationOutcome, recordingSleep, startHttpServer } from './helpers/http-server.ts';
+import {
+  capturingLogger,
+  deadlineOnArrival,
+  operationOutcome,
+  recordingSleep,
+  startHttpServer,
+} from './helpers/http-server.ts';
 
 const ok = { status: 200, json: { resourceType: 'Bundle' } };
 
@@ -167,7 +173,9 @@ test('response headers that never come count as a network failure and are retrie
   server.route('GET', '/Patient', { hang: true }, ok);
   const { sleep } = recordingSleep();
 
-  const response = await createHttpClient({ sleep, timeoutMs: 100 }).request(server.url('/Patient'));
+  const headersDeadline = deadlineOnArrival(server);
+
+  const response = await createHttpClient({ sleep, headersDeadline }).request(server.url('/Patient'));
 
   t.is(response.status, 200);
   t.is(server.requestsTo('/Patient').length, 2);

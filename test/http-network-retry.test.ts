@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createHttpClient, HttpNetworkError } from '../connectors/http/index.ts';
-import { recordingSleep, startHttpServer } from './helpers/http-server.ts';
+import { deadlineOnArrival, recordingSleep, startHttpServer } from './helpers/http-server.ts';
 
 const created = { status: 201, json: { resourceType: 'Patient', id: 'p1' } };
 
@@ -29,10 +29,13 @@ test('a POST whose response headers never come is not sent again', async (t) => 
   const { sleep } = recordingSleep();
 
   await t.throwsAsync(
-    createHttpClient({ sleep, timeoutMs: 100 }).request(server.url('/Group/g1/$export'), {
-      method: 'POST',
-      body: '{}',
-    }),
+    createHttpClient({ sleep, headersDeadline: deadlineOnArrival(server) }).request(
+      server.url('/Group/g1/$export'),
+      {
+        method: 'POST',
+        body: '{}',
+      },
+    ),
     { instanceOf: HttpNetworkError, message: /headers timeout.*not retried/ },
   );
 

@@ -247,7 +247,7 @@ test.serial('a direct copy refused because an id was taken meanwhile falls back 
     batchBytes: 2048,
     directBatchBytes: 2048,
   });
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await directLockTaken();
   await warehouse.db.query(sql`
     INSERT INTO fhir_raw.patient (source, id, last_updated, resource, run_id)
     SELECT 's', 'c' || i, '2024-03-01T00:00:00Z',

@@ -41,7 +41,11 @@ async function observationRows(): Promise<number> {
   return row.n;
 }
 
-/** Starts a load in a child process and SIGKILLs it once the warehouse shows `query` running. */
+/**
+ * Starts a load in a child process and SIGKILLs it once the warehouse shows `query` running;
+ * returns once the server has ended that backend (its transaction rolled back), so the test
+ * looks at the warehouse after the kill took effect, however busy the machine.
+ */
 async function killLoadDuring(queryPrefix: string): Promise<void> {
   const child = spawn(process.execPath, [...CLI_ARGS, 'load', '--no-views', bigFile], {
     env: { ...process.env, DATABASE_URL: warehouse.url },
@@ -49,11 +53,13 @@ async function killLoadDuring(queryPrefix: string): Promise<void> {
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   const deadline = Date.now() + 60_000;
+  let killed: number[];
   try {
     for (;;) {
       const active = await warehouse.db.query(sql`
-        SELECT 1 FROM pg_stat_activity
+        SELECT pid FROM pg_stat_activity
         WHERE datname = current_database() AND state = 'active' AND query LIKE ${`${queryPrefix}%`}`);
+      killed = active.map((row) => row.pid as number);
       if (active.length > 0) break;
       if (child.exitCode !== null) throw new Error(`the load ended before ${queryPrefix} was seen`);
       if (Date.now() > deadline) throw new Error(`never saw ${queryPrefix}`);
@@ -63,6 +69,12 @@ async function killLoadDuring(queryPrefix: string): Promise<void> {
     child.kill('SIGKILL');
     await exited;
   }
+  while (
+    (await warehouse.db.query(sql`SELECT 1 FROM pg_stat_activity WHERE pid = ANY(${killed})`)).length > 0
+  ) {
+    if (Date.now() > deadline) throw new Error(`the server never ended the killed load's backend`);
+    await sleep(10);
+  }
 }
 
 test.serial(
@@ -70,7 +82,6 @@ test.serial(
   async (t) => {
     // A first load copies straight into fhir_raw (the direct path, see loaders/raw/load-file.ts).
     await killLoadDuring('COPY fhir_raw.');
-    await sleep(200);
     t.is(await observationRows(), 0);
     const files = await warehouse.db.query(sql`SELECT 1 FROM fhir_etl.files`);
     t.is(files.length, 0);
@@ -92,7 +103,6 @@ test.serial(
     const resources = readFileSync(bigFile, 'utf8').replaceAll('"status":"final"', '"status":"amended"');
     writeFileSync(bigFile, resources);
     await killLoadDuring('WITH staged');
-    await sleep(200);
     const [{ amended }] = await warehouse.db.query(
       sql`SELECT count(*) FILTER (WHERE resource->>'status' = 'amended')::int AS amended FROM fhir_raw.observation`,
     );

@@ -110,6 +110,7 @@ export function describeLoad(summary: LoadSummary): string {
         ` (or SELECT * FROM fhir_etl.rejects WHERE run_id = ${summary.runId})`,
     );
   }
+  if (summary.valueErrors) out.push(describeValueErrors(summary.valueErrors, summary.runId));
   // The warehouse failing the load is one summary, not a line per file it failed.
   if (summary.warehouseFailure) out.push(`FAILED: ${summary.warehouseFailure}`);
   else {
@@ -119,4 +120,12 @@ export function describeLoad(summary: LoadSummary): string {
     }
   }
   return out.join('\n');
+}
+
+/** The line a summary gives to values written NULL because their column could not hold them. */
+export function describeValueErrors(count: number, runId: number): string {
+  return (
+    `${count} values did not fit their view column and were written NULL (the resources are in fhir_raw): ` +
+    `list them with \`fhir-etl rejects --values --run ${runId}\` (or SELECT * FROM fhir_etl.value_errors WHERE run_id = ${runId})`
+  );
 }

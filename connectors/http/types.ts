@@ -63,6 +63,12 @@ export interface HttpClientOptions {
   logger?: Logger;
   /** Injected for tests; defaults to a timer that the request's signal can cut short. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Resolves when a request's headers deadline (`timeoutMs`) passes; `signal` aborts when the
+   * headers came first. Injected for tests (a deadline that passes on an event, not on the
+   * clock of a busy machine); defaults to a timer.
+   */
+  headersDeadline?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** The clock an HTTP-date Retry-After is measured against (epoch ms); injected for tests. */
   now?: () => number;
 }

@@ -219,8 +219,11 @@ async function loadInTransaction(
     };
   }
   const viewCounts: TargetCounts = {};
+  let valueErrors = 0;
   for (const target of targets) {
-    Object.assign(viewCounts, await target.finish(tx, file, merged));
+    const written = await target.finish(tx, file, merged);
+    Object.assign(viewCounts, written.rows);
+    valueErrors += written.valueErrors;
   }
 
   const resources = Object.values(counts).reduce((sum, c) => sum + c.resources, 0);
@@ -230,6 +233,7 @@ async function loadInTransaction(
     bytes: options.bytesRead?.() ?? 0,
     resources,
     rejects: rejectCount,
+    valueErrors,
     counts,
     viewCounts,
   };

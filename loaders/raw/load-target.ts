@@ -29,8 +29,15 @@ export interface LoadTarget {
   readonly full: boolean;
   /** Detaches the pending rows, synchronously, to be sent while the next batch is read. */
   take(): TargetBatch;
-  /** Replaces the rows of the resources the staged merge changed; returns the rows written per table. */
-  finish(tx: Transaction, file: FileToLoad, merged: Record<string, MergedType>): Promise<TargetCounts>;
+  /**
+   * Replaces the rows of the resources the staged merge changed; returns the rows written per
+   * table and the values recorded as not fitting their column (fhir_etl.value_errors).
+   */
+  finish(
+    tx: Transaction,
+    file: FileToLoad,
+    merged: Record<string, MergedType>,
+  ): Promise<{ rows: TargetCounts; valueErrors: number }>;
 }
 
 /** The rows a target had pending when the loader cut a batch. */

@@ -157,6 +157,23 @@ export function operationOutcome(code: string, diagnostics: string): unknown {
 }
 
 /** An injected sleep that records each wait and returns at once: retry tests stay instant. */
+/**
+ * A headers deadline (createHttpClient's `headersDeadline`) that passes the moment the server
+ * has received the request, for the first `expiring` requests, and never for later ones: a
+ * `hang` reply times out at once and the retry gets all the time it needs, on any machine.
+ */
+export function deadlineOnArrival(
+  server: TestHttpServer,
+  expiring = 1,
+): (ms: number, signal: AbortSignal) => Promise<void> {
+  let started = 0;
+  return (_ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      if (started++ < expiring) void server.nextRequest().then(() => resolve());
+    });
+}
+
 export function recordingSleep(): { waits: number[]; sleep: (ms: number) => Promise<void> } {
   const waits: number[] = [];
   return {
