@@ -404,6 +404,8 @@ export const configSchema = z
     sources: z.array(source).default([]),
     /** Folders of the user's own ViewDefinitions, loaded beside the shipped ones. */
     views: z.array(z.string()).default([]),
+    /** Every load (`run`, `schedule`, `load`): a file with more rejects and value errors than `maxRejects` rolls back. */
+    load: z.strictObject({ maxRejects: z.number().int().min(0).optional() }).default({}),
     /** Encryption of stored member tokens: a key in an environment variable or a key file. */
     secrets: z
       .strictObject({

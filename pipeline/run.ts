@@ -42,7 +42,11 @@ export async function runSources(
   const selected = selectSources(config, options.sources);
   const views = await configuredViews(config.views);
   await grantConfiguredReaders(db, config);
-  const load = await prepareLoad(db, { views, viewSchema: config.warehouse.schema });
+  const load = await prepareLoad(db, {
+    views,
+    viewSchema: config.warehouse.schema,
+    maxRejects: config.load.maxRejects,
+  });
   if (load.keptViews.length > 0) {
     options.logger.info(
       { event: 'run.kept_views', views: load.keptViews },

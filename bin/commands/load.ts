@@ -2,7 +2,8 @@ import { type Command, Option } from 'commander';
 import type { LoadSummary } from '../../pipeline/load.ts';
 import type { ProgressReporter } from '../../pipeline/progress.ts';
 import { EXIT } from '../exit-codes.ts';
-import { eachValue, positiveInt } from '../option-parsers.ts';
+import { eachValue, positiveInt, wholeNumber } from '../option-parsers.ts';
+import { loadConfig } from '../../config/index.ts';
 import { configuredViewOptions, globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
@@ -21,6 +22,12 @@ export function registerLoadCommand(program: Command): void {
       new Option('--max-line-bytes <n>', 'longer lines are rejected')
         .default(64 * 1024 * 1024)
         .argParser(positiveInt('--max-line-bytes')),
+    )
+    .addOption(
+      new Option(
+        '--max-rejects <n>',
+        "a file with more rejected lines and values that do not fit their column is rolled back and the load fails (default: the config's load.maxRejects, else no limit)",
+      ).argParser(wholeNumber('--max-rejects')),
     )
     .option(
       '--views <dir>',
@@ -45,6 +52,8 @@ export function registerLoadCommand(program: Command): void {
         ]);
       const views = viewDirs === false ? [] : await configuredViews(viewDirs);
       const noViews = viewDirs === false;
+      const maxRejects: number | undefined =
+        options.maxRejects ?? (await loadConfig(globalOptions(command).config)).load.maxRejects;
       await withWarehouse(
         command,
         async (warehouse, logger) => {
@@ -55,6 +64,7 @@ export function registerLoadCommand(program: Command): void {
             source: options.source,
             concurrency: options.concurrency,
             maxLineBytes: options.maxLineBytes,
+            maxRejects,
             progress,
             views,
             viewSchema: schema,

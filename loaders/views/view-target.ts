@@ -3,6 +3,7 @@ import { errorMessage } from '../../errors/index.ts';
 import { copyInto } from '../postgres/copy.ts';
 import { COPY_NULL, escapeCopyText } from '../postgres/copy-text.ts';
 import type { LoadTarget, MergedType, TargetBatch } from '../raw/load-target.ts';
+import { copyFields, type StagedCopy } from '../raw/safety-net.ts';
 import type { FileToLoad, RejectRecord, ResourceRecord, TargetCounts } from '../raw/types.ts';
 import { type ColumnEncoder, isBadValue } from '../values/column-values.ts';
 import {
@@ -81,14 +82,16 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
           pending.directErrors = [];
         }
       },
-      async copyStaged(tx) {
+      async stagedCopies(tx) {
+        const copies: StagedCopy[] = [];
         for (const { view, pending } of detached) {
           for (const error of pending.stagedErrors) stagedErrors.push(error);
           if (pending.staged.length === 0) continue;
           if (!view.created) await createStage(tx, view);
           view.stagedRows += pending.staged.length;
-          await copyInto(tx, `COPY ${view.stage} FROM STDIN`, pending.staged.join(''));
+          copies.push(stagedViewCopy(view, pending.staged.join('')));
         }
+        return copies;
       },
     };
   };
@@ -201,6 +204,25 @@ async function createStage(tx: Transaction, view: StagedView): Promise<void> {
     CREATE TEMP TABLE ${sql.ident(view.stage)} (_resource_id text, ${sql.join(columns, ', ')}, _seq integer)
     ON COMMIT DROP`);
   view.created = true;
+}
+
+/** The COPY of a view's staged rows; a row PostgreSQL refuses becomes a reject naming the view. */
+function stagedViewCopy(view: StagedView, payload: string): StagedCopy {
+  return {
+    statement: `COPY ${view.stage} FROM STDIN`,
+    payload,
+    refused(row, error) {
+      const fields = copyFields(row);
+      return {
+        ok: false,
+        line: Number(fields[fields.length - 1]),
+        resourceType: view.table.view.resource,
+        id: fields[0] ?? undefined,
+        reason: `view ${view.table.view.name}: PostgreSQL refused a row: ${error.message} (the resource is in fhir_raw; this row of the view is not)`,
+        text: '',
+      };
+    },
+  };
 }
 
 function directCopyStatement(table: ViewTable): string {

@@ -90,7 +90,10 @@ function checkResource(resource: Record<string, unknown>, text: string, line: nu
   }
   const meta = resource.meta as { versionId?: unknown; lastUpdated?: unknown } | undefined;
   const lastUpdated = meta?.lastUpdated;
-  if (lastUpdated !== undefined && (typeof lastUpdated !== 'string' || !INSTANT_PATTERN.test(lastUpdated))) {
+  if (
+    lastUpdated !== undefined &&
+    (typeof lastUpdated !== 'string' || !INSTANT_PATTERN.test(lastUpdated) || !onTheCalendar(lastUpdated))
+  ) {
     return reject(
       line,
       text,
@@ -148,4 +151,12 @@ function rejectInvalidUtf8(text: string, line: number): RejectedLine {
     prefix ?? '',
     `not valid UTF-8: byte ${inLine} of the line (byte ${inFile} of the file, counted from 0) is not UTF-8; the line is not loaded rather than have the byte replaced by U+FFFD`,
   );
+}
+
+/** An instant's date exists: the pattern admits 2023-02-30 and year 0000, which PostgreSQL refuses. */
+function onTheCalendar(instant: string): boolean {
+  const year = Number(instant.slice(0, 4));
+  const month = Number(instant.slice(5, 7));
+  const day = Number(instant.slice(8, 10));
+  return year > 0 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
