@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { renderTable } from '../bin/table.ts';
 import { dataRoot, prepareBigFile, prepareDataset } from './dataset.ts';
 import { benchRawLoad, type LoadBenchResult, round } from './load.bench.ts';
+import { benchExchange, type ExchangeBenchResult } from './exchange.bench.ts';
 import { benchBigFile, type MemoryBenchResult } from './memory.bench.ts';
 import { benchNetworkLoad, type NetworkBenchResult } from './network.bench.ts';
 import { benchStartup, type StartupCase } from './startup.bench.ts';
@@ -17,15 +18,17 @@ import { benchViewsLoad } from './views.bench.ts';
  *
  * Environment: DATABASE_URL (else the embedded server), FHIR_ETL_FIXTURES, BENCH_RESOURCES
  * (default 300000), BENCH_CONCURRENCY (2), BENCH_BIG=1, BENCH_BIG_BYTES (1 GiB),
- * BENCH_ONLY=startup,transforms,raw,views,network,big (default all but big), BENCH_KEEP=1 (keep databases).
+ * BENCH_ONLY=startup,transforms,raw,views,network,exchange,big (default all but big), BENCH_KEEP=1
+ * (keep databases), BENCH_EXCHANGE_MEMBERS (default 10000).
  */
 const resources = positive('BENCH_RESOURCES', 300_000);
 const concurrency = positive('BENCH_CONCURRENCY', 2);
 const bigBytes = positive('BENCH_BIG_BYTES', 2 ** 30);
+const exchangeMembers = positive('BENCH_EXCHANGE_MEMBERS', 10_000);
 const only = new Set(
   (
     process.env.BENCH_ONLY ??
-    `startup,transforms,raw,views,network${process.env.BENCH_BIG === '1' ? ',big' : ''}`
+    `startup,transforms,raw,views,network,exchange${process.env.BENCH_BIG === '1' ? ',big' : ''}`
   )
     .split(',')
     .map((s) => s.trim()),
@@ -40,6 +43,7 @@ const results: {
   raw?: LoadBenchResult;
   views?: LoadBenchResult;
   network?: NetworkBenchResult;
+  exchange?: ExchangeBenchResult;
   big?: MemoryBenchResult;
 } = {
   date: new Date().toISOString(),
@@ -86,6 +90,10 @@ if (only.has('raw') || only.has('views') || only.has('network')) {
     log('bench: network (bulk download + load) vs disk ...');
     results.network = await benchNetworkLoad(dataset, concurrency);
   }
+}
+if (only.has('exchange')) {
+  log(`bench: payer exchange, ${exchangeMembers} members ...`);
+  results.exchange = await benchExchange(exchangeMembers);
 }
 if (only.has('big')) {
   const big = await prepareBigFile(bigBytes, log);
@@ -190,6 +198,31 @@ function print(): void {
             n.ratio,
             `<= ${n.target} ${n.met ? 'met' : 'NOT met'}`,
           ],
+        ],
+      ),
+      '',
+    );
+  }
+  if (results.exchange) {
+    const e = results.exchange;
+    out.push(
+      renderTable(
+        ['payer exchange', 'members', 'requests', 'wall s', 'members/s'],
+        [
+          [
+            `read + build MemberBundles (${mb(e.build.requestBytes)} MB)`,
+            e.members,
+            '',
+            round(e.build.wallMs / 1000, 2),
+            e.build.membersPerSecond,
+          ],
+          ...e.runs.map((r) => [
+            `run: match, batchSize ${r.batchSize}`,
+            e.members,
+            r.requests,
+            round(r.wallMs / 1000, 1),
+            r.membersPerSecond,
+          ]),
         ],
       ),
       '',

@@ -13,6 +13,7 @@ import { registerRunCommand } from './commands/run.ts';
 import { registerSendCommand } from './commands/send.ts';
 import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerStatusCommand } from './commands/status.ts';
+import { registerUiCommand } from './commands/ui.ts';
 import { registerViewCommand } from './commands/view.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';
 
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLoadCommand(program);
   registerRebuildCommand(program);
   registerStatusCommand(program);
+  registerUiCommand(program);
   registerRejectsCommand(program);
   registerMigrateCommand(program);
   registerDbCommands(program);

@@ -22,6 +22,16 @@ export function positiveInt(flag: string): (value: string) => number {
   };
 }
 
+/** A whole number from 0 up (a limit that may be zero, e.g. --max-rejects 0: no bad line at all). */
+export function wholeNumber(flag: string): (value: string) => number {
+  return (value) => {
+    const n = WHOLE_NUMBER.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n))
+      throw new UsageError(`${flag} must be a whole number (0 or more), got "${value}"`);
+    return n;
+  };
+}
+
 /** A TCP port, 0 (any free port) to 65535. */
 export function port(flag: string): (value: string) => number {
   return (value) => {

@@ -64,6 +64,8 @@ const typeFilter = z
   });
 /** A FHIR instant, the same pattern the loader checks meta.lastUpdated with. */
 const instant = z.string().regex(INSTANT_PATTERN, 'must be a FHIR instant, e.g. 2026-01-31T00:00:00Z');
+/** A PostgreSQL role name as written unquoted (it is quoted in every statement anyway). */
+const roleName = z.string().regex(/^[a-z_][a-z0-9_$]*$/, 'must be a lower-case role name, e.g. bi_reader');
 const cron = z
   .string()
   .regex(/^\s*\S+(\s+\S+){4,5}\s*$/, 'must be a cron expression of 5 or 6 fields, e.g. "0 2 * * *"');
@@ -378,11 +380,32 @@ export const configSchema = z
           .string()
           .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
           .default('fhir'),
+        /**
+         * Roles that read the warehouse (BI tools, analysts): granted on every run, see
+         * `fhir-etl db grant-read`. `{ role, raw: true }` also reads fhir_raw.
+         */
+        readers: z
+          .array(
+            z.union(
+              [
+                roleName.transform((role) => ({ role, raw: false })),
+                z.strictObject({ role: roleName, raw: z.boolean().default(false) }),
+              ],
+              {
+                error: 'must be a role name or { role: NAME, raw: true }',
+              },
+            ),
+          )
+          .default([]),
+        /** The read-only URL of a warehouse of your own (a role granted with grant-read), for BI tools and the web console. */
+        readerUrl: z.string().min(1).optional(),
       })
-      .default({ schema: 'fhir' }),
+      .default({ schema: 'fhir', readers: [] }),
     sources: z.array(source).default([]),
     /** Folders of the user's own ViewDefinitions, loaded beside the shipped ones. */
     views: z.array(z.string()).default([]),
+    /** Every load (`run`, `schedule`, `load`): a file with more rejects and value errors than `maxRejects` rolls back. */
+    load: z.strictObject({ maxRejects: z.number().int().min(0).optional() }).default({}),
     /** Encryption of stored member tokens: a key in an environment variable or a key file. */
     secrets: z
       .strictObject({

@@ -22,6 +22,21 @@ export class LoadError extends FhirEtlError {
 }
 
 /**
+ * A file held more bad lines and values than the load allows (`--max-rejects`,
+ * `load.maxRejects`): it was rolled back, and the run fails. Loading it again fails the same way.
+ */
+export class TooManyRejectsError extends LoadError {
+  constructor(file: string, bad: number, limit: number, first: string | undefined) {
+    super(
+      `could not load ${file}: more than ${limit} rejected lines and values that did not fit their column ` +
+        `(--max-rejects / load.maxRejects ${limit}; ${bad} so far${first ? `, the first: ${first}` : ''}); ` +
+        'the file was rolled back',
+      { file, limit, bad },
+    );
+  }
+}
+
+/**
  * Causes of a failed load that may not recur, so loading the file again from the start is
  * worth it: its input broke off part way (a reset or closed socket, a body cut off in
  * transit, a gzip stream that ends early), or PostgreSQL rolled the file back for another

@@ -42,3 +42,8 @@ export {
   startKept,
   stopKept,
 } from './warehouse/embedded.ts';
+export * from './access/index.ts';
+export { EMBEDDED_READER } from './warehouse/embedded-reader.ts';
+export { grantEmbeddedReader } from './warehouse/connect.ts';
+export { readOnlyUrl, type ReadOnlyUrlOptions } from './warehouse/read-only-url.ts';
+export * from './analytics/index.ts';

@@ -1,9 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { ConnectionPool, Transaction } from '@databases/pg';
 import {
+  ensureMarts,
   type FileLoadResult,
   type FileToLoad,
   isRetryableLoad,
+  keepReadersGranted,
   loadFile,
   type RawTableRegistry,
   rawTableRegistry,
@@ -34,6 +36,8 @@ export interface LoadContext {
   targets(): LoadTarget[];
   /** A longer NDJSON line is rejected without being held in memory. */
   maxLineBytes: number;
+  /** A file with more rejects and value errors than this is rolled back (`load.maxRejects`); undefined: no limit. */
+  maxRejects?: number | undefined;
 }
 
 export interface LoadContextOptions {
@@ -50,6 +54,8 @@ export interface LoadContextOptions {
   /** Schema of the view tables (default `fhir`). */
   viewSchema?: string;
   maxLineBytes?: number;
+  /** `--max-rejects` / `load.maxRejects`: see LoadContext. */
+  maxRejects?: number | undefined;
 }
 
 export async function prepareLoad(db: ConnectionPool, options: LoadContextOptions): Promise<LoadContext> {
@@ -64,6 +70,10 @@ export async function prepareLoad(db: ConnectionPool, options: LoadContextOption
   );
   const viewTables = [...given, ...kept];
   await rebuildStaleViewTables(db, viewTables);
+  // The marts read the view tables, which may have been created just now.
+  await ensureMarts(db, options.viewSchema ?? 'fhir');
+  // A view schema new to the warehouse was just created: its readers read it at once.
+  await keepReadersGranted(db, [...new Set(viewTables.map((table) => table.schema))]);
   return {
     db,
     rawTables: rawTableRegistry(db),
@@ -71,6 +81,7 @@ export async function prepareLoad(db: ConnectionPool, options: LoadContextOption
     keptViews: kept.map((table) => `${table.schema}.${table.table}`),
     targets: () => (viewTables.length > 0 ? [viewTarget(viewTables)] : []),
     maxLineBytes: options.maxLineBytes ?? 64 * 1024 * 1024,
+    maxRejects: options.maxRejects,
   };
 }
 
@@ -96,6 +107,7 @@ export async function ingestNdjson(
     rawTables: ctx.rawTables,
     targets: ctx.targets(),
     bytesRead,
+    maxRejects: ctx.maxRejects,
     beforeCommit: options.beforeCommit,
   });
 }
@@ -163,6 +175,7 @@ async function loadResources(
     rawTables: ctx.rawTables,
     targets: ctx.targets(),
     bytesRead: () => bytes,
+    maxRejects: ctx.maxRejects,
     beforeCommit: options.beforeCommit,
   });
 }

@@ -23,6 +23,8 @@ export interface LoadOptions {
   /** Files loaded at once, each in its own transaction. */
   concurrency: number;
   maxLineBytes: number;
+  /** `--max-rejects`: a file with more rejects and value errors is rolled back and the load fails. */
+  maxRejects?: number | undefined;
   progress?: ProgressReporter;
   /** The views whose tables are filled beside fhir_raw, in the same transaction as each file. */
   views?: CompiledView[];
@@ -95,6 +97,7 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
     viewSchema: options.viewSchema,
     noViews: options.noViews ?? false,
     maxLineBytes: options.maxLineBytes,
+    maxRejects: options.maxRejects,
   });
   let outcomes: FileOutcome[] = [];
   let warehouseFailure: string | undefined;

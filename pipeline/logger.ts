@@ -19,11 +19,12 @@ const SECRET_KEYS = [
 ];
 
 /**
- * Structured logs on stderr: JSON lines with `--json` (or when stderr is no terminal), and
- * readable lines on a terminal (only warnings and errors unless `level` asks for more, since
- * the progress bar and summary speak there). Every line logged inside a run carries its run id
- * (and the schedule fire that started it), whichever connector logs it. Anything that looks
- * like a secret is redacted wherever it appears in a log object.
+ * Structured logs on stderr: JSON lines only with `--json`; otherwise readable lines, coloured
+ * on a terminal and plain when stderr is a file or a pipe (a CronJob's log), and only warnings
+ * and errors unless `level` asks for more, since the progress and summary speak there. Every
+ * line logged inside a run carries its run id (and the schedule fire that started it),
+ * whichever connector logs it. Anything that looks like a secret is redacted wherever it
+ * appears in a log object.
  */
 export function createLogger(options: { json: boolean; level?: string }): Logger {
   return pino(
@@ -59,13 +60,13 @@ function runFields(): Record<string, unknown> {
 }
 
 function destination(json: boolean): DestinationStream {
-  if (json || !process.stderr.isTTY) return pino.destination({ dest: 2, sync: true });
+  if (json) return pino.destination({ dest: 2, sync: true });
   // In the main thread and synchronous, like the JSON destination: a line logged just
   // before the process exits is never lost.
   return pretty({
     destination: 2,
     sync: true,
-    colorize: true,
+    colorize: Boolean(process.stderr.isTTY),
     translateTime: 'SYS:HH:MM:ss',
     ignore: 'event,source',
     singleLine: true,

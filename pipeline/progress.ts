@@ -91,6 +91,7 @@ export function logProgress(logger: Logger): ProgressReporter {
           status: result.status,
           resources: result.resources,
           rejects: result.rejects,
+          valueErrors: result.valueErrors ?? 0,
           bytes: result.bytes,
         },
         result.status === 'already-loaded' ? `${path}: already loaded, skipped` : `${path}: loaded`,

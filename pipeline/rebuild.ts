@@ -1,5 +1,7 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import {
+  ensureMarts,
+  keepReadersGranted,
   type RebuildResult,
   rawTableName,
   rebuildViewTables,
@@ -34,6 +36,9 @@ export async function rebuildViews(
   const runId = await startRun(db, 'rebuild', '*');
   try {
     const results = await rebuildViewTables(db, tables, { cascade, runId });
+    await ensureMarts(db, schema);
+    // A schema new to the warehouse (rebuild --schema): its readers read it at once.
+    await keepReadersGranted(db, [...new Set(tables.map((table) => table.schema))]);
     const failures = results.flatMap((r) => r.failures.map((f) => ({ ...f, view: r.view })));
     for (const failure of failures) {
       const view = tables.find((t) => t.view.name === failure.view)?.view as CompiledView;

@@ -95,7 +95,18 @@ export async function recordSkippedRun(
 }
 
 export function emptyTotals(): RunTotals {
-  return { files: 0, filesSkipped: 0, resources: 0, bytes: 0, rejects: 0, counts: {}, viewCounts: {} };
+  return {
+    files: 0,
+    filesSkipped: 0,
+    lines: 0,
+    resources: 0,
+    inserted: 0,
+    updated: 0,
+    bytes: 0,
+    rejects: 0,
+    counts: {},
+    viewCounts: {},
+  };
 }
 
 export function addResult(totals: RunTotals, result: FileLoadResult): void {
@@ -104,9 +115,15 @@ export function addResult(totals: RunTotals, result: FileLoadResult): void {
     return;
   }
   totals.files++;
+  totals.lines += result.lines;
   totals.resources += result.resources;
+  for (const c of Object.values(result.counts)) {
+    totals.inserted += c.inserted;
+    totals.updated += c.updated;
+  }
   totals.bytes += result.bytes;
   totals.rejects += result.rejects;
+  if (result.valueErrors) totals.valueErrors = (totals.valueErrors ?? 0) + result.valueErrors;
   const counts = totals.counts as Record<string, number>;
   for (const [type, c] of Object.entries(result.counts)) counts[type] = (counts[type] ?? 0) + c.resources;
   for (const [view, rows] of Object.entries(result.viewCounts)) {

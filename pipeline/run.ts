@@ -8,6 +8,7 @@ import { recordSkippedRun, type SourceRunResult } from './run-recorder.ts';
 import { attributeRun, prefixRunError } from './runs.ts';
 import { isSourceLockLost, leadWith, withSourceLock } from './source-lock.ts';
 import { type RunRequest, runSource } from './sources/index.ts';
+import { grantConfiguredReaders } from './readers.ts';
 import { configuredViews } from './views.ts';
 
 export interface RunOptions {
@@ -40,7 +41,12 @@ export async function runSources(
 ): Promise<SourceRunResult[]> {
   const selected = selectSources(config, options.sources);
   const views = await configuredViews(config.views);
-  const load = await prepareLoad(db, { views, viewSchema: config.warehouse.schema });
+  await grantConfiguredReaders(db, config);
+  const load = await prepareLoad(db, {
+    views,
+    viewSchema: config.warehouse.schema,
+    maxRejects: config.load.maxRejects,
+  });
   if (load.keptViews.length > 0) {
     options.logger.info(
       { event: 'run.kept_views', views: load.keptViews },

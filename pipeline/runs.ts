@@ -7,12 +7,23 @@ import { type ConnectionPool, sql } from '@databases/pg';
 export interface RunTotals {
   files: number;
   filesSkipped: number;
+  /** Lines read from the files (blank lines, rejects and repeats included). */
+  lines: number;
+  /** Resources read (a resource seen twice counts twice). */
   resources: number;
+  /** Of those, new to fhir_raw, and replacing a stored copy; the rest changed nothing (identical, older, repeated). */
+  inserted: number;
+  updated: number;
   bytes: number;
   rejects: number;
+  /** Values written NULL because their view column could not hold them (fhir_etl.value_errors). */
+  valueErrors?: number;
   counts: Record<string, unknown>;
   viewCounts: Record<string, number>;
 }
+
+/** The totals fhir_etl.runs keeps (lines read and inserted/updated are said by the run, not stored). */
+export type RecordedTotals = Omit<RunTotals, 'lines' | 'inserted' | 'updated'>;
 
 /** How a run started: by hand (run, load, rebuild), by a scheduled fire, or as a retry of one. */
 export type RunTrigger = 'manual' | 'schedule' | 'retry';
@@ -84,7 +95,7 @@ export async function startRun(db: ConnectionPool, command: string, source: stri
 export async function finishRun(
   db: ConnectionPool,
   runId: number,
-  totals: RunTotals,
+  totals: RecordedTotals,
   error?: string,
 ): Promise<void> {
   clearInterval(heartbeats.get(runId));
@@ -95,6 +106,7 @@ export async function finishRun(
       ended_at = clock_timestamp(), heartbeat_at = clock_timestamp(),
       files = ${totals.files}, files_skipped = ${totals.filesSkipped},
       resources = ${totals.resources}, bytes = ${totals.bytes}, rejects = ${totals.rejects},
+      value_errors = ${totals.valueErrors ?? 0},
       counts = ${JSON.stringify(totals.counts)}::jsonb,
       view_counts = ${JSON.stringify(totals.viewCounts)}::jsonb,
       error = ${error ?? null}

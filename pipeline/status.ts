@@ -69,6 +69,8 @@ export interface WarehouseStatus {
   checkpoints: Array<{ source: string; scope: string; value: string; updated_at: Date }>;
   tables: Array<{ table: string; rows: number; estimated: boolean; bytes: number }>;
   rejects: number;
+  /** Values written NULL because their view column could not hold them (fhir_etl.value_errors). */
+  valueErrors: number;
   /** Member logins of REST sources; null when that part of the schema is not installed. */
   members: MemberLogins | null;
   /** Bulk exports going on and recent error-file issues; null when not installed. */
@@ -103,6 +105,9 @@ export async function readStatus(
   const checkpoints = await db.query(sql`
     SELECT source, scope, value, updated_at FROM fhir_etl.checkpoints ORDER BY source, scope`);
   const [{ rejects }] = await db.query(sql`SELECT count(*)::bigint AS rejects FROM fhir_etl.rejects`);
+  const [{ value_errors: valueErrors }] = await db.query(
+    sql`SELECT count(*)::bigint AS value_errors FROM fhir_etl.value_errors`,
+  );
   return {
     runs,
     freshness: await readFreshness(db, options.sources ?? []),
@@ -110,6 +115,7 @@ export async function readStatus(
     checkpoints,
     tables: await tableSizes(db, options.viewSchema ?? 'fhir'),
     rejects,
+    valueErrors,
     members: (await tableExists(db, 'fhir_etl.members')) ? await readMemberLogins(db) : null,
     bulk:
       (await tableExists(db, 'fhir_etl.bulk_exports')) && (await tableExists(db, 'fhir_etl.bulk_errors'))

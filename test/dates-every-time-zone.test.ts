@@ -146,3 +146,16 @@ function resources(type: string): Array<Record<string, unknown>> {
     .filter(Boolean)
     .map((line) => JSON.parse(line));
 }
+
+test.serial("a date column reads as the date it holds, whatever this process's time zone", async (t) => {
+  const zone = process.env.TZ;
+  process.env.TZ = 'Asia/Tokyo';
+  t.teardown(() => {
+    if (zone === undefined) delete process.env.TZ;
+    else process.env.TZ = zone;
+  });
+  const [row] = await warehouse.db.query(sql`
+    SELECT id, billable_period_start FROM fhir.explanation_of_benefit ORDER BY id LIMIT 1`);
+  const eob = resources('ExplanationOfBenefit').find((r) => r.id === row.id);
+  t.is(row.billable_period_start, (eob?.billablePeriod as { start: string }).start);
+});

@@ -36,6 +36,8 @@ test('fhir-etl demo loads a bulk and a payer source into the warehouse and answe
   t.regex(demo.stdout, /sandbox-payer\s+\d+\s+succeeded/);
   t.regex(demo.stdout, /Claims and paid amount per member per month/);
   t.regex(demo.stdout, testWarehouse ? /schema fhir of that database/ : /fhir-etl db start/);
+  // It ends by naming the web console's command and URL.
+  t.regex(demo.stdout, /fhir-etl (--database-url URL )?ui\b[^\n]*\n?[^\n]*http:\/\/127\.0\.0\.1:8977\/\s*$/);
 
   const url = testWarehouse?.url ?? (await runCli(['db', 'start'], { cwd: folder, env })).stdout.trim();
   const db: ConnectionPool = pgModule.default({ connectionString: url, bigIntMode: 'number' });
@@ -61,4 +63,15 @@ test('fhir-etl demo loads a bulk and a payer source into the warehouse and answe
     sql`SELECT count(*)::int AS n FROM fhir_etl.members WHERE source = 'sandbox-payer'`,
   );
   t.is(credentials.n, 2);
+
+  // The URL the demo gives BI tools reads the view tables and nothing of fhir_etl.
+  if (testWarehouse) return;
+  const readerUrl = /read-only URL\n\s+(postgres:\/\/fhir_reader:\S+)/.exec(demo.stdout)?.[1];
+  t.truthy(readerUrl, demo.stdout);
+  const reader: ConnectionPool = pgModule.default({ connectionString: readerUrl, bigIntMode: 'number' });
+  t.teardown(() => reader.dispose());
+  const [seen] = await reader.query(sql`SELECT count(*)::int AS n FROM fhir.patient`);
+  t.is(seen.n, 14);
+  const refused = await t.throwsAsync(reader.query(sql`SELECT * FROM fhir_etl.credentials`));
+  t.is((refused as unknown as { code: string }).code, '42501');
 });

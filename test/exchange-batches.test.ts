@@ -395,3 +395,44 @@ test.serial(
     t.is(member?.pulls_stopped, 'no longer in the member input');
   },
 );
+
+test.serial(
+  'a prior payer that answers 404 for a Group: every member is matched again in a new round, in the same run, then pulled',
+  async (t) => {
+    clock.set('2026-08-03T08:00:00Z'); // a day after the last round: young by our clock
+    sandbox.pdex.forgetGroups();
+    const before = sandbox.pdex.matchRequests.length;
+    const exportsBefore = (await exportKickOffs(warehouse.db)).length;
+    const rounds = new Set((await batches()).map((b) => b.round));
+
+    const run = await runExchange(warehouse.db, source, clock);
+
+    t.is(run.status, 'succeeded', run.error);
+    const refused = sandbox.requests.filter(
+      (r) => r.status === 404 && r.url.includes('$davinci-data-export'),
+    );
+    t.is(refused.length, 1, 'the first Group pulled answers 404; the round is matched again at once');
+    t.deepEqual(sentPerRequest(before), [
+      [0, 9, 1],
+      [2, 3, 4],
+      [5, 6, 7],
+    ]);
+    const recorded = await batches();
+    const latest = recorded.at(-1)?.round;
+    t.false(rounds.has(latest), 'a new round');
+    const forgotten = Math.max(...[...rounds].map(Number));
+    t.deepEqual(
+      recorded.filter((b) => b.round === forgotten).map((b) => b.state),
+      ['expired', 'expired', 'expired'],
+      'the forgotten round is recorded expired',
+    );
+    const groups = sandbox.pdex.groups();
+    const kickOffs = (await exportKickOffs(warehouse.db)).slice(exportsBefore);
+    t.deepEqual(
+      kickOffs.slice(-3).map((k) => k.url.replace(/.*\/Group\/([^/]+)\/.*/, '$1')),
+      groups.map((g) => g.id),
+      "the new round's Groups are pulled",
+    );
+    for (const k of kickOffs.slice(-3)) t.is(k.values('_since').length, 1, 'with _since: pulled before');
+  },
+);

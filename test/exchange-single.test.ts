@@ -147,3 +147,28 @@ test.serial(
       t.deepEqual([...(loaded.get(type) ?? [])].sort(), [...ids].sort(), type);
   },
 );
+
+test.serial(
+  'a matched member whose consent ended is no longer pulled, not matched again, and recorded as stopped',
+  async (t) => {
+    const ends = exchangeSource(
+      sandbox,
+      { file: await writeMembersCsv([memberRow(sandbox, MATCHED, { consent_end: '2026-06-10' })]) },
+      keys,
+      { name: 'single-ends', mode: 'single', single: { pull: 'export' } },
+    );
+    const first = await runExchange(warehouse.db, ends, clock);
+    t.is(first.status, 'succeeded', first.error);
+    t.is((await exportKickOffs(warehouse.db, 'single-ends')).length, 1);
+    clock.set('2026-06-15T08:00:00Z');
+    const matchesBefore = sandbox.pdex.matchRequests.length;
+
+    const run = await runExchange(warehouse.db, ends, clock);
+
+    t.is(run.status, 'succeeded', run.error);
+    t.is((await exportKickOffs(warehouse.db, 'single-ends')).length, 1, 'no pull after the consent ended');
+    t.is(sandbox.pdex.matchRequests.length, matchesBefore, 'no new $member-match');
+    const [row] = await exchangeMembers(warehouse.db, 'single-ends');
+    t.like(row, { outcome: 'matched', pulls_stopped: 'consent ended 2026-06-10' });
+  },
+);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { TokenProvider } from '../connectors/auth/token-provider.ts';
-import { createHttpClient, HttpError, TokenOriginError } from '../connectors/http/index.ts';
+import { createHttpClient, HttpAuthError, TokenOriginError } from '../connectors/http/index.ts';
 import { startHttpServer } from './helpers/http-server.ts';
 
 /** Hands out token-1, token-2, ...: a new one only after the current one is invalidated. */
@@ -35,20 +35,50 @@ test('a 401 invalidates the token and retries once with a fresh one', async (t) 
   );
 });
 
-test('a second 401 after renewing the token throws HttpError', async (t) => {
+test('a 401 that comes back after the renewal is retried with backoff under the retry budget, each time with a fresh token', async (t) => {
+  const server = await startHttpServer();
+  t.teardown(server.close);
+  server.route(
+    'GET',
+    '/Patient',
+    { status: 401 },
+    { status: 401 },
+    { status: 401 },
+    { status: 200, json: {} },
+  );
+  const provider = numberedTokens();
+  const waits: number[] = [];
+
+  const response = await createHttpClient({
+    sleep: async (ms) => void waits.push(ms),
+  }).request(server.url('/Patient'), { auth: { provider, allowedOrigins: [server.origin] } });
+
+  t.is(response.status, 200);
+  t.deepEqual(provider.invalidated, ['token-1', 'token-2', 'token-3']);
+  t.deepEqual(
+    server.requestsTo('/Patient').map((r) => r.headers.authorization),
+    ['Bearer token-1', 'Bearer token-2', 'Bearer token-3', 'Bearer token-4'],
+  );
+  t.is(waits.length, 2, 'the first renewal goes at once; later ones back off');
+});
+
+test('a 401 every time, fresh tokens included, throws HttpAuthError once the retry budget is spent', async (t) => {
   const server = await startHttpServer();
   t.teardown(server.close);
   server.route('GET', '/Patient', { status: 401 });
 
   const error = await t.throwsAsync(
-    createHttpClient().request(server.url('/Patient'), {
-      auth: { provider: numberedTokens(), allowedOrigins: [server.origin] },
-    }),
-    { instanceOf: HttpError },
+    createHttpClient({ retry: { maxAttempts: 3 }, sleep: async () => undefined }).request(
+      server.url('/Patient'),
+      { auth: { provider: numberedTokens(), allowedOrigins: [server.origin] } },
+    ),
+    { instanceOf: HttpAuthError },
   );
 
   t.is(error?.status, 401);
-  t.is(server.requestsTo('/Patient').length, 2);
+  t.is(error?.code, 'HTTP_UNAUTHORIZED');
+  t.regex(error?.message ?? '', /GET .*\/Patient answered 401.*after 3 attempts.*fresh token was refused/);
+  t.is(server.requestsTo('/Patient').length, 4, 'one free renewal, then the 3 attempts of the budget');
 });
 
 /** The statuses a Bulk status poll accepts: every error comes back to be read as the job's fate. */
@@ -73,20 +103,23 @@ test('a 401 on a request that accepts 401 still renews the token and retries bef
   );
 });
 
-test('a second 401 on a request that accepts 401 is returned, after one renewal', async (t) => {
+test('a 401 on a request that accepts 401 is never returned as the answer: renewals, then HttpAuthError', async (t) => {
   const server = await startHttpServer();
   t.teardown(server.close);
   server.route('GET', '/status/1', { status: 401 });
   const provider = numberedTokens();
 
-  const response = await createHttpClient().request(server.url('/status/1'), {
-    auth: { provider, allowedOrigins: [server.origin] },
-    accept: POLL_ACCEPTS,
-  });
+  const error = await t.throwsAsync(
+    createHttpClient({ retry: { maxAttempts: 2 }, sleep: async () => undefined }).request(
+      server.url('/status/1'),
+      { auth: { provider, allowedOrigins: [server.origin] }, accept: POLL_ACCEPTS },
+    ),
+    { instanceOf: HttpAuthError },
+  );
 
-  t.is(response.status, 401);
-  t.deepEqual(provider.invalidated, ['token-1']);
-  t.is(server.requestsTo('/status/1').length, 2);
+  t.is(error?.status, 401);
+  t.deepEqual(provider.invalidated, ['token-1', 'token-2', 'token-3']);
+  t.is(server.requestsTo('/status/1').length, 3);
 });
 
 test('an accepted 401 without a token is returned as is: there is nothing to renew', async (t) => {

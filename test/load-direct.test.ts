@@ -69,7 +69,7 @@ function spy(target: LoadTarget, paths: Paths): LoadTarget {
           paths.demoted++;
           batch.demote(type);
         },
-        copyStaged: (tx) => batch.copyStaged(tx),
+        stagedCopies: (tx) => batch.stagedCopies(tx),
       };
     },
   };

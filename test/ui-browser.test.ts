@@ -127,6 +127,32 @@ test('the pipeline page shows each source, the login to redo, and charts drawn a
   t.deepEqual(problems, []);
 });
 
+test('the analytics page draws its four charts, each with its SQL one click away, its figures from SQL', async (t) => {
+  const { page, problems } = await openPage(t);
+  await page.goto(`${ui.url}analytics`);
+  const ids = ['claims-per-month', 'top-diagnoses', 'pmpm', 'utilization'];
+  for (const id of ids) {
+    const canvas = page.locator(`canvas[data-chart="${id}"][data-rendered]`);
+    await canvas.waitFor();
+    const box = await canvas.boundingBox();
+    t.true((box?.width ?? 0) > 200 && (box?.height ?? 0) > 150, `${id} is sized`);
+    const card = page.locator('figure.chart-card', { has: page.locator(`canvas[data-chart="${id}"]`) });
+    await card.locator('details.sql summary').click();
+    t.regex(await card.locator('details.sql pre').innerText(), /SELECT[\s\S]+FROM/);
+  }
+  // The claims chart's data is what SQL says: as many claims in all as the claims table holds.
+  const data = JSON.parse((await page.locator('script#claims-per-month').textContent()) ?? '{}');
+  const charted = (data.series as Array<{ label: string; values: number[] }>)
+    .find((s) => s.label === 'claims')!
+    .values.reduce((a, b) => a + b, 0);
+  const [claims] = await warehouse.db.query(
+    sql`SELECT count(*)::int AS n FROM fhir.explanation_of_benefit WHERE billable_period_start IS NOT NULL`,
+  );
+  t.is(charted, claims.n);
+  await page.screenshot({ path: `${IMAGES}console-analytics.png`, fullPage: true });
+  t.deepEqual(problems, []);
+});
+
 test('search a member by POST, open the page; encounters and a claim paid total match SQL; raw FHIR matches fhir_raw', async (t) => {
   const { page, problems } = await openPage(t);
   const posts: string[] = [];

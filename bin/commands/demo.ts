@@ -4,6 +4,7 @@ import { positiveInt, seed } from '../option-parsers.ts';
 import { withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 import { describeRuns } from './run.ts';
+import { CONSOLE_DEFAULTS } from './ui.ts';
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -29,7 +30,12 @@ export function registerDemoCommand(program: Command): void {
           viewTableCounts,
         },
         { logProgress },
-      ] = await Promise.all([import('../../pipeline/demo.ts'), import('../../pipeline/progress.ts')]);
+        { readOnlyUrl },
+      ] = await Promise.all([
+        import('../../pipeline/demo.ts'),
+        import('../../pipeline/progress.ts'),
+        import('../../loaders/index.ts'),
+      ]);
       await withWarehouse(
         command,
         async (warehouse, logger) => {
@@ -69,7 +75,8 @@ export function registerDemoCommand(program: Command): void {
               ]),
             ),
           );
-          say(`\n${howToConnect(warehouse.embedded)}`);
+          say(`\n${howToConnect(warehouse.embedded ? await readOnlyUrl() : undefined)}`);
+          say(`\n${howToLook(warehouse.embedded)}`);
           process.exitCode = runs.every((r) => r.status === 'succeeded') ? EXIT.ok : EXIT.failed;
         },
         // $DATABASE_URL may well point at a real warehouse: the demo's synthetic members go into
@@ -86,19 +93,33 @@ function indent(text: string): string {
     .join('\n');
 }
 
-function howToConnect(embedded: boolean): string {
-  const lines = embedded
+/** `readerUrl`: the embedded server's read-only URL; undefined for a warehouse of the user's own. */
+function howToConnect(readerUrl: string | undefined): string {
+  const lines = readerUrl
     ? [
         'Query it yourself:',
         '    npx fhir-etl db start                    # keeps the embedded PostgreSQL running, prints its URL',
-        '    psql "$(npx fhir-etl db url)" -c "SELECT * FROM fhir.explanation_of_benefit LIMIT 5"',
+        '    psql "$(npx fhir-etl db url --read-only)" -c "SELECT * FROM fhir.explanation_of_benefit LIMIT 5"',
         '    npx fhir-etl db stop',
-        'BI tools (Metabase, Superset, Power BI): after `db start`, use the host, port, user,',
-        'password and database of that URL; the tables are in schema fhir (docs/tables.md).',
+        'BI tools (Metabase, Superset, Power BI): after `db start`, connect with the read-only URL',
+        `    ${readerUrl}`,
+        '(role fhir_reader: reads schemas fhir and analytics, never fhir_etl, where tokens and secrets are kept;',
+        '`npx fhir-etl db url --read-only` prints it again; docs/tables.md lists the tables).',
       ]
-    : ['Query it yourself: the tables are in schema fhir of that database (docs/tables.md).'];
+    : [
+        'Query it yourself: the tables are in schema fhir of that database (docs/tables.md). For BI tools, create a',
+        'login role and run `npx fhir-etl db grant-read ROLE`: it reads fhir and analytics, never fhir_etl (docs/operations.md).',
+      ];
   return [
     ...lines,
     'Your own sources: copy config/sandbox.example.yaml or a 1up example to fhir-etl.config.yaml, then `npx fhir-etl run`.',
   ].join('\n');
+}
+
+/** The demo's last words: the web console, its command and its URL. */
+function howToLook(embedded: boolean): string {
+  const url = `http://${CONSOLE_DEFAULTS.host}:${CONSOLE_DEFAULTS.port}/`;
+  return embedded
+    ? `Look at it in your browser (pipeline, member records rendered and raw, analytics):\n    npx fhir-etl ui                          # then open ${url}`
+    : `Look at it in your browser: npx fhir-etl --database-url URL ui (with warehouse.readerUrl, a read-only role: docs/operations.md), then open ${url}`;
 }

@@ -2,7 +2,8 @@ import { type Command, Option } from 'commander';
 import type { LoadSummary } from '../../pipeline/load.ts';
 import type { ProgressReporter } from '../../pipeline/progress.ts';
 import { EXIT } from '../exit-codes.ts';
-import { eachValue, positiveInt } from '../option-parsers.ts';
+import { eachValue, positiveInt, wholeNumber } from '../option-parsers.ts';
+import { loadConfig } from '../../config/index.ts';
 import { configuredViewOptions, globalOptions, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
@@ -21,6 +22,12 @@ export function registerLoadCommand(program: Command): void {
       new Option('--max-line-bytes <n>', 'longer lines are rejected')
         .default(64 * 1024 * 1024)
         .argParser(positiveInt('--max-line-bytes')),
+    )
+    .addOption(
+      new Option(
+        '--max-rejects <n>',
+        "a file with more rejected lines and values that do not fit their column is rolled back and the load fails (default: the config's load.maxRejects, else no limit)",
+      ).argParser(wholeNumber('--max-rejects')),
     )
     .option(
       '--views <dir>',
@@ -45,6 +52,8 @@ export function registerLoadCommand(program: Command): void {
         ]);
       const views = viewDirs === false ? [] : await configuredViews(viewDirs);
       const noViews = viewDirs === false;
+      const maxRejects: number | undefined =
+        options.maxRejects ?? (await loadConfig(globalOptions(command).config)).load.maxRejects;
       await withWarehouse(
         command,
         async (warehouse, logger) => {
@@ -55,6 +64,7 @@ export function registerLoadCommand(program: Command): void {
             source: options.source,
             concurrency: options.concurrency,
             maxLineBytes: options.maxLineBytes,
+            maxRejects,
             progress,
             views,
             viewSchema: schema,
@@ -110,6 +120,7 @@ export function describeLoad(summary: LoadSummary): string {
         ` (or SELECT * FROM fhir_etl.rejects WHERE run_id = ${summary.runId})`,
     );
   }
+  if (summary.valueErrors) out.push(describeValueErrors(summary.valueErrors, summary.runId));
   // The warehouse failing the load is one summary, not a line per file it failed.
   if (summary.warehouseFailure) out.push(`FAILED: ${summary.warehouseFailure}`);
   else {
@@ -119,4 +130,12 @@ export function describeLoad(summary: LoadSummary): string {
     }
   }
   return out.join('\n');
+}
+
+/** The line a summary gives to values written NULL because their column could not hold them. */
+export function describeValueErrors(count: number, runId: number): string {
+  return (
+    `${count} values did not fit their view column and were written NULL (the resources are in fhir_raw): ` +
+    `list them with \`fhir-etl rejects --values --run ${runId}\` (or SELECT * FROM fhir_etl.value_errors WHERE run_id = ${runId})`
+  );
 }

@@ -78,16 +78,34 @@ export function runsExitCode(results: SourceRunResult[]): number {
   return EXIT.ok;
 }
 
-/** One line per source, then each failure (or skip) in full. */
+/**
+ * One line per source, then each failure (or skip) in full. Lines read and resources landed
+ * are apart: an incremental export re-reads many resources that change nothing (`unchanged`:
+ * identical or older copies, and repeats of an id).
+ */
 export function describeRuns(results: SourceRunResult[]): string {
   const table = renderTable(
-    ['source', 'run', 'status', 'files', 'resources', 'rejects', 'seconds'],
+    [
+      'source',
+      'run',
+      'status',
+      'files',
+      'lines read',
+      'inserted',
+      'updated',
+      'unchanged',
+      'rejects',
+      'seconds',
+    ],
     results.map((r) => [
       r.source,
       r.runId,
       r.status,
       r.files,
-      r.resources,
+      r.lines,
+      r.inserted,
+      r.updated,
+      Math.max(0, r.resources - r.inserted - r.updated),
       r.rejects,
       Number((r.durationMs / 1000).toFixed(1)),
     ]),
@@ -96,6 +114,13 @@ export function describeRuns(results: SourceRunResult[]): string {
   const rejects = results
     .filter((r) => r.rejects > 0)
     .map((r) => `${r.source}: ${r.rejects} lines rejected; \`fhir-etl rejects --run ${r.runId}\` lists them`);
+  const values = results
+    .filter((r) => (r.valueErrors ?? 0) > 0)
+    .map(
+      (r) =>
+        `${r.source}: ${r.valueErrors} values did not fit their view column and were written NULL; ` +
+        `\`fhir-etl rejects --values --run ${r.runId}\` lists them`,
+    );
   const warnings = results.flatMap((r) => (r.warnings ?? []).map((w) => `${r.source} warning: ${w}`));
-  return [table, ...rejects, ...warnings, ...failures].join('\n');
+  return [table, ...rejects, ...values, ...warnings, ...failures].join('\n');
 }

@@ -1,6 +1,8 @@
 import { type Command, Option } from 'commander';
 import { globalOptions, loadConfiguration } from '../global-options.ts';
+import { consoleAuthFromEnv, requireAuthBeyondLoopback } from '../../ui/index.ts';
 import { port } from '../option-parsers.ts';
+import { CONSOLE_DEFAULTS, serveConsole } from './ui.ts';
 
 export function registerScheduleCommand(program: Command): void {
   program
@@ -20,6 +22,17 @@ export function registerScheduleCommand(program: Command): void {
       'address the metrics endpoint binds to (default: scheduler.metricsHost, 127.0.0.1)',
     )
     .option('--replica <name>', 'this process in fhir_etl.schedule_fires (default: host:pid)')
+    .option('--ui', 'also serve the read-only web console (as `fhir-etl ui`)', false)
+    .addOption(
+      new Option('--ui-port <port>', "the console's port")
+        .default(CONSOLE_DEFAULTS.port)
+        .argParser(port('--ui-port')),
+    )
+    .option(
+      '--ui-host <host>',
+      "the console's address (beyond loopback needs FHIR_ETL_UI_* auth)",
+      CONSOLE_DEFAULTS.host,
+    )
     .action(async (options, command: Command) => {
       const { json, databaseUrl } = globalOptions(command);
       const config = await loadConfiguration(command);
@@ -38,6 +51,7 @@ export function registerScheduleCommand(program: Command): void {
       ]);
       // A wrong schedule is refused (exit 2) before the warehouse is even opened.
       const sources = scheduledSources(config, options.source);
+      if (options.ui) requireAuthBeyondLoopback(options.uiHost, consoleAuthFromEnv());
       const logger = createLogger({ json, level: 'info' });
       const shutdown = stopOnSignals(logger);
       const warehouse = await openWarehouse({
@@ -59,12 +73,24 @@ export function registerScheduleCommand(program: Command): void {
           { event: 'scheduler.warehouse', warehouse: warehouse.displayUrl },
           `warehouse: ${warehouse.displayUrl}`,
         );
-        await runScheduler(warehouse.db, config, {
-          sources: options.source,
-          logger,
-          signal: shutdown.signal,
-          replica: options.replica,
-        });
+        const ui = options.ui
+          ? await serveConsole(warehouse, config, {
+              host: options.uiHost,
+              port: options.uiPort,
+              logger,
+              databaseUrl,
+            })
+          : undefined;
+        try {
+          await runScheduler(warehouse.db, config, {
+            sources: options.source,
+            logger,
+            signal: shutdown.signal,
+            replica: options.replica,
+          });
+        } finally {
+          await ui?.close();
+        }
         await metrics?.close();
       } finally {
         shutdown.dispose();

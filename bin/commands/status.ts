@@ -61,6 +61,12 @@ function describeStatus(status: WarehouseStatus, url: string): string {
   );
   if (status.rejects > 0)
     out.push('', `${status.rejects} rejected lines in all: \`fhir-etl rejects\` lists them`);
+  if (status.valueErrors > 0) {
+    out.push(
+      '',
+      `${status.valueErrors} values did not fit their view column and are NULL there: \`fhir-etl rejects --values\` lists them`,
+    );
+  }
   return out.join('\n');
 }
 

@@ -33,13 +33,40 @@ export class BulkExportFailedError extends FhirEtlError {
   }
 }
 
-/** The status URL is unknown to the server (404): the export was cancelled, expired or forgotten. */
+/** The status URL is unknown to the server (404) or gone (410): the export was cancelled, expired or forgotten. */
 export class BulkExportNotFoundError extends FhirEtlError {
-  constructor(details: { statusUrl: string; detail?: string }) {
+  constructor(details: { statusUrl: string; status?: number; detail?: string }) {
     super(
-      `the Bulk Data export at ${details.statusUrl} no longer exists (404)${details.detail ? `: ${details.detail}` : ''}`,
+      `the Bulk Data export at ${details.statusUrl} no longer exists (${details.status ?? 404})${details.detail ? `: ${details.detail}` : ''}`,
       { code: 'BULK_EXPORT_NOT_FOUND', context: details },
     );
+  }
+}
+
+/**
+ * The status URL kept failing transiently (5xx, gateway errors) for every poll of a run's
+ * budget: the server is unwell, which says nothing about the export. It stays resumable.
+ */
+export class BulkStatusUnavailableError extends FhirEtlError {
+  constructor(details: { statusUrl: string; status: number; polls: number; detail?: string }) {
+    super(
+      `the Bulk Data status URL ${details.statusUrl} answered ${details.status} to ${details.polls} polls in a row` +
+        `${details.detail ? ` (${details.detail})` : ''}; the export was kept and the next run resumes it`,
+      { code: 'BULK_STATUS_UNAVAILABLE', context: details },
+    );
+  }
+}
+
+/**
+ * Every file of the export answered 410 Gone, fresh URLs from the status URL included: the
+ * server expired the export. It is ended `expired` and a new one kicked off with the same `_since`.
+ */
+export class BulkExportExpiredError extends FhirEtlError {
+  constructor(details: { exportId: number; url: string; detail: string }) {
+    super(`export ${details.exportId} expired on the server: ${details.detail} (${details.url})`, {
+      code: 'BULK_EXPORT_EXPIRED',
+      context: details,
+    });
   }
 }
 

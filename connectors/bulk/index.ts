@@ -4,7 +4,7 @@
  *
  * @see Bulk Data STU2 export.html (tolerant of STU1, STU3 and the STU4 ballot)
  */
-export { type AwaitManifestOptions, awaitManifest } from './await-manifest.ts';
+export { type AwaitManifestOptions, awaitManifest, type PollReport } from './await-manifest.ts';
 export { deleteExport } from './delete-export.ts';
 export { type DeletedReference, deletedReferences } from './deleted-entries.ts';
 export * from './errors.ts';

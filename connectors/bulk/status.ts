@@ -29,8 +29,12 @@ export type StatusResult =
   /** 200: the manifest. */
   | { state: 'complete'; manifest: Manifest };
 
-/** Every error status comes back to processStatusResponse, which tells a failed poll from a failed job. */
-const ERROR_STATUSES = Array.from({ length: 200 }, (_, i) => 400 + i);
+/**
+ * Every error status comes back to processStatusResponse, which tells a failed poll from a
+ * failed job; except 401, which is about our token, never the job: the HTTP client renews the
+ * token and retries it under its retry budget, then throws HttpAuthError (the export stays resumable).
+ */
+const ERROR_STATUSES = Array.from({ length: 200 }, (_, i) => 400 + i).filter((status) => status !== 401);
 
 /**
  * Sends one status request. No status is thrown here: 202, 429 and the error statuses all go
@@ -58,7 +62,7 @@ export function pollStatus(
  * - 429: throttled.
  * - 4xx/5xx whose OperationOutcome says `transient`: only the poll failed. So is a 502, 503 or
  *   504 without an OperationOutcome: that is a gateway speaking, not the FHIR server.
- * - 404: the export is gone (BulkExportNotFoundError).
+ * - 404 or 410: the export is gone, expired or forgotten by the server (BulkExportNotFoundError).
  * - anything else: the job failed (BulkExportFailedError with the server's diagnostics).
  *
  * @see Bulk Data STU2 export.html#response---in-progress-status
@@ -92,8 +96,13 @@ export async function processStatusResponse(
   if (isTransientOutcome(body) || isGatewayError(response.status, body)) {
     return { state: 'transient', status: response.status, ...(detail ? { detail } : {}), ...wait };
   }
-  if (response.status === 404)
-    throw new BulkExportNotFoundError({ statusUrl: redactStatusUrl(statusUrl), detail });
+  if (response.status === 404 || response.status === 410) {
+    throw new BulkExportNotFoundError({
+      statusUrl: redactStatusUrl(statusUrl),
+      status: response.status,
+      detail,
+    });
+  }
   throw new BulkExportFailedError({ statusUrl: redactStatusUrl(statusUrl), status: response.status, detail });
 }
 

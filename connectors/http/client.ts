@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { FhirEtlError } from '../../errors/index.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { HttpError, HttpNetworkError, HttpRedirectError } from './errors.ts';
+import { HttpAuthError, HttpError, HttpNetworkError, HttpRedirectError } from './errors.ts';
 import { fetchFailureReason, networkErrorCode, neverReachedServer } from './network-error.ts';
 import { isTransientOutcome } from './operation-outcome.ts';
 import { redactUrl } from './redact-url.ts';
@@ -75,10 +75,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
 }
 
 /**
- * The retry loop: send, then renew the token, return, wait and retry, or fail. A 401 renewal
- * does not use up an attempt (the server is not failing; our token was stale), and comes before
- * `accept`: a caller that accepts 4xx (a Bulk status poll) wants the server's verdict on the
- * request, not on a token revoked early. Only a 401 with a fresh token is the server's answer.
+ * The retry loop: send, then renew the token, return, wait and retry, or fail. A 401 with a
+ * token is never the server's verdict on the request, only on our token (revoked early, or
+ * replaced by a concurrent request's renewal): it renews the token and tries again, even when
+ * the caller accepts 401 (a Bulk status poll wants the server's word on the export, not on a
+ * token). The first renewal is free (a stale token is no failure); each further 401 waits with
+ * backoff and uses an attempt, and one past the budget throws HttpAuthError, whatever `accept` says.
  */
 async function requestWithRetries(exchange: Exchange): Promise<Response> {
   const { settings, init } = exchange;
@@ -93,11 +95,17 @@ async function requestWithRetries(exchange: Exchange): Promise<Response> {
       await handleSendFailure(exchange, error, attempt);
       continue;
     }
-    if (response.status === 401 && token !== undefined && !tokenRenewed) {
-      tokenRenewed = true;
+    if (response.status === 401 && token !== undefined) {
       (init.auth as BearerAuth).provider.invalidate(token);
-      await discardBody(response);
-      attempt--;
+      if (!tokenRenewed) {
+        tokenRenewed = true;
+        await discardBody(response);
+        attempt--;
+        continue;
+      }
+      const body = await readErrorBody(response);
+      if (attempt >= settings.retry.maxAttempts) throw authError(exchange, response, body, attempt);
+      await pause(exchange, backoffDelayMs(attempt, settings.retry), attempt, { status: 401 });
       continue;
     }
     if (isReturned(init, response.status)) return response;
@@ -115,6 +123,17 @@ async function requestWithRetries(exchange: Exchange): Promise<Response> {
       attempts: attempt,
     });
   }
+}
+
+function authError(exchange: Exchange, response: Response, body: string, attempts: number): HttpAuthError {
+  return new HttpAuthError({
+    method: exchange.method,
+    url: shownUrl(exchange),
+    status: response.status,
+    statusText: response.statusText,
+    detail: errorDetail(body),
+    attempts,
+  });
 }
 
 /** What the caller gets back rather than an error: 2xx, what it accepts, a 3xx it handles itself. */

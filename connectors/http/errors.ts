@@ -18,16 +18,32 @@ export class HttpError extends FhirEtlError {
       attempts: number;
     },
     cause?: unknown,
+    kind: { code: string; hint?: string } = { code: 'HTTP_ERROR' },
   ) {
     const status = details.statusText ? `${details.status} ${details.statusText}` : String(details.status);
     const tries = details.attempts > 1 ? ` (after ${details.attempts} attempts)` : '';
     const said = details.detail ? `: ${details.detail}` : '';
-    super(`${details.method} ${details.url} answered ${status}${tries}${said}`, {
-      code: 'HTTP_ERROR',
+    const hint = kind.hint ? `; ${kind.hint}` : '';
+    super(`${details.method} ${details.url} answered ${status}${tries}${said}${hint}`, {
+      code: kind.code,
       context: details,
       cause,
     });
     this.status = details.status;
+  }
+}
+
+/**
+ * The server refused our token (401) every time, fresh tokens included, through the whole
+ * retry budget: an authentication problem (wrong client, scope or clock; a server revoking
+ * tokens), never the server's verdict on what was asked. A Bulk export stays resumable.
+ */
+export class HttpAuthError extends HttpError {
+  constructor(details: ConstructorParameters<typeof HttpError>[0]) {
+    super(details, undefined, {
+      code: 'HTTP_UNAUTHORIZED',
+      hint: 'a fresh token was refused too: check the client, its scope and the server',
+    });
   }
 }
 

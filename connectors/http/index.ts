@@ -6,6 +6,7 @@
 export { createHttpClient, DEFAULT_RETRY_POLICY } from './client.ts';
 export {
   AbortError,
+  HttpAuthError,
   HttpError,
   HttpNetworkError,
   HttpRedirectError,

@@ -10,6 +10,8 @@ import { insertRejects } from './rejects.ts';
 export interface ResourceReference {
   resourceType: string;
   id: string;
+  /** When the source deleted it (an instant), if it said; else DeleteFileOptions.deletedAsOf. */
+  deletedAt?: string;
 }
 
 export interface DeleteFileResult {
@@ -36,6 +38,12 @@ export interface DeleteFileOptions {
   rejects?: () => { kept: RejectRecord[]; count: number };
   /** Runs last inside the file's transaction (a connector's checkpoint). */
   beforeCommit?: (tx: Transaction, result: DeleteFileResult) => Promise<void>;
+  /**
+   * When deletions that carry no date of their own happened, at the latest (a Bulk export's
+   * transactionTime). A stored copy whose meta.lastUpdated is later than a deletion's date was
+   * written after it and stays; one without lastUpdated, or not later, is deleted.
+   */
+  deletedAsOf?: string;
 }
 
 /**
@@ -75,18 +83,25 @@ async function deleteInTransaction(
   batches: AsyncIterable<ResourceReference[]>,
   options: DeleteFileOptions,
 ): Promise<{ result: DeleteFileResult; record: FileRecord }> {
-  await tx.query(sql`CREATE TEMP TABLE fhir_etl_deleted (resource_type text, id text) ON COMMIT DROP`);
+  await tx.query(
+    sql`CREATE TEMP TABLE fhir_etl_deleted (resource_type text, id text, deleted_at timestamptz) ON COMMIT DROP`,
+  );
   let references = 0;
   for await (const batch of batches) {
     if (batch.length === 0) continue;
     references += batch.length;
     await tx.query(sql`
-      INSERT INTO fhir_etl_deleted (resource_type, id)
-      SELECT * FROM unnest(${batch.map((r) => r.resourceType)}::text[], ${batch.map((r) => r.id)}::text[])`);
+      INSERT INTO fhir_etl_deleted (resource_type, id, deleted_at)
+      SELECT r.resource_type, r.id, coalesce(r.deleted_at, ${options.deletedAsOf ?? null}::timestamptz)
+      FROM unnest(${batch.map((r) => r.resourceType)}::text[], ${batch.map((r) => r.id)}::text[],
+                  ${batch.map((r) => r.deletedAt ?? null)}::timestamptz[]) AS r(resource_type, id, deleted_at)`);
   }
   const types = await typesWithRawTables(tx);
   const deleted: Record<string, number> = {};
-  for (const type of types) deleted[type] = await markRawDeleted(tx, file, type);
+  for (const type of types) {
+    await keepNewerCopies(tx, file, type);
+    deleted[type] = await markRawDeleted(tx, file, type);
+  }
   const viewRows = await deleteViewRows(tx, options.viewTables, file.source, types);
   const unreadable = options.rejects?.() ?? { kept: [], count: 0 };
   await insertRejects(tx, file, unreadable.kept);
@@ -104,6 +119,19 @@ async function typesWithRawTables(tx: Transaction): Promise<string[]> {
     SELECT DISTINCT d.resource_type FROM fhir_etl_deleted d
     JOIN fhir_etl.raw_tables r ON r.resource_type = d.resource_type`);
   return rows.map((row) => row.resource_type);
+}
+
+/**
+ * Takes off the list the deletions of resources whose stored copy is later (by meta.lastUpdated)
+ * than the deletion's date: that copy was written after the deletion (the id was created
+ * again) and stays, in fhir_raw and in the view tables. A copy without lastUpdated, or a
+ * deletion without a date, cannot be ordered: the deletion applies.
+ */
+async function keepNewerCopies(tx: Transaction, file: FileToLoad, resourceType: string): Promise<void> {
+  await tx.query(sql`
+    DELETE FROM fhir_etl_deleted d USING ${sql.ident('fhir_raw', rawTableName(resourceType))} t
+    WHERE d.resource_type = ${resourceType} AND t.source = ${file.source} AND t.id = d.id
+      AND t.last_updated > d.deleted_at`);
 }
 
 async function markRawDeleted(tx: Transaction, file: FileToLoad, resourceType: string): Promise<number> {

@@ -3,6 +3,7 @@ import { copyInto } from '../postgres/copy.ts';
 import type { TargetBatch } from './load-target.ts';
 import type { DirectRows } from './raw-batch.ts';
 import { rawTableName } from './raw-tables.ts';
+import { isRowDataError } from './safety-net.ts';
 import type { FileToLoad } from './types.ts';
 
 /** Errors that mean "this id is taken" (or a wait on a concurrent loader of it was broken). */
@@ -35,8 +36,15 @@ export async function mayCopyDirect(
 }
 
 /**
+ * How a direct batch went: `landed`; `taken` (an id is taken: the batch and the rest of the
+ * type are staged); `refused` (PostgreSQL refused a row's data: the batch is staged, where the
+ * safety net finds the row, see safety-net.ts). Not landed, the savepoint is rolled back.
+ */
+export type DirectOutcome = 'landed' | 'taken' | 'refused';
+
+/**
  * COPYs one batch of a type straight into fhir_raw (and its view rows into the view tables)
- * inside a savepoint. Returns false, with the savepoint rolled back, when an id is taken.
+ * inside a savepoint.
  */
 export async function copyDirect(
   tx: Transaction,
@@ -44,7 +52,7 @@ export async function copyDirect(
   resourceType: string,
   rows: DirectRows,
   targetBatches: TargetBatch[],
-): Promise<boolean> {
+): Promise<DirectOutcome> {
   const table = rawTableName(resourceType);
   await tx.query(sql`SAVEPOINT fhir_etl_direct`);
   try {
@@ -55,10 +63,11 @@ export async function copyDirect(
     );
     for (const t of targetBatches) await t.copyDirect(tx, file, resourceType);
   } catch (error) {
-    if (!ID_TAKEN.has((error as { code?: string }).code ?? '')) throw error;
+    const taken = ID_TAKEN.has((error as { code?: string }).code ?? '');
+    if (!taken && !isRowDataError(error)) throw error;
     await tx.query(sql`ROLLBACK TO SAVEPOINT fhir_etl_direct`);
     await tx.query(sql`RELEASE SAVEPOINT fhir_etl_direct`);
-    return false;
+    return taken ? 'taken' : 'refused';
   }
   // The savepoint's transaction id marks the rows this file wrote (see mergeType).
   const [row] = await tx.query(
@@ -66,7 +75,7 @@ export async function copyDirect(
   );
   rows.landedIn(row.xmin);
   await tx.query(sql`RELEASE SAVEPOINT fhir_etl_direct`);
-  return true;
+  return 'landed';
 }
 
 /** The advisory lock that keeps a type's direct path to one file at a time (per source). */

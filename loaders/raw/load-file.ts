@@ -1,4 +1,6 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { TooManyRejectsError } from '../errors.ts';
+import type { CopyBuffer } from '../postgres/copy-buffer.ts';
 import { copyDirect, mayCopyDirect } from './direct-copy.ts';
 import { DuplicateDetector } from './duplicate-ids.ts';
 import { loadExactlyOnce } from './exactly-once.ts';
@@ -6,7 +8,8 @@ import type { LoadTarget, MergedType } from './load-target.ts';
 import { RawBatch } from './raw-batch.ts';
 import type { RawTableRegistry } from './raw-tables.ts';
 import { insertRejects } from './rejects.ts';
-import { copyStaged, lockForMerge, type MergeCounts, mergeType } from './staged-merge.ts';
+import { copyStagedBatches, type StagedCopy } from './safety-net.ts';
+import { createRawStage, lockForMerge, type MergeCounts, mergeType, stagedRawCopy } from './staged-merge.ts';
 import {
   alreadyLoadedResult,
   type FileLoadResult,
@@ -23,6 +26,11 @@ export interface LoadFileOptions {
   targets?: LoadTarget[];
   /** Raw text kept per rejected line. */
   rejectTextLimit?: number;
+  /**
+   * Past this many rejects and value errors the file is rolled back (TooManyRejectsError);
+   * undefined: no limit.
+   */
+  maxRejects?: number | undefined;
   /** Bytes of COPY text buffered before a batch is sent. */
   batchBytes?: number;
   /** The same for batches COPYed straight into fhir_raw (larger: one savepoint each). */
@@ -108,6 +116,7 @@ async function loadInTransaction(
   let holdsDirectLock = false;
   let lines = 0;
   let rejectCount = 0;
+  const limit = rejectLimit(file, options.maxRejects);
 
   const flush = async () => {
     // Everything pending is detached now, synchronously: the next batch fills while this one is sent.
@@ -118,7 +127,8 @@ async function loadInTransaction(
       const state = types.get(resourceType) as TypeState;
       // Rows added before a repeat are first occurrences: they may still go direct. After a
       // refusal the rest of the type is staged (its ids are evidently not all new).
-      if (!state.refused && (await copyDirect(tx, file, resourceType, rows, targetBatches))) {
+      const outcome = state.refused ? 'taken' : await copyDirect(tx, file, resourceType, rows, targetBatches);
+      if (outcome === 'landed') {
         state.directInserted += rows.count;
         state.ownXmins.add(rows.xmin as string);
         for (const t of targetBatches) t.landed(resourceType);
@@ -126,19 +136,44 @@ async function loadInTransaction(
       }
       // The batch is staged as a whole (raw rows and view rows): it must count as staged, or the
       // type would never be merged (a type whose rows were all added direct has staged === 0).
-      state.direct = false;
-      state.refused = true;
+      // A row's data refused: only this batch is staged, where the safety net finds the row.
+      if (outcome === 'taken') {
+        state.direct = false;
+        state.refused = true;
+      }
       state.staged += rows.count;
       rows.stageInto(raw.staged);
       for (const t of targetBatches) t.demote(resourceType);
     }
+    const copies: StagedCopy[] = [];
     if (raw.staged.length > 0) {
-      await copyStaged(tx, raw.staged, stageCreated);
+      if (!stageCreated) await createRawStage(tx);
       stageCreated = true;
+      copies.push(rawCopy(raw.staged));
     }
-    for (const t of targetBatches) await t.copyStaged(tx);
+    for (const t of targetBatches) copies.push(...(await t.stagedCopies(tx)));
+    for (const refused of await copyStagedBatches(tx, copies)) {
+      pendingRejects.push(refused);
+      limit.count(refused);
+    }
     if (pendingRejects.length > 0)
       rejectCount += await insertRejects(tx, file, pendingRejects, options.rejectTextLimit);
+  };
+  /**
+   * A staged raw row PostgreSQL refused is a reject: it is neither merged nor counted. (It
+   * stays in `staged`, so the view tables take only the staged rows of merged resources.)
+   */
+  const rawCopy = (rows: CopyBuffer): StagedCopy => {
+    const copy = stagedRawCopy(rows);
+    return {
+      ...copy,
+      refused(row, error) {
+        const reject = copy.refused(row, error);
+        const state = types.get(reject.resourceType ?? '');
+        if (state) state.counts.resources--;
+        return reject;
+      },
+    };
   };
   // One batch is sent while the next is parsed: PostgreSQL ingests as Node parses, and at
   // most two batches are in memory. Only one flush runs at a time on the connection.
@@ -154,6 +189,7 @@ async function loadInTransaction(
     if (record === undefined) continue;
     if (!record.ok) {
       rejects.push(record);
+      limit.count(record);
     } else {
       let state = types.get(record.resourceType);
       if (!state) {
@@ -183,7 +219,10 @@ async function loadInTransaction(
       }
       for (const target of targets) {
         const failure = target.add(record, record.line, state.direct);
-        if (failure) rejects.push(failure);
+        if (failure) {
+          rejects.push(failure);
+          limit.count(failure);
+        }
       }
     }
     if (batch.full || rejects.length >= 1000 || targets.some((t) => t.full)) await startFlush();
@@ -219,10 +258,14 @@ async function loadInTransaction(
     };
   }
   const viewCounts: TargetCounts = {};
+  let valueErrors = 0;
   for (const target of targets) {
-    Object.assign(viewCounts, await target.finish(tx, file, merged));
+    const written = await target.finish(tx, file, merged);
+    Object.assign(viewCounts, written.rows);
+    valueErrors += written.valueErrors;
   }
 
+  limit.countValueErrors(valueErrors);
   const resources = Object.values(counts).reduce((sum, c) => sum + c.resources, 0);
   return {
     status: 'loaded',
@@ -230,6 +273,7 @@ async function loadInTransaction(
     bytes: options.bytesRead?.() ?? 0,
     resources,
     rejects: rejectCount,
+    valueErrors,
     counts,
     viewCounts,
   };
@@ -247,4 +291,29 @@ interface TypeState {
   staged: number;
   /** Transaction ids (xmin) of the savepoints that copied rows directly: rows this file wrote. */
   ownXmins: Set<string>;
+}
+
+/**
+ * Counts a file's bad lines and values against `--max-rejects`: past the limit it throws,
+ * which rolls the file back. Rejects are counted as they are found (a file of bad lines stops
+ * early); value errors once the view tables are written (a staged row's only count if merged).
+ */
+function rejectLimit(file: FileToLoad, max: number | undefined) {
+  let bad = 0;
+  let first: string | undefined;
+  const check = () => {
+    if (max !== undefined && bad > max) throw new TooManyRejectsError(file.path, bad, max, first);
+  };
+  return {
+    count(reject: RejectRecord): void {
+      bad++;
+      first ??= `line ${reject.line}: ${reject.reason}`;
+      check();
+    },
+    countValueErrors(count: number): void {
+      bad += count;
+      first ??= count > 0 ? `${count} values written NULL (fhir-etl rejects --values)` : undefined;
+      check();
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import type { Transaction } from '@databases/pg';
+import type { StagedCopy } from './safety-net.ts';
 import type { FileToLoad, RejectRecord, ResourceRecord, TargetCounts } from './types.ts';
 
 /** What the staged merge into fhir_raw did for one resource type of the file. */
@@ -29,8 +30,15 @@ export interface LoadTarget {
   readonly full: boolean;
   /** Detaches the pending rows, synchronously, to be sent while the next batch is read. */
   take(): TargetBatch;
-  /** Replaces the rows of the resources the staged merge changed; returns the rows written per table. */
-  finish(tx: Transaction, file: FileToLoad, merged: Record<string, MergedType>): Promise<TargetCounts>;
+  /**
+   * Replaces the rows of the resources the staged merge changed; returns the rows written per
+   * table and the values recorded as not fitting their column (fhir_etl.value_errors).
+   */
+  finish(
+    tx: Transaction,
+    file: FileToLoad,
+    merged: Record<string, MergedType>,
+  ): Promise<{ rows: TargetCounts; valueErrors: number }>;
 }
 
 /** The rows a target had pending when the loader cut a batch. */
@@ -41,6 +49,9 @@ export interface TargetBatch {
   landed(resourceType: string): void;
   /** The direct copy of that type was rolled back: its rows are staged instead. */
   demote(resourceType: string): void;
-  /** Copies the staged rows into the staging tables. */
-  copyStaged(tx: Transaction): Promise<void>;
+  /**
+   * The COPYs of the staged rows into the staging tables (created here when needed), for the
+   * loader to send with its own (see safety-net.ts).
+   */
+  stagedCopies(tx: Transaction): Promise<StagedCopy[]>;
 }

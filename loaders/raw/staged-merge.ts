@@ -1,25 +1,42 @@
 import { type SQLQuery, sql, type Transaction } from '@databases/pg';
-import { copyInto } from '../postgres/copy.ts';
 import type { CopyBuffer } from '../postgres/copy-buffer.ts';
 import { directLockKey } from './direct-copy.ts';
 import { rawTableName } from './raw-tables.ts';
+import { copyFields, type StagedCopy } from './safety-net.ts';
 import type { FileToLoad } from './types.ts';
 
 /** The temporary table a file's staged rows of every type are COPYed into before the merge. */
 const STAGE = 'fhir_etl_stage_raw';
 
 /**
- * COPYs a batch of staged rows (see RawBatch.addStaged) into the staging table, created by
- * the file's first staged batch.
+ * Creates the staging table, on the file's first staged batch. `resource` is jsonb so that a
+ * resource PostgreSQL cannot store is refused by the COPY, where the safety net finds it,
+ * rather than by the merge.
  */
-export async function copyStaged(tx: Transaction, rows: CopyBuffer, created: boolean): Promise<void> {
-  if (!created) {
-    await tx.query(sql`
-      CREATE TEMP TABLE ${sql.ident(STAGE)} (
-        id text, version_id text, last_updated timestamptz, resource text, seq integer, resource_type text
-      ) ON COMMIT DROP`);
-  }
-  await copyInto(tx, `COPY ${STAGE} FROM STDIN`, rows.contents());
+export async function createRawStage(tx: Transaction): Promise<void> {
+  await tx.query(sql`
+    CREATE TEMP TABLE ${sql.ident(STAGE)} (
+      id text, version_id text, last_updated timestamptz, resource jsonb, seq integer, resource_type text
+    ) ON COMMIT DROP`);
+}
+
+/** The COPY of a batch of staged rows (see RawBatch.addStaged) into the staging table. */
+export function stagedRawCopy(rows: CopyBuffer): StagedCopy {
+  return {
+    statement: `COPY ${STAGE} FROM STDIN`,
+    payload: rows.contents(),
+    refused(row, error) {
+      const [id, , , resource, seq, resourceType] = copyFields(row);
+      return {
+        ok: false,
+        line: Number(seq),
+        resourceType: resourceType ?? undefined,
+        id: id ?? undefined,
+        reason: `PostgreSQL refused the resource: ${error.message} (it is not in fhir_raw)`,
+        text: resource ?? '',
+      };
+    },
+  };
 }
 
 /** What a type's merge did; `ownReplaced`: stored rows this same file had copied directly and replaced. */

@@ -13,6 +13,11 @@ export interface FileToLoad {
   /** Shown in rejects and messages. */
   path: string;
   runId: number;
+  /**
+   * The file's identity across downloads, when it may come again under another fileKey (a Bulk
+   * file of a new export): its rejects are keyed by it, so loading it again replaces them.
+   */
+  rejectKey?: string;
 }
 
 export interface TypeCounts {
@@ -30,6 +35,8 @@ export interface FileLoadResult {
   bytes: number;
   resources: number;
   rejects: number;
+  /** Values written NULL because their view column could not hold them (fhir_etl.value_errors); absent: none. */
+  valueErrors?: number;
   counts: Record<string, TypeCounts>;
   viewCounts: TargetCounts;
 }
@@ -42,6 +49,7 @@ export function alreadyLoadedResult(): FileLoadResult {
     bytes: 0,
     resources: 0,
     rejects: 0,
+    valueErrors: 0,
     counts: {},
     viewCounts: {},
   };

@@ -4,7 +4,7 @@ import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
 /**
  * Removes every row of the deleted resources (listed in the temporary table
  * fhir_etl_deleted (resource_type, id)) from the view tables of their type: a child view's
- * lines go with their resource.
+ * lines go with their resource, and so do the value errors recorded for them.
  * @returns rows removed per view
  */
 export async function deleteViewRows(
@@ -25,6 +25,11 @@ export async function deleteViewRows(
       )
       SELECT count(*)::int AS rows FROM removed`);
     removed[table.view.name] = row.rows;
+    // The values recorded as bad in those rows go with them.
+    await tx.query(sql`
+      DELETE FROM fhir_etl.value_errors v USING fhir_etl_deleted d
+      WHERE v.view_name = ${table.view.name} AND v.source = ${source}
+        AND d.resource_type = ${table.view.resource} AND v.resource_type = d.resource_type AND v.resource_id = d.id`);
   }
   return removed;
 }

@@ -3,6 +3,9 @@ import { type BlockedTable, ViewDependentsError } from '../errors.ts';
 import { copyInto } from '../postgres/copy.ts';
 import { escapeCopyText } from '../postgres/copy-text.ts';
 import { rawTableName } from '../raw/raw-tables.ts';
+import { isBadValue } from '../values/column-values.ts';
+import { recordedValue } from '../values/value-errors.ts';
+import type { ColumnEncoder } from './column-types.ts';
 import {
   type DependentsOutcome,
   type DependentView,
@@ -17,6 +20,8 @@ export interface RebuildResult {
   view: string;
   rows: number;
   resources: number;
+  /** Values written NULL because the column cannot hold them (recorded in fhir_etl.value_errors). */
+  valueErrors: number;
   failures: Array<{ source: string; id: string; error: string }>;
   /** The views over the table that were saved, dropped and made again around a column change. */
   dependents: DependentsOutcome;
@@ -106,9 +111,12 @@ async function rebuildOne(
     view: table.view.name,
     rows: 0,
     resources: 0,
+    valueErrors: 0,
     failures: [],
     dependents: { recreated: [], notRecreated: [] },
   };
+  // The view's rows are all written again, and its value errors found again.
+  await tx.query(sql`DELETE FROM fhir_etl.value_errors WHERE view_name = ${table.view.name}`);
   await fill(tx, table, result, options.onProgress);
   await tx.query(sql`ANALYZE ${sql.ident(table.schema, table.table)}`);
   result.dependents = await recreateViews(tx, saved, options.runId);
@@ -136,13 +144,27 @@ async function fill(
       ORDER BY source, id LIMIT ${PAGE}`);
     if (page.length === 0) break;
     const lines: string[] = [];
+    const bad: BadCell[] = [];
     for (const row of page) {
       result.resources++;
       try {
         for (const values of table.view.emit(JSON.parse(row.resource))) {
           let line = `${escapeCopyText(row.source)}\t${escapeCopyText(row.id)}\t${row.run_id}`;
-          for (let i = 0; i < values.length; i++)
-            line += `\t${(table.encoders[i] as (v: unknown) => string)(values[i])}`;
+          for (let i = 0; i < values.length; i++) {
+            const encoded = (table.encoders[i] as ColumnEncoder)(values[i]);
+            if (isBadValue(encoded)) {
+              line += '\t\\N';
+              bad.push({
+                source: row.source,
+                id: row.id,
+                column: i,
+                value: values[i],
+                reason: encoded.reason,
+              });
+            } else {
+              line += `\t${encoded}`;
+            }
+          }
           lines.push(`${line}\n`);
         }
       } catch (error) {
@@ -150,6 +172,8 @@ async function fill(
       }
     }
     if (lines.length > 0) await copyInto(tx, copy, lines.join(''));
+    if (bad.length > 0) await recordBadCells(tx, table, bad);
+    result.valueErrors += bad.length;
     result.rows += lines.length;
     const last = page[page.length - 1] as { source: string; id: string };
     after = { source: last.source, id: last.id };
@@ -182,6 +206,26 @@ function blockedTable(table: ViewTable, change: TableChange, blocking: Dependent
     ],
     dependents: blocking.map((view) => ({ name: `${view.schema}.${view.name}`, columns: view.columns })),
   };
+}
+
+/** A value the rebuild wrote NULL. */
+interface BadCell {
+  source: string;
+  id: string;
+  column: number;
+  value: unknown;
+  reason: string;
+}
+
+/** Records the bad values a rebuild found; it knows neither the file nor the line they came from. */
+async function recordBadCells(tx: Transaction, table: ViewTable, bad: BadCell[]): Promise<void> {
+  await tx.query(sql`
+    INSERT INTO fhir_etl.value_errors (source, resource_type, resource_id, view_name, column_name, value, reason)
+    SELECT b.source, ${table.view.resource}, b.id, ${table.view.name}, b.column_name, b.value, b.reason
+    FROM unnest(${bad.map((b) => b.source)}::text[], ${bad.map((b) => b.id)}::text[],
+                ${bad.map((b) => (table.view.columns[b.column] as { name: string }).name)}::text[],
+                ${bad.map((b) => recordedValue(b.value))}::text[], ${bad.map((b) => b.reason)}::text[])
+      AS b(source, id, column_name, value, reason)`);
 }
 
 function quoteIdent(name: string): string {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type ConnectionPool, type SQLQuery, sql, type Transaction } from '@databases/pg';
 import type { CompiledView, SelectNode, ViewDefinition } from '../../transforms/index.ts';
-import { encoderFor, sqlTypeOf, type ValueEncoder } from './column-types.ts';
+import { type ColumnEncoder, encoderFor, sqlTypeOf } from './column-types.ts';
 import { qualifiedName, type TableChange } from './table-changes.ts';
 
 /** A compiled view bound to its table: where its rows go and how each column is encoded. */
@@ -10,7 +10,8 @@ export interface ViewTable {
   schema: string;
   table: string;
   sqlTypes: string[];
-  encoders: ValueEncoder[];
+  /** Per column: checks a value against the column's type and encodes it for COPY. */
+  encoders: ColumnEncoder[];
   /** Hash of the definition: a table built from another signature is rebuilt. */
   signature: string;
 }

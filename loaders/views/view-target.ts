@@ -1,9 +1,17 @@
 import { sql, type Transaction } from '@databases/pg';
 import { errorMessage } from '../../errors/index.ts';
 import { copyInto } from '../postgres/copy.ts';
-import { escapeCopyText } from '../postgres/copy-text.ts';
+import { COPY_NULL, escapeCopyText } from '../postgres/copy-text.ts';
 import type { LoadTarget, MergedType, TargetBatch } from '../raw/load-target.ts';
+import { copyFields, type StagedCopy } from '../raw/safety-net.ts';
 import type { FileToLoad, RejectRecord, ResourceRecord, TargetCounts } from '../raw/types.ts';
+import { type ColumnEncoder, isBadValue } from '../values/column-values.ts';
+import {
+  deleteChangedValueErrors,
+  insertValueErrors,
+  recordedValue,
+  type ValueError,
+} from '../values/value-errors.ts';
 import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
 
 /**
@@ -14,6 +22,10 @@ import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
  * view (COPY into temporary tables); once fhir_raw is merged, each changed resource's old rows
  * are deleted and its new rows inserted, so a resource seen again never leaves stale rows (a
  * child view's lines included).
+ *
+ * Each value is checked against its column's type as it is encoded (column-values.ts): a value
+ * the column cannot hold is written NULL and recorded in fhir_etl.value_errors, following its
+ * row (recorded when the row is written, replaced when the row is replaced).
  */
 export function viewTarget(tables: ViewTable[], options: { batchBytes?: number } = {}): LoadTarget {
   const limit = options.batchBytes ?? 4 << 20;
@@ -32,6 +44,9 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
     byType.set(view.table.view.resource, list);
   }
   let bytes = 0;
+  /** Value errors of rows written straight into the view tables, and of staged rows (kept if merged). */
+  const landedErrors: ValueError[] = [];
+  const stagedErrors: ValueError[] = [];
 
   const take = (): TargetBatch => {
     const detached = views.map((view) => {
@@ -51,7 +66,10 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
         }
       },
       landed(resourceType) {
-        for (const { view, pending } of ofType(resourceType)) view.directRows += pending.direct.length;
+        for (const { view, pending } of ofType(resourceType)) {
+          view.directRows += pending.direct.length;
+          for (const error of pending.directErrors) landedErrors.push(error);
+        }
       },
       demote(resourceType) {
         for (const { pending } of ofType(resourceType)) {
@@ -60,15 +78,20 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
           }
           pending.direct = [];
           pending.directSeqs = [];
+          for (const error of pending.directErrors) pending.stagedErrors.push(error);
+          pending.directErrors = [];
         }
       },
-      async copyStaged(tx) {
+      async stagedCopies(tx) {
+        const copies: StagedCopy[] = [];
         for (const { view, pending } of detached) {
+          for (const error of pending.stagedErrors) stagedErrors.push(error);
           if (pending.staged.length === 0) continue;
           if (!view.created) await createStage(tx, view);
           view.stagedRows += pending.staged.length;
-          await copyInto(tx, `COPY ${view.stage} FROM STDIN`, pending.staged.join(''));
+          copies.push(stagedViewCopy(view, pending.staged.join('')));
         }
+        return copies;
       },
     };
   };
@@ -98,7 +121,13 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
         }
         const pending = view.pending;
         for (const row of rows) {
-          const body = encodeRow(id, row, view.table);
+          const body = encodeRow(
+            id,
+            row,
+            view.table,
+            record,
+            direct ? pending.directErrors : pending.stagedErrors,
+          );
           if (direct) {
             pending.direct.push(body);
             pending.directSeqs.push(seq);
@@ -115,6 +144,9 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
 
     async finish(tx, file, merged) {
       const counts: TargetCounts = {};
+      // Rows written directly were new; a later copy of the same resource in this file replaced
+      // them (and their errors, deleted with the changed resources' below).
+      let valueErrors = await insertValueErrors(tx, file, landedErrors, false);
       const changed = (view: StagedView) => {
         const change = merged[view.table.view.resource];
         return change && change.inserted + change.updated > 0 ? change : undefined;
@@ -123,10 +155,14 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
       if (views.some(changed)) await tx.query(sql`ANALYZE fhir_etl_changed`);
       for (const view of views) {
         const change = changed(view);
+        if (change && change.updated > 0) {
+          await deleteChangedValueErrors(tx, file, view.table.view.name, view.table.view.resource);
+        }
         const replaced = change ? await replaceChangedRows(tx, view, file, change) : 0;
         counts[view.table.view.name] = view.directRows + replaced;
       }
-      return counts;
+      valueErrors += await insertValueErrors(tx, file, stagedErrors, true);
+      return { rows: counts, valueErrors };
     },
   };
 }
@@ -151,10 +187,13 @@ interface PendingRows {
   staged: string[];
   direct: string[];
   directSeqs: number[];
+  /** The value errors of those rows. */
+  stagedErrors: ValueError[];
+  directErrors: ValueError[];
 }
 
 function emptyPending(): PendingRows {
-  return { staged: [], direct: [], directSeqs: [] };
+  return { staged: [], direct: [], directSeqs: [], stagedErrors: [], directErrors: [] };
 }
 
 async function createStage(tx: Transaction, view: StagedView): Promise<void> {
@@ -167,6 +206,25 @@ async function createStage(tx: Transaction, view: StagedView): Promise<void> {
   view.created = true;
 }
 
+/** The COPY of a view's staged rows; a row PostgreSQL refuses becomes a reject naming the view. */
+function stagedViewCopy(view: StagedView, payload: string): StagedCopy {
+  return {
+    statement: `COPY ${view.stage} FROM STDIN`,
+    payload,
+    refused(row, error) {
+      const fields = copyFields(row);
+      return {
+        ok: false,
+        line: Number(fields[fields.length - 1]),
+        resourceType: view.table.view.resource,
+        id: fields[0] ?? undefined,
+        reason: `view ${view.table.view.name}: PostgreSQL refused a row: ${error.message} (the resource is in fhir_raw; this row of the view is not)`,
+        text: '',
+      };
+    },
+  };
+}
+
 function directCopyStatement(table: ViewTable): string {
   const columns = ['_resource_id', ...table.view.columns.map((c) => c.name), '_source', '_run_id'];
   return `COPY ${quoteIdent(table.schema)}.${quoteIdent(table.table)} (${columns.map(quoteIdent).join(', ')}) FROM STDIN`;
@@ -176,9 +234,32 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-function encodeRow(id: string, row: unknown[], table: ViewTable): string {
+/** A row's COPY text; each value its column cannot hold is written NULL and added to `errors`. */
+function encodeRow(
+  id: string,
+  row: unknown[],
+  table: ViewTable,
+  record: ResourceRecord,
+  errors: ValueError[],
+): string {
   let line = id;
-  for (let i = 0; i < row.length; i++) line += `\t${(table.encoders[i] as (v: unknown) => string)(row[i])}`;
+  for (let i = 0; i < row.length; i++) {
+    const encoded = (table.encoders[i] as ColumnEncoder)(row[i]);
+    if (isBadValue(encoded)) {
+      line += `\t${COPY_NULL}`;
+      errors.push({
+        line: record.line,
+        resourceType: record.resourceType,
+        resourceId: record.id,
+        view: table.view.name,
+        column: (table.view.columns[i] as { name: string }).name,
+        value: recordedValue(row[i]),
+        reason: encoded.reason,
+      });
+    } else {
+      line += `\t${encoded}`;
+    }
+  }
   return line;
 }
 

@@ -3,7 +3,9 @@ import pgModule, { type ConnectionPool, sql } from '@databases/pg';
 import { WarehouseError } from '../errors.ts';
 import { replacingDeadConnections } from '../postgres/dead-connections.ts';
 import { migrate } from '../postgres/migrate.ts';
+import { ensureReadAccess, viewSchemasOf } from '../access/grant-read.ts';
 import { acquireEmbedded, defaultHome, type EmbeddedServer, releaseEmbedded } from './embedded.ts';
+import { EMBEDDED_READER } from './embedded-reader.ts';
 
 /** An open warehouse: a connection pool, where it points, and how to let it go. */
 export interface Warehouse {
@@ -24,6 +26,9 @@ export interface WarehouseOptions {
   poolSize?: number;
 }
 
+/** pg_type.oid of `date`. */
+const DATE_TYPE_OID = 1082;
+
 /** Connects to the configured PostgreSQL (13 or newer), or to the embedded one, and migrates it. */
 export async function openWarehouse(options: WarehouseOptions = {}): Promise<Warehouse> {
   const home = options.home ?? defaultHome();
@@ -35,6 +40,9 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
     pgModule.default({
       connectionString: url,
       bigIntMode: 'number',
+      // A `date` is a calendar date, read as its text (2023-12-01): the driver's default, a
+      // Date at local midnight, is another day once printed in UTC east of Greenwich.
+      types: { [DATE_TYPE_OID]: (text: string) => text },
       poolSize: options.poolSize ?? 6,
       // Connection failures are reported by checkReachable below; keep the library quiet.
       onError: () => undefined,
@@ -49,7 +57,10 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
   });
   try {
     await checkReachable(db, url);
-    if (options.migrate !== false) await migrate(db);
+    if (options.migrate !== false) {
+      await migrate(db);
+      if (embedded) await grantEmbeddedReader(db);
+    }
   } catch (error) {
     await db.dispose().catch(() => undefined);
     await release();
@@ -64,6 +75,23 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
       await release();
     },
   };
+}
+
+/**
+ * The embedded server's `fhir_reader` reads what any reader reads: granted once the schemas
+ * exist (after migrating), on the default view schema and those view tables were built in.
+ */
+export async function grantEmbeddedReader(db: ConnectionPool): Promise<void> {
+  // fhir_raw once given stays given (`fhir-etl ui` gives it for the raw FHIR views): a run
+  // opening the warehouse must not revoke it from a console that is reading.
+  const [recorded]: Array<{ raw: boolean }> = await db.query(
+    sql`SELECT raw FROM fhir_etl.readers WHERE role = ${EMBEDDED_READER}`,
+  );
+  await ensureReadAccess(
+    db,
+    { role: EMBEDDED_READER, raw: recorded?.raw === true },
+    await viewSchemasOf(db, 'fhir'),
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { FhirEtlError } from '../../errors/index.ts';
 import { WarehouseError } from '../errors.ts';
+import { ensureReaderLogin } from './embedded-reader.ts';
 import { withFileLock } from './file-lock.ts';
 
 const run = promisify(execFile);
@@ -44,6 +45,7 @@ export async function acquireEmbedded(home = defaultHome()): Promise<EmbeddedSer
   await mkdir(home, { recursive: true });
   return withFileLock(join(home, 'postgres.lock'), async () => {
     const server = await startIfStopped(home);
+    await ensureReaderLogin(home, await adminConnection(home));
     await mkdir(usersDir(home), { recursive: true });
     await writeFile(join(usersDir(home), String(process.pid)), '');
     return server;
@@ -64,6 +66,7 @@ export async function startKept(home = defaultHome()): Promise<EmbeddedServer> {
   await mkdir(home, { recursive: true });
   return withFileLock(join(home, 'postgres.lock'), async () => {
     const server = await startIfStopped(home);
+    await ensureReaderLogin(home, await adminConnection(home));
     await writeFile(keepFile(home), '');
     return server;
   });
@@ -168,6 +171,13 @@ async function ensureDatabase(home: string, state: ServerState): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** The superuser's connection settings of the running server (written by startIfStopped). */
+async function adminConnection(home: string) {
+  const state = await readState(home);
+  if (!state) throw new WarehouseError(`the embedded PostgreSQL under ${home} has no state file`, { home });
+  return clientConfig(state);
 }
 
 function clientConfig(state: ServerState) {

@@ -27,13 +27,23 @@ interface Unreadable {
  * silently: it goes to fhir_etl.rejects with its line number and text, like an unreadable line
  * of an output file, and counts in the file's and the run's rejects.
  *
+ * A resource deleted and also listed in an output file of the same export: the output files
+ * have all committed before this file starts (see loadFiles), so the rule does not depend on
+ * timing: the stored copy stays when its meta.lastUpdated is later than the deletion (the
+ * entry's date, else the export's transactionTime); otherwise the deletion wins.
+ *
  * @see Bulk Data STU2 export.html#response---complete-status (deleted)
  */
 export async function applyDeletedFile(
   load: LoadContext,
   file: FileToLoad,
   stream: Readable,
-  options: { onBytes?: (n: number) => void; beforeCommit: (tx: Transaction) => Promise<void> },
+  options: {
+    onBytes?: (n: number) => void;
+    beforeCommit: (tx: Transaction) => Promise<void>;
+    /** The export's transactionTime: the date of deletions whose entries carry none. */
+    transactionTime: string;
+  },
 ): Promise<FileLoadResult> {
   const { lines, bytesRead } = countedLines(load, stream, options.onBytes);
   const unreadable: Unreadable = { kept: [], count: 0 };
@@ -42,6 +52,7 @@ export async function applyDeletedFile(
     bytesRead,
     rejects: () => rejectsOf(unreadable),
     beforeCommit: options.beforeCommit,
+    deletedAsOf: options.transactionTime,
   });
   return {
     status: result.status,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import {
+  BulkExportExpiredError,
   BulkFileError,
   BulkFileExpiredError,
   processFileResponse,
@@ -39,7 +40,8 @@ export interface FileDownload {
 /**
  * Streams one file from the server into `load`, which commits it whole or not at all. A
  * download that breaks off (a reset socket, a truncated gzip body) rolls its transaction
- * back and is tried again from the start; a 410 fetches fresh URLs first. HTTP statuses and
+ * back and is tried again from the start; a 410 fetches fresh URLs first, and a file that stays
+ * 410 (or a status URL that is gone) means the export expired. HTTP statuses and
  * network failures the HTTP client already retried are not retried again here. A shutdown
  * stops the retries: it is checked before each attempt and cuts the request and the wait short.
  *
@@ -65,7 +67,14 @@ export async function downloadAndLoad<T>(
     } catch (error) {
       // A shutdown is not the file's fault: reported as the shutdown it is, never retried.
       if (download.signal?.aborted) throw error;
-      if (error instanceof BulkFileExpiredError && refreshes < (download.maxRefreshes ?? 2)) {
+      if (error instanceof BulkFileExpiredError) {
+        if (refreshes >= (download.maxRefreshes ?? 2)) {
+          throw new BulkExportExpiredError({
+            exportId: file.exportId,
+            url: redactUrl(url),
+            detail: `its file still answers 410 Gone after ${refreshes} fresh manifest(s) from the status URL`,
+          });
+        }
         refreshes++;
         attempt--;
         download.logger.info(

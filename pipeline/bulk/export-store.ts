@@ -32,6 +32,8 @@ export interface BulkExport {
   startedAt: Date;
   /** exportFingerprint of the parameters it was kicked off with; null when recorded before fingerprints. */
   fingerprint: string | null;
+  /** The source's baseUrl at kick-off; null when recorded before base URLs were kept. */
+  baseUrl: string | null;
 }
 
 /** One file of a manifest, known by its place: kind, type and index among that kind and type. */
@@ -53,7 +55,7 @@ export async function findResumableExport(
   source: string,
 ): Promise<BulkExport | undefined> {
   const [row] = await db.query(sql`
-    SELECT id, source, status_url, since, until, state, started_at, fingerprint FROM fhir_etl.bulk_exports
+    SELECT id, source, status_url, since, until, state, started_at, fingerprint, base_url FROM fhir_etl.bulk_exports
     WHERE source = ${source} AND state IN ('polling', 'downloading')
     ORDER BY id DESC LIMIT 1`);
   return row ? toExport(row) : undefined;
@@ -69,6 +71,7 @@ export async function recordKickOff(
     since?: string;
     until?: string;
     fingerprint: string;
+    baseUrl: string;
     runId: number;
   },
 ): Promise<BulkExport> {
@@ -78,10 +81,10 @@ export async function recordKickOff(
     body: details.request.body,
   };
   const [row] = await db.query(sql`
-    INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, until, fingerprint, run_id)
+    INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, until, fingerprint, base_url, run_id)
     VALUES (${details.source}, ${details.statusUrl}, ${JSON.stringify(request)}::jsonb, ${details.since ?? null},
-            ${details.until ?? null}, ${details.fingerprint}, ${details.runId})
-    RETURNING id, source, status_url, since, until, state, started_at, fingerprint`);
+            ${details.until ?? null}, ${details.fingerprint}, ${details.baseUrl}, ${details.runId})
+    RETURNING id, source, status_url, since, until, state, started_at, fingerprint, base_url`);
   return toExport(row);
 }
 
@@ -170,7 +173,9 @@ export type Settlement = { state: 'completed' } | { state: 'held'; heldIssues: n
  *     or a deleted file's marks). See loaders/raw/load-file.ts (lockForMerge).
  *  4. View tables: VIEW_TABLES_LOCK shared (only `rebuild` takes it exclusively), then the
  *     rows of the resources the file changed.
- *  5. fhir_etl.rejects, fhir_etl.bulk_errors, fhir_etl.files: new rows only. Their foreign
+ *  5. fhir_etl.rejects, fhir_etl.bulk_errors, fhir_etl.files: new rows (a reject keyed like
+ *     one of an earlier export's copy of the file replaces that committed row: no file of this
+ *     export shares its key). Their foreign
  *     keys take FOR KEY SHARE on the fhir_etl.runs row and (bulk_errors) on the
  *     fhir_etl.bulk_exports row: shared by every file of the export.
  *  6. fhir_etl.bulk_exports: the export's row FOR NO KEY UPDATE, here: the one lock files of
@@ -306,5 +311,6 @@ function toExport(row: Record<string, unknown>): BulkExport {
     state: row.state as ExportState,
     startedAt: row.started_at as Date,
     fingerprint: (row.fingerprint as string | null) ?? null,
+    baseUrl: (row.base_url as string | null) ?? null,
   };
 }

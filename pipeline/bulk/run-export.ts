@@ -4,6 +4,7 @@ import type { BulkSourceConfig } from '../../config/index.ts';
 import {
   assertFileOrigins,
   awaitManifest,
+  BulkExportExpiredError,
   BulkExportFailedError,
   BulkExportIssuesError,
   BulkExportNotFoundError,
@@ -24,6 +25,7 @@ import type { RunRequest } from '../sources/types.ts';
 import { whyStopped } from '../stop-reason.ts';
 import { type Checkpoint, type ExportCompletion, exportWatermark, readCheckpoint } from './checkpoint.ts';
 import { applyDeletedFile } from './deleted-file.ts';
+import { describePoll } from './poll-progress.ts';
 import { downloadAndLoad } from './download-file.ts';
 import { recordErrorFile } from './error-file.ts';
 import {
@@ -98,29 +100,33 @@ export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportO
     fingerprint,
   };
   logParametersChanged(ctx, checkpoint, window);
-  let job = await resumableExport(ctx, window);
-  const resumed = job !== undefined;
-  job ??= await startExport(ctx, window);
-  let manifest: Manifest;
+  const resumable = await resumableExport(ctx, window);
+  const job = resumable ?? (await startExport(ctx, window));
   try {
-    manifest = await waitForManifest(ctx, job, pollingDeadline(ctx, job));
+    return await exportToCheckpoint(ctx, job, checkpoint, resumable !== undefined);
   } catch (error) {
-    if (!(resumed && error instanceof BulkExportNotFoundError)) throw await stopped(ctx, job, error);
-    // The server forgot the export we left running (expired, restarted): start over.
-    await endExport(ctx.load.db, job.id, 'expired', errorMessage(error));
-    ctx.logger.warn(
-      { event: 'bulk.export_expired', exportId: job.id },
-      `${errorMessage(error)}; kicking off a new export`,
-    );
-    job = await startExport(ctx, window);
-    manifest = await waitForManifest(ctx, job, pollingDeadline(ctx, job)).catch(async (e: unknown) => {
-      throw await stopped(ctx, job as BulkExport, e);
+    if (!isExpired(error) || ctx.signal?.aborted) throw await stopped(ctx, job, error);
+    // Once a run: a server that expires the new export too has a problem a loop would not fix.
+    const renewed = await startExport(ctx, await expired(ctx, job, error));
+    return exportToCheckpoint(ctx, renewed, checkpoint, false).catch(async (e: unknown) => {
+      throw await stopped(ctx, renewed, e);
     });
   }
+}
+
+/**
+ * One export from its status URL to the checkpoint: wait for the manifest, record it and its
+ * files, load every file not yet committed, settle.
+ */
+async function exportToCheckpoint(
+  ctx: BulkExportContext,
+  job: BulkExport,
+  checkpoint: Checkpoint | undefined,
+  resumed: boolean,
+): Promise<BulkExportOutcome> {
+  const manifest = await waitForManifest(ctx, job, pollingDeadline(ctx, job));
   const files = await recordManifest(ctx.load.db, job.id, manifest);
-  const loaded = await loadFiles(ctx, job, manifest, files).catch(async (error: unknown) => {
-    throw await stopped(ctx, job as BulkExport, error);
-  });
+  const loaded = await loadFiles(ctx, job, manifest, files);
   await finish(ctx, job, manifest, checkpoint);
   return {
     exportId: job.id,
@@ -131,6 +137,37 @@ export async function runBulkExport(ctx: BulkExportContext): Promise<BulkExportO
     filesLoaded: loaded.files,
     errorIssues: loaded.issues,
   };
+}
+
+/**
+ * The server expired the export or forgot it: its status URL answers 404 or 410 (while we
+ * poll, or when a 410 on a file sends us back for fresh URLs), or its files stay 410 with
+ * fresh URLs. Resuming it could never finish.
+ *
+ * @see Bulk Data STU2 export.html#response---complete-status (files available for at least an hour... then 404/410)
+ */
+function isExpired(error: unknown): boolean {
+  return error instanceof BulkExportExpiredError || error instanceof BulkExportNotFoundError;
+}
+
+/**
+ * Ends an expired export, says so, and returns the window of its replacement: the expired
+ * export's own `_since` and `_until`. Files it committed stay loaded; the checkpoint has not
+ * moved (it moves only when an export completes), so nothing between is skipped.
+ */
+async function expired(ctx: BulkExportContext, job: BulkExport, error: unknown): Promise<ExportWindow> {
+  await endExport(ctx.load.db, job.id, 'expired', errorMessage(error));
+  const window: ExportWindow = {
+    since: job.since ?? undefined,
+    until: job.until ?? undefined,
+    fingerprint: job.fingerprint ?? exportFingerprint(ctx.source),
+  };
+  ctx.logger.warn(
+    { event: 'bulk.export_expired', exportId: job.id, since: window.since },
+    `${errorMessage(error)}; export ${job.id} is ended as expired (what it committed stays loaded) and a new export ` +
+      `is kicked off with the same _since (${window.since ?? 'none: everything'})`,
+  );
+  return window;
 }
 
 /** The `_since` and `_until` an export is kicked off with, and the fingerprint of what it asks for. */
@@ -205,8 +242,13 @@ function supersededBecause(
   if (job.fingerprint !== null && job.fingerprint !== window.fingerprint) {
     return 'the export parameters (types, Group, filters...) changed since it was kicked off';
   }
+  if (job.baseUrl !== null && job.baseUrl !== ctx.source.baseUrl) {
+    return `the source's baseUrl changed since it was kicked off at ${redactUrl(job.baseUrl)}`;
+  }
   const { since, fullRefresh, until } = ctx.request;
-  const explicit = since !== undefined || fullRefresh === true || until !== undefined;
+  // A full refresh is a new export by definition: an old one may have been kicked off with a _since.
+  if (fullRefresh === true) return 'the run asks for a full refresh';
+  const explicit = since !== undefined || until !== undefined;
   const differs = (job.since ?? undefined) !== window.since || (job.until ?? undefined) !== window.until;
   if (explicit && differs) {
     return `the run asks for _since=${window.since ?? '(none)'} _until=${window.until ?? '(none)'}`;
@@ -229,6 +271,7 @@ async function startExport(ctx: BulkExportContext, window: ExportWindow): Promis
     ...(window.since === undefined ? {} : { since: window.since }),
     ...(window.until === undefined ? {} : { until: window.until }),
     fingerprint: window.fingerprint,
+    baseUrl: ctx.source.baseUrl,
     runId: ctx.run.id,
   });
   ctx.logger.info(
@@ -278,9 +321,9 @@ function waitForManifest(
         { event: 'bulk.progress', exportId: job.id, progress },
         `export ${job.id}: ${progress}`,
       );
-      // The server's X-Progress text, on the terminal while it prepares the export.
-      ctx.progress?.phase(`${ctx.source.name}: export ${job.id} being prepared by the server: ${progress}`);
     },
+    // The export's state, the server's X-Progress, the wait so far and the next poll, on the terminal.
+    onPoll: (poll) => ctx.progress?.phase(describePoll(ctx.source.name, job.id, poll)),
     ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
     now: () => now(ctx),
   });
@@ -307,33 +350,39 @@ async function loadFiles(
   let failure: unknown;
   let loaded = 0;
   let issues = 0;
+  const loadAll = (batch: BulkFile[]) =>
+    Promise.all(
+      batch.map((file) =>
+        limit(async () => {
+          if (failure !== undefined || ctx.signal?.aborted) return;
+          try {
+            const result = await downloadAndLoad(
+              file,
+              {
+                client: ctx.client,
+                auth,
+                logger: ctx.logger,
+                urlOf: (f) => urls.get(f.fileKey) as string,
+                refreshUrls,
+                ...(ctx.signal ? { signal: ctx.signal } : {}),
+              },
+              (stream, url) => loadOne(ctx, file, stream, url, completion, manifest.transactionTime),
+            );
+            ctx.run.add(result);
+            if (result.status === 'loaded') loaded++;
+            issues += result.issues ?? 0;
+          } catch (error) {
+            failure ??= error;
+          }
+        }),
+      ),
+    );
   ctx.progress?.start(pending.length, 0);
-  await Promise.all(
-    pending.map((file) =>
-      limit(async () => {
-        if (failure !== undefined || ctx.signal?.aborted) return;
-        try {
-          const result = await downloadAndLoad(
-            file,
-            {
-              client: ctx.client,
-              auth,
-              logger: ctx.logger,
-              urlOf: (f) => urls.get(f.fileKey) as string,
-              refreshUrls,
-              ...(ctx.signal ? { signal: ctx.signal } : {}),
-            },
-            (stream, url) => loadOne(ctx, file, stream, url, completion),
-          );
-          ctx.run.add(result);
-          if (result.status === 'loaded') loaded++;
-          issues += result.issues ?? 0;
-        } catch (error) {
-          failure ??= error;
-        }
-      }),
-    ),
-  );
+  // Deleted files start once every output and error file has committed: a resource both
+  // deleted and exported in this export then ends the same whatever the timing (see
+  // applyDeletedFile), rather than as whichever file happened to commit last.
+  await loadAll(pending.filter((file) => file.kind !== 'deleted'));
+  await loadAll(pending.filter((file) => file.kind === 'deleted'));
   ctx.progress?.stop();
   if (failure !== undefined) throw failure;
   ctx.signal?.throwIfAborted();
@@ -347,12 +396,15 @@ async function loadOne(
   stream: import('node:stream').Readable,
   url: string,
   completion: ExportCompletion,
+  transactionTime: string,
 ): Promise<FileLoadResult & { issues?: number }> {
   const toLoad: FileToLoad = {
     source: ctx.source.name,
     fileKey: file.fileKey,
     path: redactUrl(url),
     runId: ctx.run.id,
+    // The file's place in the manifest, whatever the export: a new export's copy replaces its rejects.
+    rejectKey: `bulk:${file.kind}:${file.resourceType}:${file.index}`,
   };
   const beforeCommit = async (tx: import('@databases/pg').Transaction) => {
     logSettlement(ctx, completion, await commitFile(tx, file, completion));
@@ -363,7 +415,7 @@ async function loadOne(
     file.kind === 'output'
       ? await ingestNdjson(ctx.load, toLoad, stream, { onBytes, beforeCommit })
       : file.kind === 'deleted'
-        ? await applyDeletedFile(ctx.load, toLoad, stream, { onBytes, beforeCommit })
+        ? await applyDeletedFile(ctx.load, toLoad, stream, { onBytes, beforeCommit, transactionTime })
         : await recordErrorFile(
             ctx.load,
             toLoad,
@@ -443,8 +495,10 @@ async function stopped(ctx: BulkExportContext, job: BulkExport, error: unknown):
   if (error instanceof BulkExportTimeoutError) {
     await endExport(ctx.load.db, job.id, 'failed', message);
     await deleteQuietly(ctx, job.statusUrl);
-  } else if (error instanceof BulkExportFailedError || error instanceof BulkExportNotFoundError) {
+  } else if (error instanceof BulkExportFailedError) {
     await endExport(ctx.load.db, job.id, 'failed', message);
+  } else if (isExpired(error)) {
+    await endExport(ctx.load.db, job.id, 'expired', message);
   } else {
     await noteExportError(ctx.load.db, job.id, message);
   }

@@ -24,6 +24,8 @@ export interface PdexHandle {
   readonly matchRequests: ReadonlyArray<unknown>;
   /** Holds every $davinci-data-export and Patient/$export "in progress" (202) until the returned release is called. */
   holdExports(): () => void;
+  /** Forgets every MatchedMembers Group (as a server that lost them): reads and exports of them answer 404. */
+  forgetGroups(): void;
   /** Holds the bulk matches from the `from`-th match request on "matching" (202) until the returned release is called. */
   holdMatchesFrom(from: number): () => void;
   /** A member's record as this API serves it under a consent policy (latest data). */
@@ -49,6 +51,9 @@ export function registerPdexRoutes(app: FastifyInstance, context: SandboxContext
       return () => {
         pdex.exportsHeld = false;
       };
+    },
+    forgetGroups() {
+      pdex.groups.clear();
     },
     holdMatchesFrom(from) {
       pdex.matchesHeldFrom = from;

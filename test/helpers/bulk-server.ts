@@ -9,6 +9,7 @@ import { configSchema, type LoadedConfig } from '../../config/index.ts';
 import type { SourceRunResult } from '../../pipeline/run-recorder.ts';
 import type { BulkSourceConfig } from '../../config/index.ts';
 import { prepareLoad } from '../../pipeline/ingest.ts';
+import type { ProgressReporter } from '../../pipeline/progress.ts';
 import { runSources } from '../../pipeline/run.ts';
 import { runBulkSource } from '../../pipeline/sources/bulk.ts';
 import type { RunRequest } from '../../pipeline/sources/index.ts';
@@ -177,7 +178,7 @@ export function fakeClock(start = Date.now()): FakeClock {
 export function runBulk(
   db: ConnectionPool,
   source: Record<string, unknown>,
-  options: { request?: RunRequest; logger?: Logger; signal?: AbortSignal; clock?: FakeClock } = {},
+  options: BulkRunOptions = {},
 ): Promise<SourceRunResult> {
   return serially(db, () => runBulkNow(db, source, options));
 }
@@ -198,10 +199,18 @@ function serially<T>(db: ConnectionPool, work: () => Promise<T>): Promise<T> {
   return run;
 }
 
+export interface BulkRunOptions {
+  request?: RunRequest;
+  logger?: Logger;
+  signal?: AbortSignal;
+  clock?: FakeClock;
+  progress?: ProgressReporter;
+}
+
 async function runBulkNow(
   db: ConnectionPool,
   source: Record<string, unknown>,
-  options: { request?: RunRequest; logger?: Logger; signal?: AbortSignal; clock?: FakeClock },
+  options: BulkRunOptions,
 ): Promise<SourceRunResult> {
   const config: LoadedConfig = {
     ...configSchema.parse({ sources: [{ name: 'bulk', kind: 'bulk', ...source }] }),
@@ -218,6 +227,7 @@ async function runBulkNow(
       logger: options.logger ?? pino({ level: 'silent' }),
       request: options.request ?? {},
       signal: options.signal,
+      progress: options.progress,
     };
     const { now, sleep } = options.clock;
     return runBulkSource(ctx, config.sources[0] as BulkSourceConfig, { now, sleep });
@@ -226,6 +236,7 @@ async function runBulkNow(
     request: options.request ?? {},
     logger: options.logger ?? pino({ level: 'silent' }),
     signal: options.signal,
+    progress: options.progress,
   });
   return result as SourceRunResult;
 }

@@ -3,7 +3,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pgModule, { type ConnectionPool, sql } from '@databases/pg';
+import { grantRead, viewSchemasOf } from '../../loaders/index.ts';
 import { loadPaths } from '../../pipeline/load.ts';
+import { grantConsoleAudit } from '../../ui/console-access.ts';
 import { configuredViews } from '../../pipeline/views.ts';
 import { type FhirResource, generateMembers } from '../../sandbox/index.ts';
 import { type ConsoleOptions, type RunningConsole, startConsole } from '../../ui/index.ts';
@@ -27,13 +29,9 @@ export async function createReaderRole(warehouse: TestWarehouse): Promise<Reader
   await db.query(
     sql`CREATE ROLE ${sql.ident(name)} LOGIN PASSWORD ${sql.__dangerous__rawValue(`'${password}'`)}`,
   );
-  for (const schema of ['fhir', 'fhir_raw', 'fhir_etl_status']) {
-    await db.query(sql`GRANT USAGE ON SCHEMA ${sql.ident(schema)} TO ${sql.ident(name)}`);
-    await db.query(sql`GRANT SELECT ON ALL TABLES IN SCHEMA ${sql.ident(schema)} TO ${sql.ident(name)}`);
-  }
-  await db.query(sql`
-    GRANT EXECUTE ON FUNCTION fhir_etl_status.record_member_view(text, text, text, text, text)
-    TO ${sql.ident(name)}`);
+  // What `fhir-etl ui` grants its role: a reader's SELECTs with fhir_raw, and the audit function.
+  await grantRead(db, { role: name, raw: true }, await viewSchemasOf(db, 'fhir'));
+  await grantConsoleAudit(db, name);
   const parsed = new URL(warehouse.url);
   parsed.username = name;
   parsed.password = password;

@@ -1,5 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { Transform, type TransformCallback } from 'node:stream';
-import { OVERLONG_MARKER } from './parse-line.ts';
+import { INVALID_UTF8_MARKER, OVERLONG_MARKER } from './parse-line.ts';
+import { firstInvalidUtf8 } from './utf8.ts';
 
 const NEWLINE = 0x0a;
 /** How much of an overlong line is kept for the reject record. */
@@ -10,6 +12,10 @@ const PREFIX_BYTES = 1024;
  * `maxLineBytes` of an unfinished line, and replaces a line that grows past the limit by a
  * short marker line (`\0<bytes>\0<limit>\0<prefix>`) so it is rejected with its line number
  * while the lines around it load. split2 downstream then never buffers more than the limit.
+ *
+ * It also keeps invalid UTF-8 from being decoded into U+FFFD silently: a line that is not
+ * valid UTF-8 is replaced by a marker line (`\x01<offset in line>\x01<offset in stream>\x01<prefix>`)
+ * and rejected naming the byte.
  */
 export class LineLengthGuard extends Transform {
   readonly #maxLineBytes: number;
@@ -18,6 +24,8 @@ export class LineLengthGuard extends Transform {
   #skipping = false;
   #skippedBytes = 0;
   #prefix: Buffer = Buffer.alloc(0);
+  /** Bytes of the stream before the current line (decompressed, for a gzip file). */
+  #lineStart = 0;
 
   constructor(maxLineBytes: number) {
     super();
@@ -56,13 +64,11 @@ export class LineLengthGuard extends Transform {
     } else if (this.#heldBytes + bytes > this.#maxLineBytes) {
       this.#startSkipping(part, bytes);
     } else if (ends) {
-      if (this.#heldBytes > 0) {
-        out.push(...this.#held, part);
-        this.#held = [];
-        this.#heldBytes = 0;
-      } else {
-        out.push(part);
-      }
+      const line = this.#heldBytes > 0 ? Buffer.concat([...this.#held, part]) : part;
+      this.#held = [];
+      this.#heldBytes = 0;
+      out.push(isUtf8(line) ? line : this.#invalidUtf8Marker(line));
+      this.#lineStart += line.length;
       return;
     } else {
       // Copy: the chunk's memory may be reused by the source once we return.
@@ -73,7 +79,20 @@ export class LineLengthGuard extends Transform {
     if (ends) {
       out.push(this.#marker());
       this.#skipping = false;
+      this.#lineStart += this.#skippedBytes + 1;
     }
+  }
+
+  #invalidUtf8Marker(line: Buffer): Buffer {
+    const offset = firstInvalidUtf8(line);
+    const prefix = line
+      .subarray(0, Math.min(PREFIX_BYTES, line.length))
+      .toString('utf8')
+      .replace(/[\r\n\0]/g, ' ')
+      .replaceAll(INVALID_UTF8_MARKER, ' ');
+    return Buffer.from(
+      `${INVALID_UTF8_MARKER}${offset}${INVALID_UTF8_MARKER}${this.#lineStart + offset}${INVALID_UTF8_MARKER}${prefix}\n`,
+    );
   }
 
   #startSkipping(part: Buffer, bytes: number): void {

@@ -28,6 +28,8 @@ export type ParsedLine = AcceptedLine | RejectedLine;
 
 /** Marks a line the length guard cut short; a NUL byte cannot start valid JSON text. */
 export const OVERLONG_MARKER = '\u0000';
+/** Marks a line that is not valid UTF-8 (see line-length-guard.ts); nor can U+0001 start JSON text. */
+export const INVALID_UTF8_MARKER = '\u0001';
 
 /** @see FHIR R4 datatypes: id (2.24.0.1) */
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -44,6 +46,7 @@ export function parseResourceLine(raw: string, line: number): ParsedLine | undef
   const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
   if (text.length === 0 || /^\s*$/.test(text)) return undefined;
   if (text.startsWith(OVERLONG_MARKER)) return rejectOverlong(text, line);
+  if (text.startsWith(INVALID_UTF8_MARKER)) return rejectInvalidUtf8(text, line);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -87,7 +90,10 @@ function checkResource(resource: Record<string, unknown>, text: string, line: nu
   }
   const meta = resource.meta as { versionId?: unknown; lastUpdated?: unknown } | undefined;
   const lastUpdated = meta?.lastUpdated;
-  if (lastUpdated !== undefined && (typeof lastUpdated !== 'string' || !INSTANT_PATTERN.test(lastUpdated))) {
+  if (
+    lastUpdated !== undefined &&
+    (typeof lastUpdated !== 'string' || !INSTANT_PATTERN.test(lastUpdated) || !onTheCalendar(lastUpdated))
+  ) {
     return reject(
       line,
       text,
@@ -135,4 +141,22 @@ function reject(
 function rejectOverlong(text: string, line: number): RejectedLine {
   const [, bytes, limit, prefix] = text.split(OVERLONG_MARKER);
   return reject(line, prefix ?? '', `line of ${bytes} bytes or more exceeds the limit of ${limit} bytes`);
+}
+
+/** The guard replaced the line by `\x01<offset in line>\x01<offset in file>\x01<prefix>`. */
+function rejectInvalidUtf8(text: string, line: number): RejectedLine {
+  const [, inLine, inFile, prefix] = text.split(INVALID_UTF8_MARKER);
+  return reject(
+    line,
+    prefix ?? '',
+    `not valid UTF-8: byte ${inLine} of the line (byte ${inFile} of the file, counted from 0) is not UTF-8; the line is not loaded rather than have the byte replaced by U+FFFD`,
+  );
+}
+
+/** An instant's date exists: the pattern admits 2023-02-30 and year 0000, which PostgreSQL refuses. */
+function onTheCalendar(instant: string): boolean {
+  const year = Number(instant.slice(0, 4));
+  const month = Number(instant.slice(5, 7));
+  const day = Number(instant.slice(8, 10));
+  return year > 0 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }

@@ -12,13 +12,14 @@
       data: {
         labels: spec.labels,
         datasets: spec.series.map((s, i) => ({
+          type: s.kind ?? spec.kind,
           label: s.label,
           data: s.values,
           yAxisID: s.axis === 'right' ? 'y1' : 'y',
-          backgroundColor: palette[i % palette.length] + (spec.kind === 'bar' ? 'cc' : '33'),
+          backgroundColor: palette[i % palette.length] + ((s.kind ?? spec.kind) === 'bar' ? 'cc' : '33'),
           borderColor: palette[i % palette.length],
-          borderWidth: spec.kind === 'bar' ? 0 : 2,
-          pointRadius: spec.kind === 'line' ? 2 : 0,
+          borderWidth: (s.kind ?? spec.kind) === 'bar' ? 0 : 2,
+          pointRadius: (s.kind ?? spec.kind) === 'line' ? 2 : 0,
           fill: false,
           tension: 0.2,
         })),
@@ -29,13 +30,15 @@
         animation: false,
         indexAxis: spec.horizontal ? 'y' : 'x',
         plugins: { legend: { display: spec.series.length > 1, position: 'bottom' } },
-        scales: {
-          x: { ticks: { autoSkip: true, maxRotation: 0 } },
-          y: { beginAtZero: true, position: 'left' },
-          ...(twoAxes
-            ? { y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false } } }
-            : {}),
-        },
+        scales: spec.horizontal
+          ? { y: { ticks: { autoSkip: false } }, x: { beginAtZero: true } }
+          : {
+              x: { ticks: { autoSkip: true, maxRotation: 0 } },
+              y: { beginAtZero: true, position: 'left' },
+              ...(twoAxes
+                ? { y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false } } }
+                : {}),
+            },
       },
     });
     canvas.dataset.rendered = String(chart.data.datasets.length);

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { analyticsCharts } from '../queries/analytics.ts';
+import { analyticsFigures } from '../queries/analytics.ts';
 import { analyticsPage } from '../templates/analytics.ts';
 import { page } from '../templates/layout.ts';
 import type { ConsoleContext } from './context.ts';
 
 export function registerAnalyticsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   app.get('/analytics', async (request, reply) => {
-    const body = analyticsPage(await analyticsCharts(ctx.db));
+    const body = analyticsPage(await analyticsFigures(ctx.db, ctx.viewSchema));
     return reply
       .type('text/html; charset=utf-8')
       .send(

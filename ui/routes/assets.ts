@@ -6,7 +6,8 @@ import { shippedPath } from '../../shipped/index.ts';
 
 /**
  * The console's static files, a fixed list read once at start: our stylesheet and chart
- * script, and Chart.js from node_modules. Nothing comes from a CDN or is fetched at run time.
+ * script (found from the package root: the compiled code runs from dist/), and Chart.js from
+ * node_modules. Nothing comes from a CDN or is fetched at run time.
  */
 const chartJsDist = dirname(createRequire(import.meta.url).resolve('chart.js'));
 

@@ -4,8 +4,15 @@ export interface ChartSpec {
   id: string;
   title: string;
   kind: 'bar' | 'line';
+  /** Bars along the y axis (long labels, e.g. diagnoses). */
+  horizontal?: boolean;
   labels: string[];
-  series: Array<{ label: string; values: Array<number | null>; axis?: 'left' | 'right' }>;
+  series: Array<{
+    label: string;
+    values: Array<number | null>;
+    axis?: 'left' | 'right';
+    kind?: 'bar' | 'line';
+  }>;
   /** The SQL the data came from, shown one click away. */
   sql?: string;
   /** Shown under the chart, and for readers without JavaScript: the same data as a table. */
@@ -20,7 +27,7 @@ export function chart(spec: ChartSpec): Html {
   return html`<figure class="chart-card">
     <figcaption>${spec.title}</figcaption>
     <div class="chart"><canvas data-chart="${spec.id}" aria-label="${spec.title}" role="img"></canvas></div>
-    ${jsonData(spec.id, { kind: spec.kind, labels: spec.labels, series: spec.series })}
+    ${jsonData(spec.id, { kind: spec.kind, horizontal: spec.horizontal ?? false, labels: spec.labels, series: spec.series })}
     ${spec.note ? html`<p class="note">${spec.note}</p>` : ''}
     <details class="data">
       <summary>Data</summary>
