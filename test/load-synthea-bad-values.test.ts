@@ -55,11 +55,12 @@ const SPOILERS = [
     spoil: (r: Resource) =>
       (r.dispenseRequest = { ...(r.dispenseRequest as object), numberOfRepeatsAllowed: 3000000000 }),
   },
+  // One column each: a spoiled value counts once (Encounter.period.start feeds two columns).
   {
-    type: 'Encounter',
-    view: 'encounter',
-    column: 'period_start',
-    spoil: (r: Resource) => (r.period = { ...(r.period as object), start: '2023-02-29T10:00:00Z' }),
+    type: 'Condition',
+    view: 'condition',
+    column: 'recorded_date',
+    spoil: (r: Resource) => (r.recordedDate = '2021-13-01'),
   },
   {
     type: 'Condition',
