@@ -17,7 +17,7 @@ import {
 } from '../../connectors/bulk/index.ts';
 import { type BearerAuth, type HttpClient, redactUrl } from '../../connectors/http/index.ts';
 import { errorMessage } from '../../errors/index.ts';
-import type { FileLoadResult, FileToLoad } from '../../loaders/index.ts';
+import { type FileLoadResult, type FileToLoad, WarehouseError, warehouseFault } from '../../loaders/index.ts';
 import { ingestNdjson, type LoadContext } from '../ingest.ts';
 import type { ProgressReporter } from '../progress.ts';
 import type { RunRecorder } from '../run-recorder.ts';
@@ -26,6 +26,7 @@ import { whyStopped } from '../stop-reason.ts';
 import { type Checkpoint, type ExportCompletion, exportWatermark, readCheckpoint } from './checkpoint.ts';
 import { applyDeletedFile } from './deleted-file.ts';
 import { describePoll } from './poll-progress.ts';
+import { warehouseStoppedExport } from './warehouse-stopped.ts';
 import { downloadAndLoad } from './download-file.ts';
 import { recordErrorFile } from './error-file.ts';
 import {
@@ -372,11 +373,23 @@ async function loadFiles(
             if (result.status === 'loaded') loaded++;
             issues += result.issues ?? 0;
           } catch (error) {
-            failure ??= error;
+            failure ??= await warehouseFailure(error);
           }
         }),
       ),
     );
+  // The warehouse gone (or full) fails every file alike: said once, naming the server, like `load`.
+  const warehouseFailure = async (error: unknown): Promise<unknown> => {
+    if (failure !== undefined) return failure;
+    const fault = await warehouseFault(ctx.load.db, error);
+    if (!fault) return error;
+    return warehouseStoppedExport(
+      ctx.load.db,
+      fault,
+      { exportId: job.id, committed: loaded, pending: pending.length },
+      error,
+    );
+  };
   ctx.progress?.start(pending.length, 0);
   // Deleted files start once every output and error file has committed: a resource both
   // deleted and exported in this export then ends the same whatever the timing (see
@@ -492,15 +505,21 @@ async function stopped(ctx: BulkExportContext, job: BulkExport, error: unknown):
   const message = ctx.signal?.aborted
     ? `stopped (${whyStopped(ctx.signal)}) during export ${job.id}; the next run resumes it`
     : errorMessage(error);
-  if (error instanceof BulkExportTimeoutError) {
-    await endExport(ctx.load.db, job.id, 'failed', message);
-    await deleteQuietly(ctx, job.statusUrl);
-  } else if (error instanceof BulkExportFailedError) {
-    await endExport(ctx.load.db, job.id, 'failed', message);
-  } else if (isExpired(error)) {
-    await endExport(ctx.load.db, job.id, 'expired', message);
-  } else {
-    await noteExportError(ctx.load.db, job.id, message);
+  try {
+    if (error instanceof BulkExportTimeoutError) {
+      await endExport(ctx.load.db, job.id, 'failed', message);
+      await deleteQuietly(ctx, job.statusUrl);
+    } else if (error instanceof BulkExportFailedError) {
+      await endExport(ctx.load.db, job.id, 'failed', message);
+    } else if (isExpired(error)) {
+      await endExport(ctx.load.db, job.id, 'expired', message);
+    } else {
+      await noteExportError(ctx.load.db, job.id, message);
+    }
+  } catch (recording) {
+    // The warehouse that failed the export cannot note it either: the export stays as it was
+    // (resumable), and the run reports why it stopped, not this echo of it.
+    if (!(error instanceof WarehouseError)) throw recording;
   }
   return ctx.signal?.aborted ? new Error(message, { cause: error }) : error;
 }

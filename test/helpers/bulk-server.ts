@@ -46,13 +46,18 @@ export interface BulkServer {
   route(
     method: string,
     path: string,
-    ...responses: Array<ScriptedResponse | ((req: LoggedRequest) => ScriptedResponse)>
+    ...responses: Array<
+      ScriptedResponse | ((req: LoggedRequest) => ScriptedResponse | Promise<ScriptedResponse>)
+    >
   ): void;
   close(): Promise<void>;
 }
 
 export async function startBulkServer(): Promise<BulkServer> {
-  const routes = new Map<string, Array<ScriptedResponse | ((req: LoggedRequest) => ScriptedResponse)>>();
+  const routes = new Map<
+    string,
+    Array<ScriptedResponse | ((req: LoggedRequest) => ScriptedResponse | Promise<ScriptedResponse>)>
+  >();
   const requests: LoggedRequest[] = [];
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -67,7 +72,8 @@ export async function startBulkServer(): Promise<BulkServer> {
     requests.push(logged);
     const queue = routes.get(`${req.method} ${path}`);
     const next = queue && (queue.length > 1 ? queue.shift() : queue[0]);
-    const scripted = typeof next === 'function' ? next(logged) : next;
+    // A function may take its time (the test stops a server first): the answer waits for it.
+    const scripted = typeof next === 'function' ? await next(logged) : next;
     send(res, scripted ?? { status: 404, json: outcome('not-found', `no route ${req.method} ${path}`) });
   });
   server.listen(0, '127.0.0.1');
