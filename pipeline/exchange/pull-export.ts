@@ -63,6 +63,8 @@ export function runPullExport(
     client: ctx.client,
     ...(auth ? { auth } : {}),
     request: pull.kind === 'lookback' ? { fullRefresh: true } : { since: pull.since as string },
+    // A lookback pull is resumed with the same parameters: so is its export.
+    fullRefreshResumes: true,
     run: ctx.run,
     logger: ctx.logger,
     ...(ctx.progress ? { progress: ctx.progress } : {}),
