@@ -10,6 +10,7 @@ import { benchNetworkLoad, type NetworkBenchResult } from './network.bench.ts';
 import { benchStartup, type StartupCase } from './startup.bench.ts';
 import { benchTransforms } from './transforms.bench.ts';
 import { benchViewsLoad } from './views.bench.ts';
+import { benchMarts, type MartBenchResult } from './marts.bench.ts';
 
 /**
  * `npm run bench`: command start-up times, the transforms bench, raw landing and raw + views loads against their psql
@@ -18,8 +19,9 @@ import { benchViewsLoad } from './views.bench.ts';
  *
  * Environment: DATABASE_URL (else the embedded server), FHIR_ETL_FIXTURES, BENCH_RESOURCES
  * (default 300000), BENCH_CONCURRENCY (2), BENCH_BIG=1, BENCH_BIG_BYTES (1 GiB),
- * BENCH_ONLY=startup,transforms,raw,views,network,exchange,big (default all but big), BENCH_KEEP=1
- * (keep databases), BENCH_EXCHANGE_MEMBERS (default 10000).
+ * BENCH_ONLY=startup,transforms,raw,views,network,exchange,marts,big (default all but big), BENCH_KEEP=1
+ * (keep databases), BENCH_EXCHANGE_MEMBERS (default 10000), BENCH_MART_MEMBERS (default 1000; the
+ * marts bench loads them twice, as two sources).
  */
 const resources = positive('BENCH_RESOURCES', 300_000);
 const concurrency = positive('BENCH_CONCURRENCY', 2);
@@ -28,7 +30,7 @@ const exchangeMembers = positive('BENCH_EXCHANGE_MEMBERS', 10_000);
 const only = new Set(
   (
     process.env.BENCH_ONLY ??
-    `startup,transforms,raw,views,network,exchange${process.env.BENCH_BIG === '1' ? ',big' : ''}`
+    `startup,transforms,raw,views,network,exchange,marts${process.env.BENCH_BIG === '1' ? ',big' : ''}`
   )
     .split(',')
     .map((s) => s.trim()),
@@ -45,6 +47,7 @@ const results: {
   network?: NetworkBenchResult;
   exchange?: ExchangeBenchResult;
   big?: MemoryBenchResult;
+  marts?: MartBenchResult;
 } = {
   date: new Date().toISOString(),
   machine: {
@@ -94,6 +97,10 @@ if (only.has('raw') || only.has('views') || only.has('network')) {
 if (only.has('exchange')) {
   log(`bench: payer exchange, ${exchangeMembers} members ...`);
   results.exchange = await benchExchange(exchangeMembers);
+}
+if (only.has('marts')) {
+  log('bench: analytics marts ...');
+  results.marts = await benchMarts(positive('BENCH_MART_MEMBERS', 1000));
 }
 if (only.has('big')) {
   const big = await prepareBigFile(bigBytes, log);
@@ -255,6 +262,19 @@ function print(): void {
       `load average at start ${(results.machine.loadavgAtStart as number[]).join(' ')}`,
     `results: ${join(dataRoot, 'results.json')}`,
   );
+  if (results.marts) {
+    out.push(
+      renderTable(
+        [
+          `analytics mart (${results.marts.members} members x ${results.marts.sources} sources)`,
+          'rows',
+          'median ms',
+        ],
+        results.marts.marts.map((m) => [m.mart, m.rows, m.medianMs]),
+      ),
+      '',
+    );
+  }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -4,7 +4,7 @@ import { FhirEtlError } from '../errors/index.ts';
 export class UnknownFaultError extends FhirEtlError {
   constructor(name: string) {
     super(
-      `unknown fault "${name}": expected any of 429, 500, 410, token-expiry, slow, malformed, truncated-gzip`,
+      `unknown fault "${name}": expected any of 429, 500, 410, token-expiry, slow, malformed, truncated-gzip, bad-values`,
       { code: 'SANDBOX_UNKNOWN_FAULT', context: { fault: name }, kind: 'input' },
     );
   }

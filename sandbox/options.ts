@@ -26,6 +26,7 @@ export const FAULT_NAMES = [
   'slow',
   'malformed',
   'truncated-gzip',
+  'bad-values',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 /** Which faults are on; a missing name is off. See docs/sandbox.md for what each one does. */

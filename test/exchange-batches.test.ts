@@ -436,3 +436,39 @@ test.serial(
     for (const k of kickOffs.slice(-3)) t.is(k.values('_since').length, 1, 'with _since: pulled before');
   },
 );
+
+test.serial(
+  'a member whose row changed is matched alone; their former Group is then pulled naming only the members still in it',
+  async (t) => {
+    clock.set('2026-08-04T08:00:00Z');
+    const rows = [...FIRST_LIST, 7].map((i) =>
+      i === 2 ? { ...rowOf(2), address_line: '9 Elm Street' } : rowOf(i),
+    );
+    source = exchangeSource(sandbox, { file: await writeMembersCsv(rows) }, keys, {
+      match: { maxPollIntervalSeconds: 0.05, batchSize: 3 },
+    });
+    const watermarks = await memberWatermarks();
+    const before = sandbox.pdex.matchRequests.length;
+    const exportsBefore = (await exportKickOffs(warehouse.db)).length;
+    const formerGroup = sandbox.pdex.groups().find((g) => g.members.includes(2));
+
+    const run = await runExchange(warehouse.db, source, clock);
+
+    t.is(run.status, 'succeeded', run.error);
+    t.deepEqual(sentPerRequest(before), [[2]]);
+    const groups = sandbox.pdex.groups();
+    const kickOffs = (await exportKickOffs(warehouse.db)).slice(exportsBefore);
+    const groupOf = (k: { url: string }) => k.url.replace(/.*\/Group\/([^/]+)\/.*/, '$1');
+    const ref = (i: number) => `Patient/${sandbox.members[i]?.patientId}`;
+    const former = kickOffs.find((k) => groupOf(k) === formerGroup?.id);
+    t.deepEqual(
+      former?.values('patient'),
+      [ref(3), ref(4)].sort(),
+      "member 2 is in the server's Group still",
+    );
+    const own = kickOffs.find((k) => groupOf(k) === groups.at(-1)?.id);
+    t.deepEqual(own?.values('patient'), []);
+    t.deepEqual(own?.values('_since'), [watermarks.get(2)], 'pulled before: no second lookback');
+    t.is(kickOffs.length, 4, "the three Groups of the round and the changed member's own");
+  },
+);

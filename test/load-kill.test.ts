@@ -44,7 +44,8 @@ async function observationRows(): Promise<number> {
 /**
  * Starts a load in a child process and SIGKILLs it once the warehouse shows `query` running;
  * returns once the server has ended that backend (its transaction rolled back), so the test
- * looks at the warehouse after the kill took effect, however busy the machine.
+ * looks at the warehouse after the kill took effect, however busy the machine. No deadline of
+ * its own: the test's timeout bounds the waits, which depend on events, not on the clock.
  */
 async function killLoadDuring(queryPrefix: string): Promise<void> {
   const child = spawn(process.execPath, [...CLI_ARGS, 'load', '--no-views', bigFile], {
@@ -52,7 +53,6 @@ async function killLoadDuring(queryPrefix: string): Promise<void> {
     stdio: 'ignore',
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  const deadline = Date.now() + 60_000;
   let killed: number[];
   try {
     for (;;) {
@@ -62,7 +62,6 @@ async function killLoadDuring(queryPrefix: string): Promise<void> {
       killed = active.map((row) => row.pid as number);
       if (active.length > 0) break;
       if (child.exitCode !== null) throw new Error(`the load ended before ${queryPrefix} was seen`);
-      if (Date.now() > deadline) throw new Error(`never saw ${queryPrefix}`);
       await sleep(10);
     }
   } finally {
@@ -72,7 +71,6 @@ async function killLoadDuring(queryPrefix: string): Promise<void> {
   while (
     (await warehouse.db.query(sql`SELECT 1 FROM pg_stat_activity WHERE pid = ANY(${killed})`)).length > 0
   ) {
-    if (Date.now() > deadline) throw new Error(`the server never ended the killed load's backend`);
     await sleep(10);
   }
 }

@@ -3,8 +3,7 @@ import type { LoadSummary } from '../../pipeline/load.ts';
 import type { ProgressReporter } from '../../pipeline/progress.ts';
 import { EXIT } from '../exit-codes.ts';
 import { eachValue, positiveInt, wholeNumber } from '../option-parsers.ts';
-import { loadConfig } from '../../config/index.ts';
-import { configuredViewOptions, globalOptions, withWarehouse } from '../global-options.ts';
+import { configuredViewOptions, globalOptions, loadConfiguration, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
 export function registerLoadCommand(program: Command): void {
@@ -53,7 +52,7 @@ export function registerLoadCommand(program: Command): void {
       const views = viewDirs === false ? [] : await configuredViews(viewDirs);
       const noViews = viewDirs === false;
       const maxRejects: number | undefined =
-        options.maxRejects ?? (await loadConfig(globalOptions(command).config)).load.maxRejects;
+        options.maxRejects ?? (await loadConfiguration(command)).load.maxRejects;
       await withWarehouse(
         command,
         async (warehouse, logger) => {

@@ -31,7 +31,11 @@ export function registerSandboxCommand(program: Command): void {
         .default(1)
         .argParser(seed('--seed')),
     )
-    .option('--faults <list>', 'faults to inject: 429,500,410,token-expiry,slow,malformed,truncated-gzip', '')
+    .option(
+      '--faults <list>',
+      'faults to inject: 429,500,410,token-expiry,slow,malformed,truncated-gzip,bad-values',
+      '',
+    )
     .action(async (options) => {
       // The sandbox (fastify, jose, the data generator) loads only for the commands that serve it.
       const sandboxServer = await import('../../sandbox/index.ts');

@@ -1,6 +1,5 @@
 import { type Command, Option } from 'commander';
 import { globalOptions, loadConfiguration } from '../global-options.ts';
-import { consoleAuthFromEnv, requireAuthBeyondLoopback } from '../../ui/index.ts';
 import { port } from '../option-parsers.ts';
 import { CONSOLE_DEFAULTS, serveConsole } from './ui.ts';
 
@@ -51,7 +50,10 @@ export function registerScheduleCommand(program: Command): void {
       ]);
       // A wrong schedule is refused (exit 2) before the warehouse is even opened.
       const sources = scheduledSources(config, options.source);
-      if (options.ui) requireAuthBeyondLoopback(options.uiHost, consoleAuthFromEnv());
+      if (options.ui) {
+        const { consoleAuthFromEnv, requireAuthBeyondLoopback } = await import('../../ui/index.ts');
+        requireAuthBeyondLoopback(options.uiHost, consoleAuthFromEnv());
+      }
       const logger = createLogger({ json, level: 'info' });
       const shutdown = stopOnSignals(logger);
       const warehouse = await openWarehouse({

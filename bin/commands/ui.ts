@@ -1,16 +1,10 @@
-import pgModule, { type ConnectionPool } from '@databases/pg';
+import type { ConnectionPool } from '@databases/pg';
 import { type Command, Option } from 'commander';
-import { type LoadedConfig, loadConfig } from '../../config/index.ts';
-import { ensureReadAccess, readOnlyUrl, type Warehouse, viewSchemasOf } from '../../loaders/index.ts';
+import type { LoadedConfig } from '../../config/index.ts';
+import type { Warehouse } from '../../loaders/index.ts';
 import type { Logger } from '../../pipeline/logger.ts';
-import { grantConsoleAudit, roleOfUrl } from '../../ui/console-access.ts';
-import {
-  consoleAuthFromEnv,
-  requireAuthBeyondLoopback,
-  type RunningConsole,
-  startConsole,
-} from '../../ui/index.ts';
-import { globalOptions, withWarehouse } from '../global-options.ts';
+import type { RunningConsole } from '../../ui/index.ts';
+import { globalOptions, loadConfiguration, withWarehouse } from '../global-options.ts';
 import { port } from '../option-parsers.ts';
 
 export const CONSOLE_DEFAULTS = { host: '127.0.0.1', port: 8977 } as const;
@@ -33,9 +27,9 @@ export function registerUiCommand(program: Command): void {
     )
     .action(async (options: { port: number; host: string }, command: Command) => {
       // Refused (exit 2) before the warehouse is even opened.
-      const auth = consoleAuthFromEnv();
-      requireAuthBeyondLoopback(options.host, auth);
-      const config = await loadConfig(globalOptions(command).config);
+      const { consoleAuthFromEnv, requireAuthBeyondLoopback } = await import('../../ui/index.ts');
+      requireAuthBeyondLoopback(options.host, consoleAuthFromEnv());
+      const config = await loadConfiguration(command);
       await withWarehouse(command, async (warehouse, logger) => {
         const ui = await serveConsole(warehouse, config, {
           ...options,
@@ -59,6 +53,18 @@ export async function serveConsole(
   config: LoadedConfig,
   options: { host: string; port: number; logger: Logger; databaseUrl?: string },
 ): Promise<RunningConsole> {
+  // The console (fastify and its pages) loads only for the commands that serve it.
+  const [
+    { default: pgModule },
+    { ensureReadAccess, readOnlyUrl, viewSchemasOf },
+    { grantConsoleAudit, roleOfUrl },
+    { consoleAuthFromEnv, requireAuthBeyondLoopback, startConsole },
+  ] = await Promise.all([
+    import('@databases/pg'),
+    import('../../loaders/index.ts'),
+    import('../../ui/console-access.ts'),
+    import('../../ui/index.ts'),
+  ]);
   const auth = consoleAuthFromEnv();
   requireAuthBeyondLoopback(options.host, auth);
   const readerUrl = await readOnlyUrl({

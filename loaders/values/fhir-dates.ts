@@ -14,35 +14,39 @@ export type DateScan = { dateEnd: number } | { problem: string };
  * and PostgreSQL both refuse it); every other 4-digit year is within PostgreSQL's range.
  */
 export function scanDate(value: string, withTime: boolean): DateScan {
-  const kind = withTime ? 'dateTime' : 'date';
-  const syntax = () => ({
-    problem: `not a FHIR ${kind} (${withTime ? 'YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone' : 'YYYY, YYYY-MM or YYYY-MM-DD'})`,
-  });
+  const syntax = withTime ? DATE_TIME_SYNTAX : DATE_SYNTAX;
   const n = value.length;
-  if (n < 4 || !digits(value, 0, 4)) return syntax();
+  if (n < 4 || !digits(value, 0, 4)) return syntax;
+  if (n === 4) return value === '0000' ? YEAR_ZERO : DATE_END[4];
+  if (value.charCodeAt(4) !== DASH || n < 7 || !digits(value, 5, 2)) return syntax;
   const year = number(value, 0, 4);
-  if (year === 0) return { problem: 'year 0000 does not exist (PostgreSQL and FHIR start at year 1)' };
-  if (n === 4) return { dateEnd: 4 };
-  if (value.charCodeAt(4) !== DASH || n < 7 || !digits(value, 5, 2)) return syntax();
+  if (year === 0) return YEAR_ZERO;
   const month = number(value, 5, 2);
   if (month < 1 || month > 12) return { problem: `month ${value.slice(5, 7)} does not exist` };
-  if (n === 7) return { dateEnd: 7 };
-  if (value.charCodeAt(7) !== DASH || n < 10 || !digits(value, 8, 2)) return syntax();
+  if (n === 7) return DATE_END[7];
+  if (value.charCodeAt(7) !== DASH || n < 10 || !digits(value, 8, 2)) return syntax;
   const day = number(value, 8, 2);
-  const days = daysIn(year, month);
-  if (day < 1 || day > days) {
+  if (day < 1 || (day > 28 && day > daysIn(year, month))) {
     return {
-      problem: `day ${value.slice(8, 10)} does not exist in ${MONTHS[month - 1]} ${value.slice(0, 4)} (${days} days)`,
+      problem: `day ${value.slice(8, 10)} does not exist in ${MONTHS[month - 1]} ${value.slice(0, 4)} (${daysIn(year, month)} days)`,
     };
   }
-  if (n === 10) return { dateEnd: 10 };
-  if (!withTime || value.charCodeAt(10) !== T) return syntax();
+  if (n === 10) return DATE_END[10];
+  if (!withTime || value.charCodeAt(10) !== T) return syntax;
   const timeEnd = scanTime(value, 11);
   if (typeof timeEnd === 'string') return { problem: timeEnd };
   if (timeEnd === n) return { problem: 'a dateTime with a time must have a time zone (Z or ±hh:mm)' };
   const zone = scanZone(value, timeEnd);
-  return zone === undefined ? { dateEnd: 10 } : { problem: zone };
+  return zone === undefined ? DATE_END[10] : { problem: zone };
 }
+
+const DATE_SYNTAX = { problem: 'not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)' } as const;
+const DATE_TIME_SYNTAX = {
+  problem: 'not a FHIR dateTime (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDThh:mm:ss with a time zone)',
+} as const;
+const YEAR_ZERO = { problem: 'year 0000 does not exist (PostgreSQL and FHIR start at year 1)' } as const;
+/** The scans of valid values, shared: no allocation per value. */
+const DATE_END = { 4: { dateEnd: 4 }, 7: { dateEnd: 7 }, 10: { dateEnd: 10 } } as const;
 
 /** Checks a FHIR time (`hh:mm:ss[.f+]`); returns why it is not one, or undefined. */
 export function timeProblem(value: string): string | undefined {

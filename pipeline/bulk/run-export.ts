@@ -63,12 +63,6 @@ export interface BulkExportContext {
   progress?: ProgressReporter;
   /** Graceful shutdown: stop polling and starting files; files in flight commit or roll back whole. */
   signal?: AbortSignal;
-  /**
-   * A full export (`fullRefresh`) that is itself what a caller resumes, with the same
-   * parameters each time (a payer exchange's lookback pull), resumes the unfinished export as
-   * any other would. Otherwise `--full-refresh` never resumes one: it asks for a fresh export.
-   */
-  fullRefreshResumes?: boolean;
   /** Injected for tests. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The clock export.timeoutMinutes is measured with (epoch ms); injected for tests. */
@@ -254,8 +248,8 @@ function supersededBecause(
   }
   const { since, fullRefresh, until } = ctx.request;
   // A full refresh is a new export by definition: an old one may have been kicked off with a _since.
-  if (fullRefresh === true && ctx.fullRefreshResumes !== true) return 'the run asks for a full refresh';
-  const explicit = since !== undefined || fullRefresh === true || until !== undefined;
+  if (fullRefresh === true) return 'the run asks for a full refresh';
+  const explicit = since !== undefined || until !== undefined;
   const differs = (job.since ?? undefined) !== window.since || (job.until ?? undefined) !== window.until;
   if (explicit && differs) {
     return `the run asks for _since=${window.since ?? '(none)'} _until=${window.until ?? '(none)'}`;

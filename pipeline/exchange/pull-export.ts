@@ -1,6 +1,9 @@
 import type { BulkSourceConfig, PayerExchangeSourceConfig } from '../../config/index.ts';
 import type { BearerAuth } from '../../connectors/http/index.ts';
+import { exportFingerprint } from '../bulk/export-parameters.ts';
+import { findResumableExport } from '../bulk/export-store.ts';
 import { type BulkExportOutcome, runBulkExport } from '../bulk/run-export.ts';
+import type { RunRequest } from '../sources/types.ts';
 import type { ExchangeContext } from './context.ts';
 import type { PullRecord } from './exchange-store.ts';
 import { lookbackFilters } from './lookback.ts';
@@ -51,20 +54,19 @@ export function exportSource(
  * Runs a pull as a Bulk export of the source (resuming the export a crashed run left for the
  * same pull): a lookback pull sends no `_since`, a later pull the recorded one.
  */
-export function runPullExport(
+export async function runPullExport(
   ctx: ExchangeContext,
   pull: PullRecord,
   target: { level: 'group'; groupId: string } | { level: 'patient' },
   auth: BearerAuth | undefined,
 ): Promise<BulkExportOutcome> {
+  const source = exportSource(ctx.source, pull, target);
   return runBulkExport({
-    source: exportSource(ctx.source, pull, target),
+    source,
     load: ctx.load,
     client: ctx.client,
     ...(auth ? { auth } : {}),
-    request: pull.kind === 'lookback' ? { fullRefresh: true } : { since: pull.since as string },
-    // A lookback pull is resumed with the same parameters: so is its export.
-    fullRefreshResumes: true,
+    request: pull.kind === 'lookback' ? await lookbackRequest(ctx, source) : { since: pull.since as string },
     run: ctx.run,
     logger: ctx.logger,
     ...(ctx.progress ? { progress: ctx.progress } : {}),
@@ -72,4 +74,16 @@ export function runPullExport(
     ...(ctx.sleep ? { sleep: ctx.sleep } : {}),
     now: ctx.now,
   });
+}
+
+/**
+ * A lookback pull sends no `_since`. The Bulk connector never resumes a full refresh, so a
+ * lookback export a stopped run left unfinished (the same parameters, kicked off without
+ * `_since`) is asked for as a plain run, which resumes it; otherwise as a full refresh, so the
+ * source's checkpoint can never lend it a `_since`.
+ */
+async function lookbackRequest(ctx: ExchangeContext, source: BulkSourceConfig): Promise<RunRequest> {
+  const unfinished = await findResumableExport(ctx.load.db, source.name);
+  const same = unfinished?.fingerprint === exportFingerprint(source) && unfinished.since === null;
+  return same ? {} : { fullRefresh: true };
 }

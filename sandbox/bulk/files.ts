@@ -81,7 +81,9 @@ async function send(
 ) {
   const gzip = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
   const malformed = Boolean(context.faults.malformed);
-  let body: Readable = Readable.from(lines(context, job, file, malformed));
+  let body: Readable = Readable.from(
+    lines(context, job, file, malformed, Boolean(context.faults['bad-values'])),
+  );
   reply.header('content-type', 'application/fhir+ndjson');
   if (gzip) {
     reply.header('content-encoding', 'gzip');
@@ -104,14 +106,41 @@ function* lines(
   job: ExportJob,
   file: ExportFile,
   malformed: boolean,
+  badValues: boolean,
 ): Generator<string> {
   const items = file.kind === 'deleted' ? deletedBundles(context, job) : fileResources(context, job, file);
   let n = 0;
   for (const item of items) {
-    yield `${JSON.stringify(item)}\n`;
+    yield `${JSON.stringify(badValues ? withBadValue(item) : item)}\n`;
     if (++n === 1 && malformed) yield `${MALFORMED_LINE}\n`;
   }
   if (n === 0 && malformed) yield `${MALFORMED_LINE}\n`;
+}
+
+/**
+ * The bad-values fault: values a real export sends that no column of their type can hold, one
+ * per resource of these types (every other resource is as generated): a birthDate on no
+ * calendar, a Coverage.order past the integer range, a fractional numberOfRepeatsAllowed.
+ */
+export const BAD_VALUES: Record<string, (resource: Record<string, unknown>) => void> = {
+  Patient: (r) => {
+    r.birthDate = '1970-02-30';
+  },
+  Coverage: (r) => {
+    r.order = 3000000000;
+  },
+  MedicationRequest: (r) => {
+    r.dispenseRequest = { ...((r.dispenseRequest as object) ?? {}), numberOfRepeatsAllowed: 1.5 };
+  },
+};
+
+function withBadValue(item: unknown): unknown {
+  const resource = item as Record<string, unknown>;
+  const spoil = BAD_VALUES[resource.resourceType as string];
+  if (!spoil) return item;
+  const copy = structuredClone(resource);
+  spoil(copy);
+  return copy;
 }
 
 /** Slow fault: the body goes out in 512-byte pieces, 20 ms apart. */

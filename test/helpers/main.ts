@@ -7,7 +7,7 @@ export interface MainResult {
 }
 
 /**
- * Runs the fhir-etl command in this process, through `main(argv)` as bin/fhir-etl.js does,
+ * Runs the fhir-etl command in this process, through `main(argv)` as bin/fhir-etl.ts does,
  * with what it writes to stdout and stderr captured. Much faster than spawning the CLI; use it
  * in `test.serial` only (it swaps the process's streams while it runs). Log lines written by
  * pino go to file descriptor 2 directly and are not captured.

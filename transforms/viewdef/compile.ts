@@ -1,10 +1,4 @@
-import {
-  BAIL,
-  type EvaluationEnv,
-  type Expression,
-  clear as importedClear,
-  truncate as importedTruncate,
-} from '../fhirpath/expression.ts';
+import { BAIL, clear, type EvaluationEnv, type Expression, truncate } from '../fhirpath/expression.ts';
 import { compileFast, type FastConstants } from '../fhirpath/fast-compile.ts';
 import { type ConstantValue, compileWithFhirpathJs } from '../fhirpath/fhirpath-js.ts';
 import { typePathOf } from '../fhirpath/infer-type.ts';
@@ -12,10 +6,6 @@ import { type FastNode, parseFastSubset } from '../fhirpath/parse.ts';
 import { ViewDefinitionError, ViewEvaluationError } from './errors.ts';
 import { ansiTypeTag, parseAnsiType } from './ansi-type.ts';
 import type { ColumnDefinition, CompiledView, SelectNode, ViewColumn, ViewDefinition } from './types.ts';
-
-/** Module-local bindings for hot paths (see fast-compile.ts: imported bindings may be getters). */
-const clear = importedClear;
-const truncate = importedTruncate;
 
 export interface CompileOptions {
   /** 'fast' (default): closures for the common FHIRPath subset, fhirpath.js for the rest. */

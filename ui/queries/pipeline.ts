@@ -15,6 +15,7 @@ export interface SourceHealth {
   last_ended_at: Date | null;
   last_resources: number;
   last_rejects: number;
+  last_value_errors: number;
   last_error: string | null;
   last_success_at: Date | null;
   /** Seconds since the last successful run ended (null: never). */
@@ -27,7 +28,7 @@ export async function sourceHealth(db: ConnectionPool): Promise<SourceHealth[]> 
   return db.query(sql`
     WITH last_run AS (
       SELECT DISTINCT ON (source) source, id, status, trigger, started_at, ended_at, resources,
-             rejects, error
+             rejects, value_errors, error
       FROM fhir_etl_status.runs WHERE status <> 'skipped' ORDER BY source, id DESC
     ), per_source AS (
       SELECT source, max(ended_at) FILTER (WHERE status = 'succeeded') AS last_success_at,
@@ -38,7 +39,8 @@ export async function sourceHealth(db: ConnectionPool): Promise<SourceHealth[]> 
     )
     SELECT l.source, l.id AS last_run_id, l.status AS last_status, l.trigger AS last_trigger,
            l.started_at AS last_started_at, l.ended_at AS last_ended_at,
-           l.resources AS last_resources, l.rejects AS last_rejects, l.error AS last_error,
+           l.resources AS last_resources, l.rejects AS last_rejects,
+           l.value_errors AS last_value_errors, l.error AS last_error,
            p.last_success_at, p.running,
            extract(epoch FROM clock_timestamp() - p.last_success_at)::float8 AS since_success_seconds,
            coalesce(i.bulk_issues, 0) AS bulk_issues
@@ -57,6 +59,7 @@ export interface RunSummary {
   files: number;
   resources: number;
   rejects: number;
+  value_errors: number;
   seconds: number | null;
   error: string | null;
 }
@@ -65,7 +68,7 @@ export interface RunSummary {
 export async function recentRuns(db: ConnectionPool, limit = 50): Promise<RunSummary[]> {
   return db.query(sql`
     SELECT id, command, source, status, trigger, started_at, ended_at, files, resources, rejects,
-           extract(epoch FROM ended_at - started_at)::float8 AS seconds, error
+           value_errors, extract(epoch FROM ended_at - started_at)::float8 AS seconds, error
     FROM fhir_etl_status.runs ORDER BY id DESC LIMIT ${limit}`);
 }
 

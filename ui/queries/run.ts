@@ -22,16 +22,27 @@ export interface RunReject {
   reason: string;
 }
 
+export interface RunValueError {
+  file: string | null;
+  line: number | null;
+  resource_type: string;
+  resource_id: string;
+  view_name: string;
+  column_name: string;
+  reason: string;
+}
+
 export interface RunDetail {
   run: RunSummary & { files_skipped: number; bytes: number; view_counts: Record<string, number> };
   files: RunFile[];
   rejects: RunReject[];
+  valueErrors: RunValueError[];
 }
 
 export async function runDetail(db: ConnectionPool, id: number): Promise<RunDetail | null> {
   const [run] = await db.query(sql`
     SELECT id, command, source, status, trigger, started_at, ended_at, files, files_skipped,
-           resources, bytes, rejects, view_counts,
+           resources, bytes, rejects, value_errors, view_counts,
            extract(epoch FROM ended_at - started_at)::float8 AS seconds, error
     FROM fhir_etl_status.runs WHERE id = ${id}`);
   if (!run) return null;
@@ -41,5 +52,8 @@ export async function runDetail(db: ConnectionPool, id: number): Promise<RunDeta
   const rejects: RunReject[] = await db.query(sql`
     SELECT file, line, resource_type, resource_id, reason
     FROM fhir_etl_status.rejects WHERE run_id = ${id} ORDER BY id LIMIT 500`);
-  return { run, files, rejects };
+  const valueErrors: RunValueError[] = await db.query(sql`
+    SELECT file, line, resource_type, resource_id, view_name, column_name, reason
+    FROM fhir_etl_status.value_errors WHERE run_id = ${id} ORDER BY id LIMIT 500`);
+  return { run, files, rejects, valueErrors };
 }

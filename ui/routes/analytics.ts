@@ -6,7 +6,7 @@ import type { ConsoleContext } from './context.ts';
 
 export function registerAnalyticsRoutes(app: FastifyInstance, ctx: ConsoleContext): void {
   app.get('/analytics', async (request, reply) => {
-    const body = analyticsPage(await analyticsFigures(ctx.db, ctx.viewSchema));
+    const body = analyticsPage(await analyticsFigures(ctx.db));
     return reply
       .type('text/html; charset=utf-8')
       .send(

@@ -50,8 +50,18 @@ export function analyticsPage(figures: AnalyticsFigure[]): Html {
         id: 'utilization',
         title: utilization.title,
         kind: 'bar',
-        labels: labels(utilization, 'class'),
-        series: [{ label: 'per 1,000 member-months', values: column(utilization, 'per_1000') }],
+        labels: ['Inpatient admissions', 'Emergency visits', 'Office visits'],
+        series: [
+          {
+            label: 'per 1,000 member-months',
+            values: ['inpatient_admissions', 'emergency_visits', 'office_visits'].map((name) =>
+              utilization.rows[0]?.[name] === null || utilization.rows[0]?.[name] === undefined
+                ? null
+                : Number(utilization.rows[0][name]),
+            ),
+          },
+        ],
+        note: `${utilization.rows[0]?.member_months ?? 0} member-months`,
         sql: utilization.sql,
       })}
     </section>`;

@@ -85,6 +85,7 @@ export function pipelinePage(view: PipelineView): Html {
             <th class="num">Files</th>
             <th class="num">Resources</th>
             <th class="num">Rejects</th>
+            <th class="num">Value errors</th>
           </tr>
         </thead>
         <tbody>
@@ -101,6 +102,7 @@ export function pipelinePage(view: PipelineView): Html {
                 <td class="num">${count(r.files)}</td>
                 <td class="num">${count(r.resources)}</td>
                 <td class="num">${count(r.rejects)}</td>
+                <td class="num">${count(r.value_errors)}</td>
               </tr>`,
           )}
         </tbody>
@@ -160,6 +162,7 @@ function sourcesTable(view: PipelineView): Html {
         <th>Freshness</th>
         <th class="num">Rows loaded</th>
         <th class="num">Rejects</th>
+        <th class="num">Value errors</th>
         <th class="num">Bulk issues</th>
       </tr>
     </thead>
@@ -171,7 +174,7 @@ function sourcesTable(view: PipelineView): Html {
           return html`<tr>
             <td>${name}</td>
             <td>${schedule ?? 'by hand'}</td>
-            <td colspan="7">never ran</td>
+            <td colspan="8">never ran</td>
           </tr>`;
         const state = freshness(schedule, s.since_success_seconds);
         return html`<tr>
@@ -188,6 +191,7 @@ function sourcesTable(view: PipelineView): Html {
           </td>
           <td class="num">${count(s.last_resources)}</td>
           <td class="num">${count(s.last_rejects)}</td>
+          <td class="num">${count(s.last_value_errors)}</td>
           <td class="num">${count(s.bulk_issues)}</td>
         </tr>`;
       })}

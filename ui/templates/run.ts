@@ -4,7 +4,7 @@ import { type Html, html } from './html.ts';
 import { badge } from './layout.ts';
 
 /** A run's page: what it was, the files it committed with their counts, and its rejects. */
-export function runPage({ run, files, rejects }: RunDetail): Html {
+export function runPage({ run, files, rejects, valueErrors }: RunDetail): Html {
   const views = Object.entries(run.view_counts ?? {}).sort(([a], [b]) => a.localeCompare(b));
   return html`<p class="crumbs"><a href="/">Pipeline</a> / run #${run.id}</p>
     <h1>Run #${run.id} <small>${run.source}</small> ${badge(run.status)}</h1>
@@ -21,6 +21,8 @@ export function runPage({ run, files, rejects }: RunDetail): Html {
       <dd>${count(run.resources)} (${count(run.bytes)} bytes)</dd>
       <dt>Rejects</dt>
       <dd>${count(run.rejects)}</dd>
+      <dt>Value errors</dt>
+      <dd>${count(run.value_errors)} (written as NULL, kept in fhir_etl.value_errors)</dd>
       ${
         run.error
           ? html`<dt>Error</dt>
@@ -119,6 +121,37 @@ export function runPage({ run, files, rejects }: RunDetail): Html {
                 The rejected text itself is not shown here:
                 <code>fhir-etl rejects --run ${run.id}</code> prints it.
               </p>`
+      }
+    </section>
+    <section id="value-errors">
+      <h2>Value errors</h2>
+      ${
+        valueErrors.length === 0
+          ? html`<p class="empty">None: every value fit its column.</p>`
+          : html`<table>
+                <thead>
+                  <tr>
+                    <th>File</th>
+                    <th class="num">Line</th>
+                    <th>Resource</th>
+                    <th>View column</th>
+                    <th>Reason</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${valueErrors.map(
+                    (e) =>
+                      html`<tr>
+                        <td>${e.file ?? ''}</td>
+                        <td class="num">${e.line ?? ''}</td>
+                        <td>${e.resource_type}/${e.resource_id}</td>
+                        <td>${e.view_name}.${e.column_name}</td>
+                        <td>${e.reason}</td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>
+              <p class="note">The values themselves are not shown here (they are a member's data).</p>`
       }
     </section>`;
 }

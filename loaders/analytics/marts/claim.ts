@@ -109,19 +109,19 @@ SELECT e._source,
        e.total_copay_amount AS copay_amount,
        e.total_coinsurance_amount AS coinsurance_amount
 FROM ${s}.explanation_of_benefit e
-LEFT JOIN LATERAL (
-  SELECT min(i.service_start) AS service_start, max(coalesce(i.service_end, i.service_start)) AS service_end,
-         count(*)::int AS lines
-  FROM ${s}.eob_item i WHERE i._source = e._source AND i.eob_id = e.id
-) l ON true
+LEFT JOIN (
+  SELECT i._source, i.eob_id, min(i.service_start) AS service_start,
+         max(coalesce(i.service_end, i.service_start)) AS service_end, count(*)::int AS lines
+  FROM ${s}.eob_item i GROUP BY i._source, i.eob_id
+) l ON l._source = e._source AND l.eob_id = e.id
 LEFT JOIN ${s}.organization bo ON bo._source = e._source AND bo.id = e.provider_id
 LEFT JOIN ${s}.practitioner bp ON bp._source = e._source AND bp.id = e.provider_id
 LEFT JOIN ${s}.practitioner rp ON rp._source = e._source AND rp.id = coalesce(e.attending_practitioner_id, bp.id)
-LEFT JOIN LATERAL (
-  SELECT si.value_reference_id FROM ${s}.eob_supporting_info si
-  WHERE si._source = e._source AND si.eob_id = e.id AND si.category_code = 'servicefacility'
-  ORDER BY si.sequence LIMIT 1
-) f ON true
+LEFT JOIN (
+  SELECT DISTINCT ON (si._source, si.eob_id) si._source, si.eob_id, si.value_reference_id
+  FROM ${s}.eob_supporting_info si WHERE si.category_code = 'servicefacility'
+  ORDER BY si._source, si.eob_id, si.sequence
+) f ON f._source = e._source AND f.eob_id = e.id
 LEFT JOIN ${s}.organization fo ON fo._source = e._source
   AND fo.id = coalesce(f.value_reference_id, CASE WHEN e.claim_type = 'institutional' THEN bo.id END)
 LEFT JOIN ${s}.organization io ON io._source = e._source AND io.id = e.insurer_id

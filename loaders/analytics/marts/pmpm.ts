@@ -25,31 +25,36 @@ export const pmpm: Mart = {
     paid_pmpm: 'paid_amount / member_months.',
     allowed_pmpm: 'allowed_amount / member_months.',
   },
+  // Each step materialized: claims are summed once, then spread over the covered months, whatever
+  // the planner guesses of the view tables' sizes.
   select: () => `
-WITH enrolled AS (
-  SELECT _source, month, count(*)::int AS member_months FROM analytics.member_month GROUP BY _source, month
-), covered_claims AS (
+WITH enrolled_members AS MATERIALIZED (
+  SELECT _source, patient_id, month FROM analytics.member_month
+), enrolled AS MATERIALIZED (
+  SELECT _source, month, count(*)::int AS member_months FROM enrolled_members GROUP BY _source, month
+), claim_sums AS MATERIALIZED (
   SELECT c._source, c.service_month AS month, coalesce(c.claim_type, 'unknown') AS claim_type,
-         c.is_financial, c.paid_amount, c.allowed_amount
+         count(*)::int AS claims, (count(*) FILTER (WHERE c.is_financial))::int AS financial_claims,
+         sum(c.paid_amount) AS paid_amount, sum(c.allowed_amount) AS allowed_amount
   FROM analytics.claim c
-  JOIN analytics.member_month mm
+  JOIN enrolled_members mm
     ON mm._source = c._source AND mm.patient_id = c.patient_id AND mm.month = c.service_month
   WHERE c.status IS DISTINCT FROM 'cancelled'
-), claim_types AS (
+  GROUP BY 1, 2, 3
+), claim_types AS MATERIALIZED (
   SELECT DISTINCT _source, coalesce(claim_type, 'unknown') AS claim_type FROM analytics.claim
 )
 SELECT e._source,
        e.month,
        t.claim_type,
        e.member_months,
-       count(c.month)::int AS claims,
-       count(c.month) FILTER (WHERE c.is_financial)::int AS financial_claims,
-       coalesce(sum(c.paid_amount), 0) AS paid_amount,
-       coalesce(sum(c.allowed_amount), 0) AS allowed_amount,
-       round(coalesce(sum(c.paid_amount), 0) / e.member_months, 2) AS paid_pmpm,
-       round(coalesce(sum(c.allowed_amount), 0) / e.member_months, 2) AS allowed_pmpm
+       coalesce(c.claims, 0) AS claims,
+       coalesce(c.financial_claims, 0) AS financial_claims,
+       coalesce(c.paid_amount, 0) AS paid_amount,
+       coalesce(c.allowed_amount, 0) AS allowed_amount,
+       round(coalesce(c.paid_amount, 0) / e.member_months, 2) AS paid_pmpm,
+       round(coalesce(c.allowed_amount, 0) / e.member_months, 2) AS allowed_pmpm
 FROM enrolled e
 JOIN claim_types t ON t._source = e._source
-LEFT JOIN covered_claims c ON c._source = e._source AND c.month = e.month AND c.claim_type = t.claim_type
-GROUP BY e._source, e.month, t.claim_type, e.member_months`,
+LEFT JOIN claim_sums c ON c._source = e._source AND c.month = e.month AND c.claim_type = t.claim_type`,
 };

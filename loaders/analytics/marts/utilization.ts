@@ -32,9 +32,11 @@ export const utilization: Mart = {
     office_visits_per_1000: 'office_visits per 1,000 member-months.',
   },
   select: () => `
-WITH enrolled AS (
-  SELECT _source, month, count(*)::int AS member_months FROM analytics.member_month GROUP BY _source, month
-), events AS (
+WITH enrolled_members AS MATERIALIZED (
+  SELECT _source, patient_id, month FROM analytics.member_month
+), enrolled AS MATERIALIZED (
+  SELECT _source, month, count(*)::int AS member_months FROM enrolled_members GROUP BY _source, month
+), events AS MATERIALIZED (
   SELECT c._source, c.patient_id, date_trunc('month', coalesce(c.admission_start, c.service_start)::timestamp)::date AS month,
          'inpatient' AS kind, c.claim_id AS event
   FROM analytics.claim c
@@ -50,9 +52,9 @@ WITH enrolled AS (
   FROM analytics.claim_line l
   WHERE l.claim_status IS DISTINCT FROM 'cancelled' AND l.service_start IS NOT NULL AND l.claim_type = 'professional'
     AND (l.place_of_service_code = '11' OR l.service_code ~ '^992(0[2-5]|1[1-5])$')
-), covered_events AS (
+), covered_events AS MATERIALIZED (
   SELECT ev.* FROM events ev
-  JOIN analytics.member_month mm ON mm._source = ev._source AND mm.patient_id = ev.patient_id AND mm.month = ev.month
+  JOIN enrolled_members mm ON mm._source = ev._source AND mm.patient_id = ev.patient_id AND mm.month = ev.month
 )
 SELECT e._source,
        e.month,
