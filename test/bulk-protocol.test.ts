@@ -110,10 +110,13 @@ test('Retry-After as an epoch timestamp or hours is clamped to the cap and logge
   const clamped = lines.filter((l) => l.event === 'bulk.retry_after_clamped');
   t.deepEqual(
     clamped.map((l) => [l.retryAfterMs, l.waitMs]),
-    [
-      [1_767_225_600_000, 50],
-      [7_200_000, 50],
-    ],
+    [[1_767_225_600_000, 50]],
+    'the first clamp is logged; the next is counted',
+  );
+  const repeated = lines.filter((l) => l.event === 'bulk.retry_after_clamped_repeated');
+  t.deepEqual(
+    repeated.map((l) => [l.times, l.maxRetryAfterMs, l.waitMs]),
+    [[2, 1_767_225_600_000, 50]],
   );
   t.deepEqual(
     lines.filter((l) => l.event === 'bulk.progress').map((l) => l.progress),
