@@ -14,24 +14,63 @@ const MARTS_LOCK = 74_110_026;
  *
  * Each mart is registered in fhir_etl.owned_views with the statements that make it, so a change
  * to a view table (rebuild, upgrade) recreates it instead of being blocked by it.
- * @returns the marts (re)created by this call
+ *
+ * A mart whose view tables lack a column it reads (the user replaced a shipped view with a
+ * narrower one) is skipped, never a failed load: it is left out, with the marts built on it,
+ * and returned with PostgreSQL's reason.
  */
-export async function ensureMarts(db: ConnectionPool, viewSchema: string): Promise<string[]> {
+export async function ensureMarts(db: ConnectionPool, viewSchema: string): Promise<MartsOutcome> {
   const wanted = await martsToMake(db, viewSchema);
-  if (await upToDate(db, wanted)) return [];
+  if (await upToDate(db, wanted)) return { made: [], skipped: [] };
   return db.tx(async (tx) => {
     await tx.query(sql`SELECT pg_advisory_xact_lock(${MARTS_LOCK})`);
-    if (await upToDate(tx, wanted)) return [];
+    if (await upToDate(tx, wanted)) return { made: [], skipped: [] };
     await dropMarts(tx);
+    const outcome: MartsOutcome = { made: [], skipped: [] };
     for (const { mart, statements } of wanted) {
-      await tx.query(sql.__dangerous__rawValue(statements));
+      const missing = (mart.uses ?? []).find((name) => outcome.skipped.some((s) => s.mart === name));
+      if (missing !== undefined) {
+        outcome.skipped.push({ mart: mart.name, reason: `it reads analytics.${missing}, which was skipped` });
+        continue;
+      }
+      const refused = await createMart(tx, statements);
+      if (refused !== undefined) {
+        outcome.skipped.push({ mart: mart.name, reason: refused });
+        continue;
+      }
       await tx.query(sql`
         INSERT INTO fhir_etl.owned_views (view_schema, view_name, create_sql)
         VALUES (${ANALYTICS_SCHEMA}, ${mart.name}, ${statements})
         ON CONFLICT (view_schema, view_name) DO UPDATE SET create_sql = EXCLUDED.create_sql`);
+      outcome.made.push(`${ANALYTICS_SCHEMA}.${mart.name}`);
     }
-    return wanted.map(({ mart }) => `${ANALYTICS_SCHEMA}.${mart.name}`);
+    return outcome;
   });
+}
+
+export interface MartsOutcome {
+  /** The marts (re)created, schema-qualified. */
+  made: string[];
+  /** The marts left out because the view tables cannot support them, with why. */
+  skipped: Array<{ mart: string; reason: string }>;
+}
+
+/** PostgreSQL's codes for a column or table the mart's SELECT names but the view tables lack. */
+const MISSING_OBJECT = new Set(['42703', '42P01']);
+
+/** Makes one mart under a savepoint; a missing column or table is its reason, anything else throws. */
+async function createMart(tx: Transaction, statements: string): Promise<string | undefined> {
+  await tx.query(sql`SAVEPOINT fhir_etl_mart`);
+  try {
+    await tx.query(sql.__dangerous__rawValue(statements));
+    await tx.query(sql`RELEASE SAVEPOINT fhir_etl_mart`);
+    return undefined;
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    if (code === undefined || !MISSING_OBJECT.has(code)) throw error;
+    await tx.query(sql`ROLLBACK TO SAVEPOINT fhir_etl_mart`);
+    return (message ?? code).split('\n')[0] as string;
+  }
 }
 
 /** The statements that make a mart: the view, its comment and every column's. */
