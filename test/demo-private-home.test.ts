@@ -18,25 +18,16 @@ const run = promisify(execFile);
 const project = fileURLToPath(new URL('..', import.meta.url));
 const isRoot = userInfo().uid === 0;
 
-/** A copy of the project (sources; node_modules linked, but the server binaries copied) in a 0700 folder. */
+/**
+ * The package as npm installs it (the compiled dist/ that `npm test` builds first, migrations,
+ * views, console assets; node_modules linked, but the server binaries copied) in a 0700 folder.
+ */
 async function installPrivately(): Promise<{ root: string; bin: string; work: string }> {
   const root = mkdtempSync(join(tmpdir(), 'fhir-etl-root-home-'));
   chmodSync(root, 0o700);
   const copy = join(root, 'fhir-etl');
   mkdirSync(copy);
-  for (const entry of [
-    'package.json',
-    'bin',
-    'config',
-    'connectors',
-    'errors',
-    'loaders',
-    'migrations',
-    'pipeline',
-    'sandbox',
-    'schemas',
-    'transforms',
-  ]) {
+  for (const entry of ['package.json', 'dist', 'migrations', 'schemas', 'ui']) {
     cpSync(join(project, entry), join(copy, entry), { recursive: true });
   }
   const modules = join(copy, 'node_modules');
@@ -61,7 +52,7 @@ async function installPrivately(): Promise<{ root: string; bin: string; work: st
   );
   const work = join(root, 'work');
   mkdirSync(work);
-  return { root, bin: join(copy, 'bin', 'fhir-etl.js'), work };
+  return { root, bin: join(copy, 'dist', 'bin', 'fhir-etl.js'), work };
 }
 
 test('the demo from a 0700 folder as root: FHIR_ETL_HOME as the message says, and it works', async (t) => {
