@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import type { ViewTable } from './view-tables.ts';
 
 /** The columns fhir-etl adds to every view table, ahead of the view's own. */
@@ -19,7 +20,7 @@ export interface TableChange {
 
 /** Compares the table as it is in the warehouse with the columns its view gives it. */
 export async function planTableChange(
-  db: ConnectionPool | Transaction,
+  db: SqlQueryable,
   target: ViewTable,
 ): Promise<TableChange> {
   const existing: Array<{ name: string; type: string }> = await db.query(sql`
@@ -54,7 +55,7 @@ export function qualifiedName(target: Pick<ViewTable, 'schema' | 'table'>): stri
 
 /** PostgreSQL's own spelling of each type (`timestamptz` is `timestamp with time zone`). */
 async function canonicalTypes(
-  db: ConnectionPool | Transaction,
+  db: SqlQueryable,
   types: string[],
 ): Promise<Map<string, string>> {
   const rows: Array<{ type: string; canonical: string }> = await db.query(sql`

@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 import { saveCheckpoints } from '../checkpoints.ts';
 
 /**
@@ -50,7 +51,7 @@ export async function readCheckpoint(db: ConnectionPool, source: string): Promis
  * describes.
  */
 export async function writeWatermark(
-  tx: Transaction | ConnectionPool,
+  tx: SqlQueryable,
   completion: ExportCompletion,
 ): Promise<void> {
   const { source, watermark, fingerprint, runId } = completion;
