@@ -99,10 +99,7 @@ export async function keepReadersGranted(db: ConnectionPool, viewSchemas: readon
 }
 
 /** The view schemas of this warehouse: the configured one and those its view tables were built in. */
-export async function viewSchemasOf(
-  db: SqlQueryable,
-  configured: string | undefined,
-): Promise<string[]> {
+export async function viewSchemasOf(db: SqlQueryable, configured: string | undefined): Promise<string[]> {
   const rows: Array<{ table_schema: string }> = await db.query(
     sql`SELECT DISTINCT table_schema FROM fhir_etl.views ORDER BY table_schema`,
   );

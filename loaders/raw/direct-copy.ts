@@ -56,7 +56,8 @@ export async function copyDirect(
   const table = rawTableName(resourceType);
   await tx.query(sql`SAVEPOINT fhir_etl_direct`);
   try {
-    await tx.copyFrom(`COPY fhir_raw."${table}" (id, version_id, last_updated, resource, source, run_id) FROM STDIN`,
+    await tx.copyFrom(
+      `COPY fhir_raw."${table}" (id, version_id, last_updated, resource, source, run_id) FROM STDIN`,
       rows.payload(),
     );
     for (const t of targetBatches) await t.copyDirect(tx, file, resourceType);

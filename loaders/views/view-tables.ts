@@ -39,10 +39,7 @@ export function viewTable(view: CompiledView, schema: string): ViewTable {
  * The views whose table is missing or was built from another definition. Their tables must
  * be (re)built from fhir_raw before a load writes to them, or they would mix old and new rows.
  */
-export async function staleViewTables(
-  db: SqlQueryable,
-  tables: ViewTable[],
-): Promise<ViewTable[]> {
+export async function staleViewTables(db: SqlQueryable, tables: ViewTable[]): Promise<ViewTable[]> {
   const built: Array<{ name: string; signature: string; table_schema: string }> = await db.query(
     sql`SELECT name, signature, table_schema FROM fhir_etl.views`,
   );
