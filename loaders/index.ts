@@ -1,5 +1,6 @@
 export * from './errors.ts';
-export { copyInto } from './postgres/copy.ts';
+export { loadTransaction } from './postgres/load-connections.ts';
+export { LoadTransaction, type SqlQueryable } from './postgres/load-transaction.ts';
 export { COPY_NULL, encodeCopyValue, escapeCopyText } from './postgres/copy-text.ts';
 export { migrate, readMigrations } from './postgres/migrate.ts';
 export { type ExactlyOnce, type FileRecord, loadExactlyOnce } from './raw/exactly-once.ts';

@@ -1,4 +1,5 @@
-import { type Queryable, sql } from '@databases/pg';
+import { sql } from '@databases/pg';
+import type { SqlQueryable } from '../loaders/postgres/load-transaction.ts';
 
 /**
  * fhir_etl.checkpoints: one value per (source, scope), written in the transaction of the data
@@ -15,7 +16,7 @@ export interface CheckpointWrite {
  * stored one only when later (another run may already have moved it further).
  */
 export async function saveCheckpoints(
-  db: Queryable,
+  db: SqlQueryable,
   checkpoint: { source: string; runId: number; forwardOnly?: boolean },
   writes: CheckpointWrite[],
 ): Promise<void> {
@@ -30,6 +31,6 @@ export async function saveCheckpoints(
     ${checkpoint.forwardOnly ? sql`WHERE fhir_etl.checkpoints.value::timestamptz < EXCLUDED.value::timestamptz` : sql``}`);
 }
 
-export async function dropCheckpoint(db: Queryable, source: string, scope: string): Promise<void> {
+export async function dropCheckpoint(db: SqlQueryable, source: string, scope: string): Promise<void> {
   await db.query(sql`DELETE FROM fhir_etl.checkpoints WHERE source = ${source} AND scope = ${scope}`);
 }

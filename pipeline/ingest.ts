@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { ConnectionPool, Transaction } from '@databases/pg';
+import type { ConnectionPool } from '@databases/pg';
+import type { SqlQueryable } from '../loaders/postgres/load-transaction.ts';
 import {
   ensureMarts,
   type FileLoadResult,
@@ -89,7 +90,7 @@ export interface IngestOptions {
   /** Called with each chunk's size as the input is read (progress). */
   onBytes?: (bytes: number) => void;
   /** Runs inside the file's transaction just before it commits (a connector's checkpoint). */
-  beforeCommit?: (tx: Transaction, result: FileLoadResult) => Promise<void>;
+  beforeCommit?: (tx: SqlQueryable, result: FileLoadResult) => Promise<void>;
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pgModule, { type ConnectionPool, sql } from '@databases/pg';
 import test from 'ava';
 import { replacingDeadConnections } from '../loaders/postgres/dead-connections.ts';
+import { loadTransaction, withLoadConnections } from '../loaders/postgres/load-connections.ts';
 import { prepareLoad } from '../pipeline/ingest.ts';
 import { expandInputs } from '../pipeline/inputs.ts';
 import { loadInputs } from '../pipeline/load.ts';
@@ -34,7 +35,7 @@ function files(round: number): string[] {
   });
 }
 
-/** Opens CONCURRENCY connections and leaves them idle in the pool. */
+/** Opens CONCURRENCY load connections (those files are loaded on) and leaves them idle in their pool. */
 async function fillPool(db: ConnectionPool): Promise<void> {
   let open = 0;
   let release: () => void = () => undefined;
@@ -43,7 +44,7 @@ async function fillPool(db: ConnectionPool): Promise<void> {
   });
   await Promise.all(
     Array.from({ length: CONCURRENCY }, () =>
-      db.tx(async (tx) => {
+      loadTransaction(db, async (tx) => {
         await tx.query(sql`SELECT 1`);
         if (++open === CONCURRENCY) release();
         await allOpen;
@@ -54,13 +55,19 @@ async function fillPool(db: ConnectionPool): Promise<void> {
 
 test('files whose pooled connection was killed while idle load on a fresh one', async (t) => {
   let replaced = 0;
-  const db = replacingDeadConnections(
-    pgModule.default({
-      connectionString: withApplicationName(warehouse.url),
-      bigIntMode: 'number',
-      poolSize: CONCURRENCY + 2,
-      onError: () => undefined,
-    }),
+  const url = withApplicationName(warehouse.url);
+  const db = withLoadConnections(
+    replacingDeadConnections(
+      pgModule.default({
+        connectionString: url,
+        bigIntMode: 'number',
+        poolSize: CONCURRENCY + 2,
+        onError: () => undefined,
+      }),
+      () => replaced++,
+    ),
+    url,
+    CONCURRENCY + 2,
     () => replaced++,
   );
   try {

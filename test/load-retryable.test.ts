@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { sql, type Transaction } from '@databases/pg';
+import { sql } from '@databases/pg';
+import type { SqlQueryable } from '../loaders/index.ts';
 import test from 'ava';
 import { type FileLoadResult, isRetryableLoad, LoadError } from '../loaders/index.ts';
 import { ingestNdjson, type LoadContext, prepareLoad } from '../pipeline/ingest.ts';
@@ -32,7 +33,7 @@ function patients(count: number, prefix: string): Buffer {
 /** Loads `bytes` as one file of source `r`; the error it failed with. */
 async function failure(
   bytes: Buffer,
-  beforeCommit?: (tx: Transaction, result: FileLoadResult) => Promise<void>,
+  beforeCommit?: (tx: SqlQueryable, result: FileLoadResult) => Promise<void>,
   source = 'r',
 ): Promise<unknown> {
   const { ctx, runId } = await context();
@@ -81,7 +82,7 @@ test.serial('a file chosen as a deadlock’s victim is retryable', async (t) => 
   const bothLocked = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const crossing = (first: string, second: string) => async (tx: Transaction) => {
+  const crossing = (first: string, second: string) => async (tx: SqlQueryable) => {
     await tx.query(sql`SET LOCAL deadlock_timeout = '100ms'`);
     await tx.query(sql`SELECT pg_advisory_xact_lock(hashtextextended(${first}, 0))`);
     if (++arrived === 2) release();

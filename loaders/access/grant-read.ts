@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import { ReaderRoleError } from './errors.ts';
 
 /**
@@ -98,10 +99,7 @@ export async function keepReadersGranted(db: ConnectionPool, viewSchemas: readon
 }
 
 /** The view schemas of this warehouse: the configured one and those its view tables were built in. */
-export async function viewSchemasOf(
-  db: ConnectionPool | Transaction,
-  configured: string | undefined,
-): Promise<string[]> {
+export async function viewSchemasOf(db: SqlQueryable, configured: string | undefined): Promise<string[]> {
   const rows: Array<{ table_schema: string }> = await db.query(
     sql`SELECT DISTINCT table_schema FROM fhir_etl.views ORDER BY table_schema`,
   );
@@ -118,7 +116,7 @@ function readableSchemas(access: ReadAccess, viewSchemas: readonly string[]): st
  * A reader must be a role of its own: a superuser, the loader's role or a role that inherits
  * the loader's privileges reads fhir_etl's secrets whatever we grant.
  */
-async function assertReaderRole(tx: Transaction, role: string): Promise<void> {
+async function assertReaderRole(tx: SqlQueryable, role: string): Promise<void> {
   const [found]: Array<{ superuser: boolean; loader: boolean; inherits: boolean; loader_role: string }> =
     await tx.query(sql`
       SELECT rolsuper AS superuser, rolname = current_user AS loader,
@@ -131,7 +129,7 @@ async function assertReaderRole(tx: Transaction, role: string): Promise<void> {
     throw ReaderRoleError.privileged(role, `is a member of the loader’s role ${found.loader_role}`);
 }
 
-async function applyGrants(tx: Transaction, access: ReadAccess, schemas: readonly string[]): Promise<void> {
+async function applyGrants(tx: SqlQueryable, access: ReadAccess, schemas: readonly string[]): Promise<void> {
   const role = sql.ident(access.role);
   for (const name of schemas) {
     const schema = sql.ident(name);

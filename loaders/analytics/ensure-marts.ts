@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import { MartBlockedError } from './errors.ts';
 import { ANALYTICS_SCHEMA, type Mart } from './mart.ts';
 import { MARTS } from './marts/index.ts';
@@ -59,7 +60,7 @@ export interface MartsOutcome {
 const MISSING_OBJECT = new Set(['42703', '42P01']);
 
 /** Makes one mart under a savepoint; a missing column or table is its reason, anything else throws. */
-async function createMart(tx: Transaction, statements: string): Promise<string | undefined> {
+async function createMart(tx: SqlQueryable, statements: string): Promise<string | undefined> {
   await tx.query(sql`SAVEPOINT fhir_etl_mart`);
   try {
     await tx.query(sql.__dangerous__rawValue(statements));
@@ -108,7 +109,7 @@ async function martsToMake(db: ConnectionPool, viewSchema: string): Promise<Want
 }
 
 /** Whether every wanted mart exists as these statements made it, and no other mart of ours does. */
-async function upToDate(db: ConnectionPool | Transaction, wanted: WantedMart[]): Promise<boolean> {
+async function upToDate(db: SqlQueryable, wanted: WantedMart[]): Promise<boolean> {
   const rows: Array<{ view_name: string; create_sql: string | null; present: boolean }> = await db.query(sql`
     SELECT o.view_name, o.create_sql, to_regclass(format('%I.%I', o.view_schema, o.view_name)) IS NOT NULL AS present
     FROM fhir_etl.owned_views o WHERE o.view_schema = ${ANALYTICS_SCHEMA}`);
@@ -119,7 +120,7 @@ async function upToDate(db: ConnectionPool | Transaction, wanted: WantedMart[]):
 }
 
 /** Drops every mart of ours (the last made first); a view of the user's on one stops it, named. */
-async function dropMarts(tx: Transaction): Promise<void> {
+async function dropMarts(tx: SqlQueryable): Promise<void> {
   for (const mart of [...MARTS].reverse()) {
     try {
       await tx.query(sql`DROP VIEW IF EXISTS ${sql.ident(ANALYTICS_SCHEMA, mart.name)}`);

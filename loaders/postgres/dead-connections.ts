@@ -24,7 +24,7 @@ export function isDeadConnection(error: unknown): boolean {
 }
 
 /** More dead connections than this in a row is no pool of killed idle connections any more. */
-const MAX_REPLACEMENTS = 8;
+export const MAX_REPLACEMENTS = 8;
 
 /**
  * Makes `db.tx` replace a pooled connection found dead before its transaction began, and go

@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import { deleteViewRows } from '../views/delete-rows.ts';
 import type { ViewTable } from '../views/view-tables.ts';
 import { type FileRecord, loadExactlyOnce } from './exactly-once.ts';
@@ -37,7 +38,7 @@ export interface DeleteFileOptions {
    */
   rejects?: () => { kept: RejectRecord[]; count: number };
   /** Runs last inside the file's transaction (a connector's checkpoint). */
-  beforeCommit?: (tx: Transaction, result: DeleteFileResult) => Promise<void>;
+  beforeCommit?: (tx: SqlQueryable, result: DeleteFileResult) => Promise<void>;
   /**
    * When deletions that carry no date of their own happened, at the latest (a Bulk export's
    * transactionTime). A stored copy whose meta.lastUpdated is later than a deletion's date was
@@ -78,7 +79,7 @@ export async function deleteResources(
 }
 
 async function deleteInTransaction(
-  tx: Transaction,
+  tx: SqlQueryable,
   file: FileToLoad,
   batches: AsyncIterable<ResourceReference[]>,
   options: DeleteFileOptions,
@@ -114,7 +115,7 @@ async function deleteInTransaction(
 }
 
 /** The deleted types that have a fhir_raw table: a type never loaded has nothing to delete. */
-async function typesWithRawTables(tx: Transaction): Promise<string[]> {
+async function typesWithRawTables(tx: SqlQueryable): Promise<string[]> {
   const rows: Array<{ resource_type: string }> = await tx.query(sql`
     SELECT DISTINCT d.resource_type FROM fhir_etl_deleted d
     JOIN fhir_etl.raw_tables r ON r.resource_type = d.resource_type`);
@@ -127,14 +128,14 @@ async function typesWithRawTables(tx: Transaction): Promise<string[]> {
  * again) and stays, in fhir_raw and in the view tables. A copy without lastUpdated, or a
  * deletion without a date, cannot be ordered: the deletion applies.
  */
-async function keepNewerCopies(tx: Transaction, file: FileToLoad, resourceType: string): Promise<void> {
+async function keepNewerCopies(tx: SqlQueryable, file: FileToLoad, resourceType: string): Promise<void> {
   await tx.query(sql`
     DELETE FROM fhir_etl_deleted d USING ${sql.ident('fhir_raw', rawTableName(resourceType))} t
     WHERE d.resource_type = ${resourceType} AND t.source = ${file.source} AND t.id = d.id
       AND t.last_updated > d.deleted_at`);
 }
 
-async function markRawDeleted(tx: Transaction, file: FileToLoad, resourceType: string): Promise<number> {
+async function markRawDeleted(tx: SqlQueryable, file: FileToLoad, resourceType: string): Promise<number> {
   const [row] = await tx.query(sql`
     WITH marked AS (
       UPDATE ${sql.ident('fhir_raw', rawTableName(resourceType))} t SET deleted = true, run_id = ${file.runId}

@@ -1,5 +1,5 @@
-import { type SQLQuery, sql, type Transaction } from '@databases/pg';
-import { copyInto } from '../postgres/copy.ts';
+import { type SQLQuery, sql } from '@databases/pg';
+import type { LoadTransaction } from '../postgres/load-transaction.ts';
 import type { TargetBatch } from './load-target.ts';
 import type { DirectRows } from './raw-batch.ts';
 import { rawTableName } from './raw-tables.ts';
@@ -19,7 +19,7 @@ const ID_TAKEN = new Set(['23505', '40P01']);
  * false because the type has rows after all).
  */
 export async function mayCopyDirect(
-  tx: Transaction,
+  tx: LoadTransaction,
   file: FileToLoad,
   table: string,
 ): Promise<{ locked: boolean; direct: boolean }> {
@@ -47,7 +47,7 @@ export type DirectOutcome = 'landed' | 'taken' | 'refused';
  * inside a savepoint.
  */
 export async function copyDirect(
-  tx: Transaction,
+  tx: LoadTransaction,
   file: FileToLoad,
   resourceType: string,
   rows: DirectRows,
@@ -56,8 +56,7 @@ export async function copyDirect(
   const table = rawTableName(resourceType);
   await tx.query(sql`SAVEPOINT fhir_etl_direct`);
   try {
-    await copyInto(
-      tx,
+    await tx.copyFrom(
       `COPY fhir_raw."${table}" (id, version_id, last_updated, resource, source, run_id) FROM STDIN`,
       rows.payload(),
     );

@@ -1,4 +1,6 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
+import { loadTransaction } from '../postgres/load-connections.ts';
+import type { LoadTransaction } from '../postgres/load-transaction.ts';
 import { LoadError } from '../errors.ts';
 import type { FileToLoad } from './types.ts';
 
@@ -21,7 +23,7 @@ export interface ExactlyOnce<R> {
    * Runs last inside the file's transaction, after its rows and its fhir_etl.files record:
    * a connector's own checkpoint (a REST page cursor, a bulk file's state) commits with the data.
    */
-  beforeCommit?: ((tx: Transaction, result: R) => Promise<void>) | undefined;
+  beforeCommit?: ((tx: LoadTransaction, result: R) => Promise<void>) | undefined;
 }
 
 /**
@@ -36,10 +38,10 @@ export async function loadExactlyOnce<R>(
   db: ConnectionPool,
   file: FileToLoad,
   once: ExactlyOnce<R>,
-  body: (tx: Transaction) => Promise<{ result: R; record: FileRecord }>,
+  body: (tx: LoadTransaction) => Promise<{ result: R; record: FileRecord }>,
 ): Promise<R> {
   try {
-    return await db.tx(async (tx) => {
+    return await loadTransaction(db, async (tx) => {
       await tx.query(
         sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${file.source}|${file.fileKey}`}, 0))`,
       );

@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
+import type { LoadTransaction } from '../postgres/load-transaction.ts';
 import { TooManyRejectsError } from '../errors.ts';
 import type { CopyBuffer } from '../postgres/copy-buffer.ts';
 import { copyDirect, mayCopyDirect } from './direct-copy.ts';
@@ -41,7 +42,7 @@ export interface LoadFileOptions {
    * Runs last inside the file's transaction, after its rows and its fhir_etl.files record:
    * a connector's own checkpoint (a REST page cursor, a bulk file's state) commits with the data.
    */
-  beforeCommit?: (tx: Transaction, result: FileLoadResult) => Promise<void>;
+  beforeCommit?: (tx: LoadTransaction, result: FileLoadResult) => Promise<void>;
 }
 
 /**
@@ -96,7 +97,7 @@ export async function loadFile(
 }
 
 async function loadInTransaction(
-  tx: Transaction,
+  tx: LoadTransaction,
   file: FileToLoad,
   records: AsyncIterable<ResourceRecord | RejectRecord | undefined>,
   options: LoadFileOptions,
@@ -289,7 +290,7 @@ interface TypeState {
   directInserted: number;
   /** Resources sent through the staging table (a refused direct batch's included): merged when > 0. */
   staged: number;
-  /** Transaction ids (xmin) of the savepoints that copied rows directly: rows this file wrote. */
+  /** LoadTransaction ids (xmin) of the savepoints that copied rows directly: rows this file wrote. */
   ownXmins: Set<string>;
 }
 

@@ -1,4 +1,4 @@
-import type { Transaction } from '@databases/pg';
+import type { LoadTransaction } from '../postgres/load-transaction.ts';
 import type { StagedCopy } from './safety-net.ts';
 import type { FileToLoad, RejectRecord, ResourceRecord, TargetCounts } from './types.ts';
 
@@ -23,7 +23,7 @@ export interface MergedType {
  * (resource_type, id, seq)).
  */
 export interface LoadTarget {
-  begin(tx: Transaction): Promise<void>;
+  begin(tx: LoadTransaction): Promise<void>;
   /** Takes what the resource yields (direct or staged); returns a reject when it cannot be evaluated. */
   add(record: ResourceRecord, seq: number, direct?: boolean): RejectRecord | undefined;
   /** True when enough is pending to be worth a flush. */
@@ -35,7 +35,7 @@ export interface LoadTarget {
    * table and the values recorded as not fitting their column (fhir_etl.value_errors).
    */
   finish(
-    tx: Transaction,
+    tx: LoadTransaction,
     file: FileToLoad,
     merged: Record<string, MergedType>,
   ): Promise<{ rows: TargetCounts; valueErrors: number }>;
@@ -44,7 +44,7 @@ export interface LoadTarget {
 /** The rows a target had pending when the loader cut a batch. */
 export interface TargetBatch {
   /** Copies the direct rows of one resource type into the target's tables (inside the loader's savepoint). */
-  copyDirect(tx: Transaction, file: FileToLoad, resourceType: string): Promise<void>;
+  copyDirect(tx: LoadTransaction, file: FileToLoad, resourceType: string): Promise<void>;
   /** The savepoint of `copyDirect` was released: its rows count as written. */
   landed(resourceType: string): void;
   /** The direct copy of that type was rolled back: its rows are staged instead. */
@@ -53,5 +53,5 @@ export interface TargetBatch {
    * The COPYs of the staged rows into the staging tables (created here when needed), for the
    * loader to send with its own (see safety-net.ts).
    */
-  stagedCopies(tx: Transaction): Promise<StagedCopy[]>;
+  stagedCopies(tx: LoadTransaction): Promise<StagedCopy[]>;
 }

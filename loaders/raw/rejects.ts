@@ -1,4 +1,5 @@
-import { sql, type Transaction } from '@databases/pg';
+import { sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import type { FileToLoad, RejectRecord } from './types.ts';
 
 /** Characters of a rejected line kept in fhir_etl.rejects.raw. */
@@ -14,7 +15,7 @@ export const REJECT_TEXT_LIMIT = 4096;
  * again replaces the earlier row (moved to this run) instead of adding a second one.
  */
 export async function insertRejects(
-  tx: Transaction,
+  tx: SqlQueryable,
   file: FileToLoad,
   rejects: RejectRecord[],
   textLimit = REJECT_TEXT_LIMIT,

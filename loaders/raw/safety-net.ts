@@ -1,5 +1,5 @@
-import { sql, type Transaction } from '@databases/pg';
-import { copyInto } from '../postgres/copy.ts';
+import { sql } from '@databases/pg';
+import type { LoadTransaction } from '../postgres/load-transaction.ts';
 import type { RejectRecord } from './types.ts';
 
 /**
@@ -22,10 +22,10 @@ export interface StagedCopy {
  * PostgreSQL refuses, which come back as rejects with its message. k bad rows among n take
  * about 2k·log2(n) COPYs; a clean flush takes one savepoint.
  */
-export async function copyStagedBatches(tx: Transaction, copies: StagedCopy[]): Promise<RejectRecord[]> {
+export async function copyStagedBatches(tx: LoadTransaction, copies: StagedCopy[]): Promise<RejectRecord[]> {
   if (copies.length === 0) return [];
   const all = await inSavepoint(tx, async () => {
-    for (const copy of copies) await copyInto(tx, copy.statement, copy.payload);
+    for (const copy of copies) await tx.copyFrom(copy.statement, copy.payload);
   });
   if (all === undefined) return [];
   const rejects: RejectRecord[] = [];
@@ -45,13 +45,13 @@ export function isRowDataError(error: unknown): boolean {
 }
 
 async function bisect(
-  tx: Transaction,
+  tx: LoadTransaction,
   copy: StagedCopy,
   rows: string[],
   rejects: RejectRecord[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const error = await inSavepoint(tx, () => copyInto(tx, copy.statement, rows.join('')));
+  const error = await inSavepoint(tx, () => tx.copyFrom(copy.statement, rows.join('')));
   if (error === undefined) return;
   if (rows.length === 1) {
     rejects.push(copy.refused(rows[0] as string, error));
@@ -63,7 +63,7 @@ async function bisect(
 }
 
 /** Runs a step in a savepoint: undefined when it succeeded, its error when a row's data failed it. */
-async function inSavepoint(tx: Transaction, step: () => Promise<void>): Promise<Error | undefined> {
+async function inSavepoint(tx: LoadTransaction, step: () => Promise<void>): Promise<Error | undefined> {
   await tx.query(sql`SAVEPOINT fhir_etl_row_net`);
   try {
     await step();

@@ -1,4 +1,5 @@
-import { type SQLQuery, sql, type Transaction } from '@databases/pg';
+import { type SQLQuery, sql } from '@databases/pg';
+import type { LoadTransaction } from '../postgres/load-transaction.ts';
 import type { CopyBuffer } from '../postgres/copy-buffer.ts';
 import { directLockKey } from './direct-copy.ts';
 import { rawTableName } from './raw-tables.ts';
@@ -13,7 +14,7 @@ const STAGE = 'fhir_etl_stage_raw';
  * resource PostgreSQL cannot store is refused by the COPY, where the safety net finds it,
  * rather than by the merge.
  */
-export async function createRawStage(tx: Transaction): Promise<void> {
+export async function createRawStage(tx: LoadTransaction): Promise<void> {
   await tx.query(sql`
     CREATE TEMP TABLE ${sql.ident(STAGE)} (
       id text, version_id text, last_updated timestamptz, resource jsonb, seq integer, resource_type text
@@ -70,7 +71,7 @@ export interface MergeCounts {
  * and is loaded again (see loadFile).
  */
 export async function lockForMerge(
-  tx: Transaction,
+  tx: LoadTransaction,
   file: FileToLoad,
   resourceTypes: string[],
   holdsDirectLock: boolean,
@@ -92,7 +93,7 @@ export async function lockForMerge(
  * decides, not fhir_etl.supersedes; such replacements are counted apart (`ownReplaced`).
  */
 export async function mergeType(
-  tx: Transaction,
+  tx: LoadTransaction,
   file: FileToLoad,
   resourceType: string,
   hasDuplicates: boolean,

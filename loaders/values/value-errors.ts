@@ -1,4 +1,5 @@
-import { sql, type Transaction } from '@databases/pg';
+import { sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import type { FileToLoad } from '../raw/types.ts';
 
 /** A value a view column could not hold, as recorded in fhir_etl.value_errors. */
@@ -29,7 +30,7 @@ export function recordedValue(value: unknown): string {
  * their rows are. Returns how many were recorded.
  */
 export async function insertValueErrors(
-  tx: Transaction,
+  tx: SqlQueryable,
   file: FileToLoad,
   errors: ValueError[],
   onlyChanged: boolean,
@@ -66,7 +67,7 @@ export async function insertValueErrors(
  * their rows in it are being replaced, and so are their errors.
  */
 export async function deleteChangedValueErrors(
-  tx: Transaction,
+  tx: SqlQueryable,
   file: FileToLoad,
   view: string,
   resourceType: string,

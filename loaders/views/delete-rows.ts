@@ -1,4 +1,5 @@
-import { sql, type Transaction } from '@databases/pg';
+import { sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
 
 /**
@@ -8,7 +9,7 @@ import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
  * @returns rows removed per view
  */
 export async function deleteViewRows(
-  tx: Transaction,
+  tx: SqlQueryable,
   tables: ViewTable[],
   source: string,
   resourceTypes: string[],

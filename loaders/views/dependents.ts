@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import { qualifiedName } from './table-changes.ts';
 import type { ViewTable } from './view-tables.ts';
 
@@ -44,7 +45,7 @@ export interface DependentsOutcome {
  * they are dropped), nearest first.
  */
 export async function dependentViews(
-  db: ConnectionPool | Transaction,
+  db: SqlQueryable,
   target: Pick<ViewTable, 'schema' | 'table'>,
   columns: string[],
 ): Promise<DependentView[]> {
@@ -98,7 +99,7 @@ export async function dependentViews(
 }
 
 /** Saves each view's definition, options, owner, comments, grants and indexes, then drops them, farthest first. */
-export async function saveAndDropViews(tx: Transaction, views: DependentView[]): Promise<SavedView[]> {
+export async function saveAndDropViews(tx: SqlQueryable, views: DependentView[]): Promise<SavedView[]> {
   const saved: SavedView[] = [];
   for (const view of views) saved.push(await saveView(tx, view));
   for (const view of [...views].reverse())
@@ -112,7 +113,7 @@ export async function saveAndDropViews(tx: Transaction, views: DependentView[]):
  * the reason, and the others are still made.
  */
 export async function recreateViews(
-  tx: Transaction,
+  tx: SqlQueryable,
   saved: SavedView[],
   runId: number | undefined,
 ): Promise<DependentsOutcome> {
@@ -140,7 +141,7 @@ export async function recreateViews(
   return outcome;
 }
 
-async function saveView(tx: Transaction, view: DependentView): Promise<SavedView> {
+async function saveView(tx: SqlQueryable, view: DependentView): Promise<SavedView> {
   const relation = `${quoteIdent(view.schema)}.${quoteIdent(view.name)}`;
   const [row] = await tx.query(sql`
     SELECT pg_get_viewdef(c.oid, true) AS definition, c.reloptions AS options,
@@ -182,7 +183,7 @@ function createStatement(view: SavedView): string {
 }
 
 /** Comments, grants, indexes and owner, as the view had them before it was dropped. */
-async function restoreDetails(tx: Transaction, view: SavedView): Promise<void> {
+async function restoreDetails(tx: SqlQueryable, view: SavedView): Promise<void> {
   const name = sql.ident(view.schema, view.name);
   const kind = kindSql(view);
   if (view.comment !== null) await tx.query(sql`COMMENT ON ${kind} ${name} IS ${literal(view.comment)}`);
@@ -198,7 +199,7 @@ async function restoreDetails(tx: Transaction, view: SavedView): Promise<void> {
 }
 
 /** Runs `step` under a savepoint; returns PostgreSQL's message when it failed (rolled back), else ''. */
-async function attempt(tx: Transaction, step: () => Promise<unknown>): Promise<string> {
+async function attempt(tx: SqlQueryable, step: () => Promise<unknown>): Promise<string> {
   await tx.query(sql`SAVEPOINT fhir_etl_dependent`);
   try {
     await step();

@@ -1,6 +1,7 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
+import { loadTransaction } from '../postgres/load-connections.ts';
+import type { LoadTransaction, SqlQueryable } from '../postgres/load-transaction.ts';
 import { type BlockedTable, ViewDependentsError } from '../errors.ts';
-import { copyInto } from '../postgres/copy.ts';
 import { escapeCopyText } from '../postgres/copy-text.ts';
 import { rawTableName } from '../raw/raw-tables.ts';
 import { isBadValue } from '../values/column-values.ts';
@@ -53,7 +54,7 @@ export async function rebuildViewTables(
   await refuseBlockedChanges(db, tables, options.cascade === true);
   const results: RebuildResult[] = [];
   for (const table of tables) {
-    results.push((await db.tx((tx) => rebuildOne(tx, table, options, false))) as RebuildResult);
+    results.push((await loadTransaction(db, (tx) => rebuildOne(tx, table, options, false))) as RebuildResult);
   }
   return results;
 }
@@ -68,7 +69,7 @@ export async function rebuildStaleViewTables(
   const results: RebuildResult[] = [];
   for (const table of stale) {
     // Checked again under the lock: a concurrent load may have rebuilt it meanwhile.
-    const result = await db.tx((tx) => rebuildOne(tx, table, {}, true));
+    const result = await loadTransaction(db, (tx) => rebuildOne(tx, table, {}, true));
     if (result) results.push(result);
   }
   return results;
@@ -91,7 +92,7 @@ export async function refuseBlockedChanges(
 }
 
 async function rebuildOne(
-  tx: Transaction,
+  tx: LoadTransaction,
   table: ViewTable,
   options: RebuildOptions,
   onlyIfStale: boolean,
@@ -125,7 +126,7 @@ async function rebuildOne(
 
 /** The table's rows, evaluated from fhir_raw page by page and COPYed in. */
 async function fill(
-  tx: Transaction,
+  tx: LoadTransaction,
   table: ViewTable,
   result: RebuildResult,
   onProgress: RebuildOptions['onProgress'],
@@ -171,7 +172,7 @@ async function fill(
         result.failures.push({ source: row.source, id: row.id, error: (error as Error).message });
       }
     }
-    if (lines.length > 0) await copyInto(tx, copy, lines.join(''));
+    if (lines.length > 0) await tx.copyFrom(copy, lines.join(''));
     if (bad.length > 0) await recordBadCells(tx, table, bad);
     result.valueErrors += bad.length;
     result.rows += lines.length;
@@ -183,7 +184,7 @@ async function fill(
 
 /** The views a change must drop and recreate: those reading a column it drops or retypes, and any over them. */
 async function dependentsOf(
-  db: ConnectionPool | Transaction,
+  db: SqlQueryable,
   table: ViewTable,
   change: TableChange,
 ): Promise<DependentView[]> {
@@ -218,7 +219,7 @@ interface BadCell {
 }
 
 /** Records the bad values a rebuild found; it knows neither the file nor the line they came from. */
-async function recordBadCells(tx: Transaction, table: ViewTable, bad: BadCell[]): Promise<void> {
+async function recordBadCells(tx: LoadTransaction, table: ViewTable, bad: BadCell[]): Promise<void> {
   await tx.query(sql`
     INSERT INTO fhir_etl.value_errors (source, resource_type, resource_id, view_name, column_name, value, reason)
     SELECT b.source, ${table.view.resource}, b.id, ${table.view.name}, b.column_name, b.value, b.reason

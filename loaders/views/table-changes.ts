@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import type { ViewTable } from './view-tables.ts';
 
 /** The columns fhir-etl adds to every view table, ahead of the view's own. */
@@ -18,10 +19,7 @@ export interface TableChange {
 }
 
 /** Compares the table as it is in the warehouse with the columns its view gives it. */
-export async function planTableChange(
-  db: ConnectionPool | Transaction,
-  target: ViewTable,
-): Promise<TableChange> {
+export async function planTableChange(db: SqlQueryable, target: ViewTable): Promise<TableChange> {
   const existing: Array<{ name: string; type: string }> = await db.query(sql`
       SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
       FROM pg_attribute a
@@ -53,10 +51,7 @@ export function qualifiedName(target: Pick<ViewTable, 'schema' | 'table'>): stri
 }
 
 /** PostgreSQL's own spelling of each type (`timestamptz` is `timestamp with time zone`). */
-async function canonicalTypes(
-  db: ConnectionPool | Transaction,
-  types: string[],
-): Promise<Map<string, string>> {
+async function canonicalTypes(db: SqlQueryable, types: string[]): Promise<Map<string, string>> {
   const rows: Array<{ type: string; canonical: string }> = await db.query(sql`
     SELECT t AS type, format_type(to_regtype(t), NULL) AS canonical FROM unnest(${types}::text[]) AS t`);
   return new Map(rows.map((row) => [row.type, row.canonical]));

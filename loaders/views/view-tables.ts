@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type ConnectionPool, type SQLQuery, sql, type Transaction } from '@databases/pg';
+import { type SQLQuery, sql } from '@databases/pg';
+import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import type { CompiledView, SelectNode, ViewDefinition } from '../../transforms/index.ts';
 import { type ColumnEncoder, encoderFor, sqlTypeOf } from './column-types.ts';
 import { qualifiedName, type TableChange } from './table-changes.ts';
@@ -38,10 +39,7 @@ export function viewTable(view: CompiledView, schema: string): ViewTable {
  * The views whose table is missing or was built from another definition. Their tables must
  * be (re)built from fhir_raw before a load writes to them, or they would mix old and new rows.
  */
-export async function staleViewTables(
-  db: ConnectionPool | Transaction,
-  tables: ViewTable[],
-): Promise<ViewTable[]> {
+export async function staleViewTables(db: SqlQueryable, tables: ViewTable[]): Promise<ViewTable[]> {
   const built: Array<{ name: string; signature: string; table_schema: string }> = await db.query(
     sql`SELECT name, signature, table_schema FROM fhir_etl.views`,
   );
@@ -57,7 +55,7 @@ export async function staleViewTables(
  * its definition are recorded in fhir_etl.views.
  */
 export async function migrateViewTable(
-  tx: Transaction,
+  tx: SqlQueryable,
   target: ViewTable,
   change: TableChange,
 ): Promise<void> {
@@ -74,7 +72,7 @@ export async function migrateViewTable(
       signature = EXCLUDED.signature, definition = EXCLUDED.definition, built_at = now()`);
 }
 
-async function createViewTable(tx: Transaction, target: ViewTable): Promise<void> {
+async function createViewTable(tx: SqlQueryable, target: ViewTable): Promise<void> {
   const table = sql.ident(target.schema, target.table);
   await tx.query(sql`CREATE SCHEMA IF NOT EXISTS ${sql.ident(target.schema)}`);
   const columns = target.view.columns.map(
@@ -92,7 +90,7 @@ async function createViewTable(tx: Transaction, target: ViewTable): Promise<void
 }
 
 /** The table is empty here (it is refilled next), so a retype needs no conversion of old values. */
-async function alterViewTable(tx: Transaction, target: ViewTable, change: TableChange): Promise<void> {
+async function alterViewTable(tx: SqlQueryable, target: ViewTable, change: TableChange): Promise<void> {
   const table = sql.ident(target.schema, target.table);
   const typeOf = (name: string) =>
     sql.__dangerous__rawValue(
@@ -115,7 +113,7 @@ async function alterViewTable(tx: Transaction, target: ViewTable, change: TableC
  * A top-level view (one row per resource) has the primary key (_source, id), which BI tools
  * read to infer keys and joins; a child view (forEach) has many rows per resource and none.
  */
-async function ensureKeys(tx: Transaction, target: ViewTable): Promise<void> {
+async function ensureKeys(tx: SqlQueryable, target: ViewTable): Promise<void> {
   const wanted = isTopLevel(target) ? ['_source', 'id'] : [];
   const [current] = await tx.query(sql`
     SELECT c.conname AS name, array_agg(a.attname::text ORDER BY k.ord) AS columns
@@ -146,7 +144,7 @@ export function isTopLevel(target: ViewTable): boolean {
   return id !== undefined && !id.collection && !unrolls(target.view.definition.select);
 }
 
-async function indexJoinKey(tx: Transaction, target: ViewTable, name: string): Promise<void> {
+async function indexJoinKey(tx: SqlQueryable, target: ViewTable, name: string): Promise<void> {
   const column = target.view.columns.find((c) => c.name === name);
   if (column && isJoinKey(column.name) && !column.collection)
     await tx.query(
@@ -159,7 +157,7 @@ async function indexJoinKey(tx: Transaction, target: ViewTable, name: string): P
  * by hand (it is neither empty nor what fhir-etl wrote from the previous definition) is kept.
  */
 async function describeTable(
-  tx: Transaction,
+  tx: SqlQueryable,
   target: ViewTable,
   previous: ViewDefinition | undefined,
 ): Promise<void> {
@@ -202,7 +200,7 @@ function toolComments(name: string, definition: ViewDefinition): Map<string | nu
   return comments;
 }
 
-async function previousDefinition(tx: Transaction, target: ViewTable): Promise<ViewDefinition | undefined> {
+async function previousDefinition(tx: SqlQueryable, target: ViewTable): Promise<ViewDefinition | undefined> {
   const [row] = await tx.query(sql`SELECT definition FROM fhir_etl.views WHERE name = ${target.view.name}`);
   return row?.definition as ViewDefinition | undefined;
 }

@@ -1,6 +1,6 @@
-import { sql, type Transaction } from '@databases/pg';
+import { sql } from '@databases/pg';
+import type { LoadTransaction } from '../postgres/load-transaction.ts';
 import { errorMessage } from '../../errors/index.ts';
-import { copyInto } from '../postgres/copy.ts';
 import { COPY_NULL, escapeCopyText } from '../postgres/copy-text.ts';
 import type { LoadTarget, MergedType, TargetBatch } from '../raw/load-target.ts';
 import { copyFields, type StagedCopy } from '../raw/safety-net.ts';
@@ -62,7 +62,7 @@ export function viewTarget(tables: ViewTable[], options: { batchBytes?: number }
         const tail = `\t${escapeCopyText(file.source)}\t${file.runId}\n`;
         for (const { view, pending } of ofType(resourceType)) {
           if (pending.direct.length === 0) continue;
-          await copyInto(tx, directCopyStatement(view.table), pending.direct.join(tail) + tail);
+          await tx.copyFrom(directCopyStatement(view.table), pending.direct.join(tail) + tail);
         }
       },
       landed(resourceType) {
@@ -196,7 +196,7 @@ function emptyPending(): PendingRows {
   return { staged: [], direct: [], directSeqs: [], stagedErrors: [], directErrors: [] };
 }
 
-async function createStage(tx: Transaction, view: StagedView): Promise<void> {
+async function createStage(tx: LoadTransaction, view: StagedView): Promise<void> {
   const columns = view.table.view.columns.map(
     (c, i) => sql`${sql.ident(c.name)} ${sql.__dangerous__rawValue(view.table.sqlTypes[i] ?? 'text')}`,
   );
@@ -269,7 +269,7 @@ function encodeRow(
  * resource changed (a first load), the staged rows go in without the join.
  */
 async function replaceChangedRows(
-  tx: Transaction,
+  tx: LoadTransaction,
   view: StagedView,
   file: FileToLoad,
   change: MergedType,

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import pgModule, { type ConnectionPool, sql } from '@databases/pg';
 import { WarehouseError } from '../errors.ts';
 import { replacingDeadConnections } from '../postgres/dead-connections.ts';
+import { withLoadConnections } from '../postgres/load-connections.ts';
 import { migrate } from '../postgres/migrate.ts';
 import { ensureReadAccess, viewSchemasOf } from '../access/grant-read.ts';
 import { acquireEmbedded, defaultHome, type EmbeddedServer, releaseEmbedded } from './embedded.ts';
@@ -36,19 +37,24 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
   const server = embedded ? await acquireEmbedded(home) : undefined;
   const url = withDefaultUser(options.databaseUrl ?? (server as EmbeddedServer).url);
   const release = embedded ? () => releaseEmbedded(home) : async () => undefined;
-  const db = replacingDeadConnections(
-    pgModule.default({
-      connectionString: url,
-      bigIntMode: 'number',
-      // A `date` is a calendar date, read as its text (2023-12-01): the driver's default, a
-      // Date at local midnight, is another day once printed in UTC east of Greenwich.
-      types: { [DATE_TYPE_OID]: (text: string) => text },
-      poolSize: options.poolSize ?? 6,
-      // Connection failures are reported by checkReachable below; keep the library quiet.
-      onError: () => undefined,
-      onConnectionOpened: () => undefined,
-      onConnectionClosed: () => undefined,
-    }),
+  const poolSize = options.poolSize ?? 6;
+  const db = withLoadConnections(
+    replacingDeadConnections(
+      pgModule.default({
+        connectionString: url,
+        bigIntMode: 'number',
+        // A `date` is a calendar date, read as its text (2023-12-01): the driver's default, a
+        // Date at local midnight, is another day once printed in UTC east of Greenwich.
+        types: { [DATE_TYPE_OID]: (text: string) => text },
+        poolSize,
+        // Connection failures are reported by checkReachable below; keep the library quiet.
+        onError: () => undefined,
+        onConnectionOpened: () => undefined,
+        onConnectionClosed: () => undefined,
+      }),
+    ),
+    url,
+    poolSize,
   );
   identities.set(db, {
     displayUrl: maskPassword(url),

@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 import { saveCheckpoints } from '../checkpoints.ts';
 
 /**
@@ -49,10 +50,7 @@ export async function readCheckpoint(db: ConnectionPool, source: string): Promis
  * transaction of the export's last file, so the checkpoint can never be ahead of the data it
  * describes.
  */
-export async function writeWatermark(
-  tx: Transaction | ConnectionPool,
-  completion: ExportCompletion,
-): Promise<void> {
+export async function writeWatermark(tx: SqlQueryable, completion: ExportCompletion): Promise<void> {
   const { source, watermark, fingerprint, runId } = completion;
   await saveCheckpoints(tx, { source, runId }, [
     { scope: WATERMARK_SCOPE, value: watermark },

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Transaction } from '@databases/pg';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 import { type DeletedReference, deletedReferences } from '../../connectors/bulk/index.ts';
 import {
   deleteResources,
@@ -40,7 +40,7 @@ export async function applyDeletedFile(
   stream: Readable,
   options: {
     onBytes?: (n: number) => void;
-    beforeCommit: (tx: Transaction) => Promise<void>;
+    beforeCommit: (tx: SqlQueryable) => Promise<void>;
     /** The export's transactionTime: the date of deletions whose entries carry none. */
     transactionTime: string;
   },

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Transaction } from '@databases/pg';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 import { type OutcomeIssue, outcomeIssues } from '../../connectors/bulk/index.ts';
 import {
   alreadyLoadedResult,
@@ -22,7 +22,7 @@ export async function recordErrorFile(
   file: FileToLoad,
   details: { exportId: number; resourceType: string },
   stream: Readable,
-  options: { onBytes?: (n: number) => void; beforeCommit: (tx: Transaction) => Promise<void> },
+  options: { onBytes?: (n: number) => void; beforeCommit: (tx: SqlQueryable) => Promise<void> },
 ): Promise<FileLoadResult & { issues: number }> {
   const { lines, bytesRead } = countedLines(load, stream, options.onBytes);
   return loadExactlyOnce<FileLoadResult & { issues: number }>(

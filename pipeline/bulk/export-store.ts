@@ -1,4 +1,5 @@
-import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 import {
   BulkExportIssuesError,
   type KickOffRequest,
@@ -191,7 +192,7 @@ export type Settlement = { state: 'completed' } | { state: 'held'; heldIssues: n
  * @returns the settlement when this file completed the export, else undefined
  */
 export async function commitFile(
-  tx: Transaction,
+  tx: SqlQueryable,
   file: BulkFile,
   completion: ExportCompletion,
 ): Promise<Settlement | undefined> {
@@ -217,7 +218,7 @@ export async function commitFile(
  * @see /work/shared/reference/standards.md section 4 ("Don't advance the watermark on failure")
  */
 export async function settleExport(
-  tx: Transaction | ConnectionPool,
+  tx: SqlQueryable,
   exportId: number,
   completion: ExportCompletion,
 ): Promise<Settlement> {
@@ -236,7 +237,7 @@ export async function settleExport(
 /** Severities that mean a resource was not exported (FHIR R4 valueset-issue-severity). */
 const HOLDING_SEVERITIES = ['error', 'fatal'];
 
-async function countHeldIssues(tx: Transaction | ConnectionPool, exportId: number): Promise<number> {
+async function countHeldIssues(tx: SqlQueryable, exportId: number): Promise<number> {
   const [row] = await tx.query(sql`
     SELECT count(*)::int AS n FROM fhir_etl.bulk_errors
     WHERE export_id = ${exportId} AND lower(severity) = ANY(${HOLDING_SEVERITIES}::text[])`);
@@ -245,7 +246,7 @@ async function countHeldIssues(tx: Transaction | ConnectionPool, exportId: numbe
 
 /** Completes an export and advances the watermark. */
 async function completeExport(
-  tx: Transaction | ConnectionPool,
+  tx: SqlQueryable,
   exportId: number,
   completion: ExportCompletion,
 ): Promise<void> {
@@ -275,7 +276,7 @@ export async function noteExportError(db: ConnectionPool, exportId: number, erro
 
 /** Stores the issues of an error file's OperationOutcomes (inside that file's transaction). */
 export async function recordBulkErrors(
-  tx: Transaction,
+  tx: SqlQueryable,
   source: string,
   exportId: number,
   issues: OutcomeIssue[],

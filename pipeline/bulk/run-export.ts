@@ -419,7 +419,7 @@ async function loadOne(
     // The file's place in the manifest, whatever the export: a new export's copy replaces its rejects.
     rejectKey: `bulk:${file.kind}:${file.resourceType}:${file.index}`,
   };
-  const beforeCommit = async (tx: import('@databases/pg').Transaction) => {
+  const beforeCommit = async (tx: import('../../loaders/index.ts').SqlQueryable) => {
     logSettlement(ctx, completion, await commitFile(tx, file, completion));
   };
   const onBytes = (n: number) => ctx.progress?.bytes(n);

@@ -1,5 +1,6 @@
-import { type ConnectionPool, type Queryable, sql } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
 import type { MatchOutcome } from '../../connectors/member-match/index.ts';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 
 /**
  * The state of payer exchanges in fhir_etl (migrations/050_payer_exchange.sql): match requests
@@ -61,14 +62,14 @@ export interface PullRecord {
 }
 
 /** The source's latest bulk match (batch), whatever its state. */
-export async function latestBulkMatch(db: Queryable, source: string): Promise<MatchRecord | undefined> {
+export async function latestBulkMatch(db: SqlQueryable, source: string): Promise<MatchRecord | undefined> {
   const [row] = await db.query(sql`
     SELECT * FROM fhir_etl.exchange_matches WHERE source = ${source} AND mode = 'bulk' ORDER BY id DESC LIMIT 1`);
   return row ? toMatch(row) : undefined;
 }
 
 export async function recordMatchStarted(
-  db: Queryable,
+  db: SqlQueryable,
   match: {
     source: string;
     mode: 'bulk' | 'single';
@@ -97,21 +98,21 @@ export async function recordMatchStarted(
 }
 
 /** The batches of a round, in the order they were sent. */
-export async function roundBatches(db: Queryable, round: number): Promise<MatchRecord[]> {
+export async function roundBatches(db: SqlQueryable, round: number): Promise<MatchRecord[]> {
   const rows = await db.query(sql`
     SELECT * FROM fhir_etl.exchange_matches WHERE round = ${round} ORDER BY batch, id`);
   return rows.map(toMatch);
 }
 
 /** A round the prior payer forgot (404/410 for one of its Groups): its batches are expired, matched anew. */
-export async function expireRound(db: Queryable, round: number, error: string): Promise<void> {
+export async function expireRound(db: SqlQueryable, round: number, error: string): Promise<void> {
   await db.query(sql`
     UPDATE fhir_etl.exchange_matches SET state = 'expired', error = ${error}
     WHERE round = ${round} AND state = 'completed'`);
 }
 
 export async function endMatch(
-  db: Queryable,
+  db: SqlQueryable,
   id: number,
   state: 'failed' | 'expired' | 'superseded',
   error: string,
@@ -163,7 +164,7 @@ export async function recordMatchOutcomes(
   });
 }
 
-export async function membersOf(db: Queryable, source: string): Promise<Map<string, MemberRecord>> {
+export async function membersOf(db: SqlQueryable, source: string): Promise<Map<string, MemberRecord>> {
   // In match order, so a round's Groups are pulled in the order of its batches.
   const rows = await db.query(
     sql`SELECT * FROM fhir_etl.exchange_members WHERE source = ${source} ORDER BY match_id, member_id`,
@@ -173,7 +174,7 @@ export async function membersOf(db: Queryable, source: string): Promise<Map<stri
 
 /** Members a pull left out, and why (their consent ended, they left the member input). */
 export async function stopPulls(
-  db: Queryable,
+  db: SqlQueryable,
   source: string,
   stopped: Array<{ memberId: string; reason: string }>,
 ): Promise<void> {
@@ -186,7 +187,7 @@ export async function stopPulls(
 
 /** The pulls a crashed run left running for a Group, newest first. */
 export async function runningGroupPulls(
-  db: Queryable,
+  db: SqlQueryable,
   source: string,
   groupId: string,
 ): Promise<PullRecord[]> {
@@ -199,7 +200,7 @@ export async function runningGroupPulls(
 
 /** The pull a crashed run left running, for a Group (bulk) or a member (single). */
 export async function runningPull(
-  db: Queryable,
+  db: SqlQueryable,
   source: string,
   of: { groupId?: string; memberId?: string },
 ): Promise<PullRecord | undefined> {
@@ -216,7 +217,7 @@ export async function runningPull(
  * (every Group not in `groups`, when given) other than the pulls in `keep`.
  */
 export async function supersedeRunningPulls(
-  db: Queryable,
+  db: SqlQueryable,
   source: string,
   scope: { groupId: string; keep: number[] } | { notInGroups: string[] },
 ): Promise<void> {
@@ -230,7 +231,7 @@ export async function supersedeRunningPulls(
 }
 
 export async function startPull(
-  db: Queryable,
+  db: SqlQueryable,
   pull: Omit<PullRecord, 'id' | 'state' | 'watermark'> & { source: string; runId: number },
 ): Promise<PullRecord> {
   const [row] = await db.query(sql`
@@ -265,7 +266,7 @@ export async function completePull(
   });
 }
 
-export async function failPull(db: Queryable, pullId: number, error: string): Promise<void> {
+export async function failPull(db: SqlQueryable, pullId: number, error: string): Promise<void> {
   await db.query(sql`UPDATE fhir_etl.exchange_pulls SET error = ${error} WHERE id = ${pullId}`);
 }
 
@@ -273,7 +274,7 @@ export async function failPull(db: Queryable, pullId: number, error: string): Pr
  * The watermark of the source's last completed Group pull: the `_since` of members pulled before
  * per-member watermarks were kept (they have a first pull but no watermark of their own).
  */
-export async function lastGroupWatermark(db: Queryable, source: string): Promise<string | undefined> {
+export async function lastGroupWatermark(db: SqlQueryable, source: string): Promise<string | undefined> {
   const [row] = await db.query(sql`
     SELECT watermark FROM fhir_etl.exchange_pulls
     WHERE source = ${source} AND member_id IS NULL AND state = 'completed' ORDER BY id DESC LIMIT 1`);

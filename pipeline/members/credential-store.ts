@@ -1,4 +1,4 @@
-import { type ConnectionPool, type Queryable, sql } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
 import type { Logger } from 'pino';
 import { type MemberTokens, type MemberTokenStore } from '../../connectors/auth/index.ts';
 import { FhirEtlError } from '../../errors/index.ts';
@@ -6,6 +6,7 @@ import { credentialIdentity, openCredential, sealCredential } from './credential
 import { CredentialKeyMismatchError, CredentialUnreadableError, MemberNotLoggedInError } from './errors.ts';
 import { markNeedsLogin } from './members.ts';
 import type { SecretKey } from './secret-key.ts';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 
 /**
  * Member tokens at rest: sealed (AES-256-GCM) in fhir_etl.credentials, one row per member,
@@ -175,7 +176,7 @@ export class CredentialRotationLostError extends FhirEtlError {
 }
 
 async function saveRenewed(
-  tx: Queryable,
+  tx: SqlQueryable,
   key: SecretKey,
   member: MemberRef,
   sealed: Buffer,
@@ -188,7 +189,7 @@ async function saveRenewed(
 }
 
 async function writeTokens(
-  db: Queryable,
+  db: SqlQueryable,
   key: SecretKey,
   member: MemberRef,
   tokens: MemberTokens,
@@ -201,7 +202,7 @@ function seal(key: SecretKey, member: MemberRef, tokens: MemberTokens): Buffer {
 }
 
 async function writeSealed(
-  db: Queryable,
+  db: SqlQueryable,
   key: SecretKey,
   member: MemberRef,
   sealed: Buffer,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Transaction } from '@databases/pg';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 import type { Logger } from 'pino';
 import type { BearerAuth, HttpClient } from '../../connectors/http/index.ts';
 import {
@@ -172,7 +172,7 @@ async function commitPage(
   search: MemberSearch,
   url: string,
   page: SearchPage & { text: string },
-  saveState: (tx: Transaction) => Promise<void>,
+  saveState: (tx: SqlQueryable) => Promise<void>,
 ): Promise<void> {
   if (page.resources.length === 0) {
     await search.load.db.tx(saveState);

@@ -1,6 +1,7 @@
-import { type ConnectionPool, type Queryable, sql } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
 import type { PagingState } from '../../connectors/rest/index.ts';
 import { dropCheckpoint, saveCheckpoints } from '../checkpoints.ts';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 
 /**
  * A member's search state per resource type, in fhir_etl.checkpoints:
@@ -55,7 +56,7 @@ export async function readSearchCheckpoint(
 
 /** A search under way that cannot go on (its next link is dead or too old): forget it. */
 export async function dropPagingState(
-  db: Queryable,
+  db: SqlQueryable,
   key: { source: string; patientId: string; resourceType: string },
 ): Promise<void> {
   await dropCheckpoint(db, key.source, pagingScope(key.patientId, key.resourceType));
@@ -63,7 +64,7 @@ export async function dropPagingState(
 
 /** A page of the search committed and more follow: remember where to go on. */
 export async function savePagingState(
-  tx: Queryable,
+  tx: SqlQueryable,
   key: { source: string; patientId: string; resourceType: string; runId: number },
   state: PagingState,
 ): Promise<void> {
@@ -77,7 +78,7 @@ export async function savePagingState(
  * forward only: a cursor already later (another run's) is kept.
  */
 export async function finishSearch(
-  tx: Queryable,
+  tx: SqlQueryable,
   key: { source: string; patientId: string; resourceType: string; runId: number },
   cursor: string | undefined,
 ): Promise<void> {

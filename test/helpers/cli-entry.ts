@@ -35,7 +35,9 @@ function cliArgs(): string[] {
   if (built !== undefined && modifiedAt(compiled) !== undefined && built >= newestSource(root)) {
     return [compiled];
   }
-  return ['--import', 'tsx', join(root, 'bin', 'fhir-etl.ts')];
+  // tsx by its resolved address: a test may run the command from a folder of its own (a demo
+  // in a temporary folder), where a bare `tsx` would not resolve.
+  return ['--import', import.meta.resolve('tsx'), join(root, 'bin', 'fhir-etl.ts')];
 }
 
 function newestSource(root: string): number {
