@@ -1,13 +1,13 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
 import {
-  eventually,
   type SchedulerProcess,
   scratchDir,
   startScheduler,
   writeConfig,
   writeLanding,
 } from './helpers/scheduler.ts';
+import { eventually } from './helpers/eventually.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
 const warehouse = useTestWarehouse(test);
