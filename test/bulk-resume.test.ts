@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { startSandbox } from '../sandbox/index.ts';
 import { writeSandboxProviderConfig } from './helpers/bulk-run.ts';
 import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
+import { eventually } from './helpers/eventually.ts';
 
 const warehouse = useTestWarehouse(test, { noDeadlocks: true });
 
@@ -26,12 +26,12 @@ test('a run killed (SIGKILL) while downloading is resumed by the next run: same 
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   // Wait until the first file committed while others are still to come, then kill hard.
-  for (;;) {
+  await eventually(async () => {
     const files = await committedFiles();
-    if (files.committed >= 1 && files.committed < files.total) break;
-    if (child.exitCode !== null) t.fail('the run ended before it could be killed');
-    await delay(25);
-  }
+    if (files.committed >= 1 && files.committed < files.total) return true;
+    if (child.exitCode !== null) throw new Error('the run ended before it could be killed');
+    return false;
+  });
   child.kill('SIGKILL');
   await exited;
   const killedAt = await committedFiles();

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { startSandbox } from '../sandbox/index.ts';
 import { writeSandboxProviderConfig } from './helpers/bulk-run.ts';
 import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
+import { eventually } from './helpers/eventually.ts';
 
 const warehouse = useTestWarehouse(test);
 
@@ -50,12 +50,12 @@ test('SIGTERM stops fhir-etl run gracefully: committed files stay, none is half-
     stderr += chunk;
   });
   const exitCode = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  for (;;) {
+  await eventually(async () => {
     const files = await bulkFiles();
-    if (files.committed >= 1 && files.committed < files.total) break;
-    if (child.exitCode !== null) return t.fail(`the run ended before the signal: ${stderr}`);
-    await delay(20);
-  }
+    if (files.committed >= 1 && files.committed < files.total) return true;
+    if (child.exitCode !== null) throw new Error(`the run ended before the signal: ${stderr}`);
+    return false;
+  });
   child.kill('SIGTERM');
   t.is(await exitCode, 1, 'a stopped run is not a success');
   t.regex(stderr, /SIGTERM: stopping gracefully/);

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { DEFAULT_CLIENTS, startSandbox } from '../sandbox/index.ts';
@@ -7,6 +6,7 @@ import { writeConfigFile } from './helpers/bulk-run.ts';
 import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { memberRow, NEW_PAYER, writeMembersCsv } from './helpers/exchange.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
+import { eventually } from './helpers/eventually.ts';
 
 const warehouse = useTestWarehouse(test);
 
@@ -46,12 +46,12 @@ test('a run killed (SIGKILL) while its second match batch polls resumes that bat
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   // The first batch is recorded and the second sent (the sandbox holds it "matching"): kill hard.
-  for (;;) {
+  await eventually(async () => {
     const states = await batchStates();
-    if (states.length === 2 && states[0] === 'completed') break;
-    if (child.exitCode !== null) t.fail('the run ended before it could be killed');
-    await delay(25);
-  }
+    if (states.length === 2 && states[0] === 'completed') return true;
+    if (child.exitCode !== null) throw new Error('the run ended before it could be killed');
+    return false;
+  });
   child.kill('SIGKILL');
   await exited;
   t.deepEqual(await batchStates(), ['completed', 'polling']);

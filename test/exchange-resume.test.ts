@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { DEFAULT_CLIENTS, startSandbox } from '../sandbox/index.ts';
@@ -7,6 +6,7 @@ import { writeConfigFile } from './helpers/bulk-run.ts';
 import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { memberRow, NEW_PAYER, writeMembersCsv } from './helpers/exchange.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
+import { eventually } from './helpers/eventually.ts';
 
 const warehouse = useTestWarehouse(test);
 
@@ -47,12 +47,12 @@ test('a run killed (SIGKILL) between the match and the export resumes the export
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   // The match is recorded and the export kicked off (the sandbox holds it in progress): kill hard.
-  for (;;) {
+  await eventually(async () => {
     const now = await state();
-    if (now.matches[0] === 'completed' && now.exports.length === 1) break;
-    if (child.exitCode !== null) t.fail('the run ended before it could be killed');
-    await delay(25);
-  }
+    if (now.matches[0] === 'completed' && now.exports.length === 1) return true;
+    if (child.exitCode !== null) throw new Error('the run ended before it could be killed');
+    return false;
+  });
   child.kill('SIGKILL');
   await exited;
   t.deepEqual(await state(), { matches: ['completed'], exports: ['polling'] });

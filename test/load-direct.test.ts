@@ -4,6 +4,7 @@ import { type LoadContext, prepareLoad } from '../pipeline/ingest.ts';
 import { type FileLoadResult, loadFile, type ResourceRecord, type LoadTarget } from '../loaders/index.ts';
 import type { TargetBatch } from '../loaders/raw/load-target.ts';
 import { compileView, parseResourceLine, parseViewDefinition } from '../transforms/index.ts';
+import { eventually } from './helpers/eventually.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
 
 // The direct path of loaders/raw/load-file.ts: a type whose ids are new to fhir_raw is COPYed
@@ -269,18 +270,32 @@ test.serial('a direct copy refused because an id was taken meanwhile falls back 
   await assertViewMatchesRaw(t);
 });
 
-/** Waits until this database shows a granted exclusive advisory lock beside the file's own. */
+/**
+ * Waits until this database shows a granted exclusive advisory lock beside the file's own. No
+ * deadline of its own: the test's timeout bounds the wait, whatever the machine's load.
+ */
 async function directLockTaken(): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+  await eventually(async () => {
     const [row] = await warehouse.db.query(sql`
       SELECT count(*)::int AS n FROM pg_locks
       WHERE locktype = 'advisory' AND mode = 'ExclusiveLock' AND granted
         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
     // The file's own key lock, and the type's direct lock.
-    if (row.n >= 2) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('the file never took the direct lock');
+    return row.n >= 2;
+  });
+}
+
+/** A function that resolves once `parties` callers have called it. */
+function barrier(parties: number): () => Promise<void> {
+  let arrived = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return () => {
+    if (++arrived === parties) open();
+    return opened;
+  };
 }
 
 test.serial(
@@ -342,6 +357,9 @@ test.serial(
     // holds it: a file must not wait for that lock.
     const pathsA: Paths = { direct: 0, staged: 0, landed: 0, demoted: 0 };
     const pathsB: Paths = { direct: 0, staged: 0, landed: 0, demoted: 0 };
+    // Neither file reads its second type before both have met their first: the loader asks
+    // for a record once it handled the one before, so each has taken its first type's lock.
+    const bothStarted = barrier(2);
     async function* records(first: string, second: string, tag: string): AsyncGenerator<ResourceRecord> {
       let line = 0;
       const resource = (resourceType: string, id: string) =>
@@ -350,7 +368,7 @@ test.serial(
           ++line,
         ) as ResourceRecord;
       for (let i = 0; i < 20; i++) yield resource(first, `${tag}${i}`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await bothStarted();
       for (let i = 0; i < 20; i++) yield resource(second, `${tag}x${i}`);
     }
     const load2 = (name: string, first: string, second: string, paths: Paths) =>

@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { CLI_ARGS, runCli } from './helpers/cli.ts';
 import { SAMPLE_DIR } from './helpers/fixtures.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { eventually } from './helpers/eventually.ts';
 
 let warehouse: TestWarehouse;
 const dir = mkdtempSync(join(tmpdir(), 'fhir-etl-kill-'));
@@ -53,26 +53,25 @@ async function killLoadDuring(queryPrefix: string): Promise<void> {
     stdio: 'ignore',
   });
   const exited = new Promise((resolve) => child.on('exit', resolve));
-  let killed: number[];
+  let killed: number[] = [];
   try {
-    for (;;) {
+    await eventually(async () => {
       const active = await warehouse.db.query(sql`
         SELECT pid FROM pg_stat_activity
         WHERE datname = current_database() AND state = 'active' AND query LIKE ${`${queryPrefix}%`}`);
       killed = active.map((row) => row.pid as number);
-      if (active.length > 0) break;
+      if (active.length > 0) return true;
       if (child.exitCode !== null) throw new Error(`the load ended before ${queryPrefix} was seen`);
-      await sleep(10);
-    }
+      return false;
+    });
   } finally {
     child.kill('SIGKILL');
     await exited;
   }
-  while (
-    (await warehouse.db.query(sql`SELECT 1 FROM pg_stat_activity WHERE pid = ANY(${killed})`)).length > 0
-  ) {
-    await sleep(10);
-  }
+  await eventually(
+    async () =>
+      (await warehouse.db.query(sql`SELECT 1 FROM pg_stat_activity WHERE pid = ANY(${killed})`)).length === 0,
+  );
 }
 
 test.serial(

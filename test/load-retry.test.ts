@@ -7,6 +7,7 @@ import { ingestResources, prepareLoad } from '../pipeline/ingest.ts';
 import { expandInputs } from '../pipeline/inputs.ts';
 import { type LoadSummary, loadPaths } from '../pipeline/load.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
+import { eventually } from './helpers/eventually.ts';
 
 // pipeline/load.ts loads a file on disk again when its transaction was rolled back by a
 // deadlock (40P01) or a serialization failure (40001): nothing of it was committed.
@@ -14,14 +15,6 @@ import { useTestWarehouse } from './helpers/warehouse.ts';
 const warehouse = useTestWarehouse(test);
 const dir = mkdtempSync(join(tmpdir(), 'fhir-etl-retry-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
-
-async function waitFor(check: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('timed out');
-}
 
 /**
  * Makes the next load of (source, fileKey) a deadlock's victim: this session holds the
@@ -36,7 +29,7 @@ async function deadlockOnce(source: string, fileKey: string, start: () => void):
     await tx.query(sql`SET LOCAL deadlock_timeout = '1min'`);
     await tx.query(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`fhir_raw|${source}|patient`}, 0))`);
     start();
-    await waitFor(async () => {
+    await eventually(async () => {
       const [row] = await warehouse.db.query(sql`
         SELECT count(*)::int AS n FROM pg_locks
         WHERE locktype = 'advisory' AND mode = 'ShareLock' AND NOT granted

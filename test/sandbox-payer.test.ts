@@ -88,11 +88,13 @@ test('_lastUpdated with gt/ge/lt/le prefixes filters on meta.lastUpdated', async
 });
 
 test('after advance(), _lastUpdated=gt<before> finds exactly the changed resources', async (t) => {
-  const scoped = await startSandbox({ patients: 40 });
+  // The sandbox's clock, moved by the test: the changes are later than `before` by construction.
+  let clock = Date.now();
+  const scoped = await startSandbox({ patients: 40, now: () => clock });
   try {
     const token = await providerToken(scoped);
-    const before = new Date().toISOString();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    const before = new Date(clock).toISOString();
+    clock += 1000;
     scoped.advance();
     let changed = 0;
     for (const type of ['Patient', 'Encounter', 'Condition', 'Observation']) {

@@ -9,7 +9,6 @@ import { scheduledSources } from '../pipeline/scheduler/index.ts';
 import { SourceLockLostError, withSourceLock } from '../pipeline/source-lock.ts';
 import {
   assertNoHalfFile,
-  eventually,
   filesWaitingToCommit,
   holdCheckpoints,
   type LogLine,
@@ -17,6 +16,7 @@ import {
   writeConfig,
   writeLanding,
 } from './helpers/scheduler.ts';
+import { eventually } from './helpers/eventually.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
 const warehouse = useTestWarehouse(test);

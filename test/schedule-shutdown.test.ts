@@ -3,7 +3,6 @@ import test from 'ava';
 import { runCli } from './helpers/cli.ts';
 import {
   assertNoHalfFile,
-  eventually,
   filesWaitingToCommit,
   holdCheckpoints,
   scratchDir,
@@ -11,6 +10,7 @@ import {
   writeConfig,
   writeLanding,
 } from './helpers/scheduler.ts';
+import { eventually } from './helpers/eventually.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
 const warehouse = useTestWarehouse(test);

@@ -2,7 +2,7 @@ import type { AuthorizationCodeClient } from './authorization-code-client.ts';
 import { MemberLoginRequiredError } from './authorization-code-errors.ts';
 import { AuthError } from './errors.ts';
 import type { MemberTokens } from './authorization-code-tokens.ts';
-import { processRefreshTokenResponse, refreshTokenGrantRequest } from './refresh.ts';
+import { processRefreshTokenResponse, type RefreshDeadline, refreshTokenGrantRequest } from './refresh.ts';
 import type { TokenProvider } from './token-provider.ts';
 
 /**
@@ -34,6 +34,8 @@ export interface MemberTokenProviderOptions {
    * under the member's row lock, which a hung token endpoint must not hold for ever.
    */
   refreshTimeoutMs?: number;
+  /** Measures refreshTimeoutMs (a timer by default); injected for tests. */
+  refreshDeadline?: RefreshDeadline;
   now?: () => number;
 }
 
@@ -76,6 +78,7 @@ export function memberTokenProvider(options: MemberTokenProviderOptions): TokenP
     }
     const response = await refreshTokenGrantRequest(options.client, tokens.refreshToken, {
       ...(options.refreshTimeoutMs === undefined ? {} : { timeoutMs: options.refreshTimeoutMs }),
+      ...(options.refreshDeadline === undefined ? {} : { deadline: options.refreshDeadline }),
     });
     try {
       return await processRefreshTokenResponse(options.client, response, tokens, now());

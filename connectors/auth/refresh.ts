@@ -17,17 +17,20 @@ import { tokenRequestError } from './token-endpoint.ts';
  */
 export const REFRESH_TIMEOUT_MS = 30_000;
 
+/** Aborts once `ms` have passed: the refresh's deadline. Injected for tests. */
+export type RefreshDeadline = (ms: number) => AbortSignal;
+
 /**
  * POST grant_type=refresh_token with the client's authentication, given up after `timeoutMs`
- * (default REFRESH_TIMEOUT_MS) or when `signal` aborts.
+ * (default REFRESH_TIMEOUT_MS; `deadline` measures it, a timer by default) or when `signal` aborts.
  */
 export function refreshTokenGrantRequest(
   client: AuthorizationCodeClient,
   refreshToken: string,
-  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { timeoutMs?: number; signal?: AbortSignal; deadline?: RefreshDeadline } = {},
 ): Promise<Response> {
   const timeoutMs = options.timeoutMs ?? REFRESH_TIMEOUT_MS;
-  const timeout = AbortSignal.timeout(timeoutMs);
+  const timeout = (options.deadline ?? AbortSignal.timeout)(timeoutMs);
   const tokenUrl = client.as.token_endpoint as string;
   const given = client.requestOptions.signal;
   const signals = [timeout, typeof given === 'function' ? given(tokenUrl) : given, options.signal].filter(

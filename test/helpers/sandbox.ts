@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { get, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { DEFAULT_CLIENTS, type Sandbox } from '../../sandbox/index.ts';
+import { eventually } from './eventually.ts';
 
 /** Small HTTP steps against a running sandbox, with Node's fetch and nothing mocked. */
 
@@ -114,14 +115,16 @@ export async function exportManifest(
   });
   if (kickOff.status !== 202) throw new Error(`kick-off failed: ${kickOff.status} ${await kickOff.text()}`);
   const status = kickOff.headers.get('content-location')!;
-  for (let poll = 0; poll < 50; poll++) {
+  // No deadline of its own (the test's timeout bounds it): a busy machine finishes it later.
+  let manifest: Manifest | undefined;
+  await eventually(async () => {
     const response = await fetch(status, { headers: { authorization: `Bearer ${token}` } });
-    if (response.status === 200) return (await response.json()) as Manifest;
-    if (response.status !== 202)
+    if (response.status === 200) manifest = (await response.json()) as Manifest;
+    else if (response.status !== 202)
       throw new Error(`status poll failed: ${response.status} ${await response.text()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error('export never finished');
+    return manifest !== undefined;
+  });
+  return manifest as Manifest;
 }
 
 /**

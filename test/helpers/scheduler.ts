@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecutionContext } from 'ava';
 import { type ConnectionPool, sql } from '@databases/pg';
 import { CLI_ARGS } from './cli.ts';
@@ -82,11 +81,6 @@ function parseLine(raw: string): LogLine | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Polls `check` until it holds; the test's own timeout bounds the wait. */
-export async function eventually(check: () => Promise<boolean>): Promise<void> {
-  while (!(await check())) await sleep(100);
 }
 
 /** A fresh temporary folder for a test's config and landing folders. */

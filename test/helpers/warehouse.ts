@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import pgModule, { type ConnectionPool, sql } from '@databases/pg';
+import { type ConnectionPool, sql } from '@databases/pg';
 import type { TestFn } from 'ava';
 import {
   acquireEmbedded,
@@ -9,11 +9,13 @@ import {
   withDefaultUser,
 } from '../../loaders/index.ts';
 import { useFixture } from './hooks.ts';
+import { adminPool as pool, ensureTemplate, withDatabase } from './template-database.ts';
 
 /**
  * A fresh, migrated database for one test file, on real PostgreSQL: the server DATABASE_URL
  * points at when set, else the embedded server. Each test file gets its own database, so
- * files run in parallel without seeing each other's rows.
+ * files run in parallel without seeing each other's rows. It is a clone of the server's
+ * migrated template (template-database.ts): the migrations run once a server, not once a file.
  */
 export interface TestWarehouse extends Warehouse {
   url: string;
@@ -35,8 +37,12 @@ export async function createTestWarehouse(options: TestWarehouseOptions = {}): P
   const serverUrl = withDefaultUser(process.env.DATABASE_URL || (await acquireEmbedded()).url);
   const name = `fhir_etl_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = pool(serverUrl);
-  await admin.query(sql`CREATE DATABASE ${sql.ident(name)}`);
-  await admin.dispose();
+  try {
+    const template = await ensureTemplate(admin, serverUrl);
+    await admin.query(sql`CREATE DATABASE ${sql.ident(name)} TEMPLATE ${sql.ident(template)}`);
+  } finally {
+    await admin.dispose();
+  }
   const url = withDatabase(serverUrl, name);
   const warehouse = await openWarehouse({
     databaseUrl: url,
@@ -90,16 +96,6 @@ export function useTestWarehouse<Context>(
     () => createTestWarehouse(options),
     (warehouse) => warehouse.drop(),
   );
-}
-
-function pool(url: string): ConnectionPool {
-  return pgModule.default({ connectionString: url, bigIntMode: 'number', onError: () => undefined });
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 /** Rows of a query, for assertions. */
