@@ -1,5 +1,6 @@
 import { type ConnectionPool, sql, type Transaction } from '@databases/pg';
 import { ReaderRoleError } from './errors.ts';
+import { queryRows } from '../postgres/query-rows.ts';
 
 /**
  * Read-only access for SQL analysts and BI tools: a role reads the view tables, the
@@ -64,8 +65,11 @@ export async function ensureReadAccess(
   access: ReadAccess,
   viewSchemas: readonly string[],
 ): Promise<void> {
-  const [recorded]: Array<{ raw: boolean }> = await db.query(sql`
-    SELECT r.raw FROM fhir_etl.readers r JOIN pg_roles p ON p.rolname = r.role WHERE r.role = ${access.role}`);
+  const [recorded]: Array<{ raw: boolean }> = await queryRows(
+    db,
+    sql`
+    SELECT r.raw FROM fhir_etl.readers r JOIN pg_roles p ON p.rolname = r.role WHERE r.role = ${access.role}`,
+  );
   if (recorded?.raw === access.raw) {
     const schemas = await existingSchemas(db, readableSchemas(access, viewSchemas));
     if (
@@ -83,8 +87,11 @@ export async function ensureReadAccess(
  * new to the warehouse is readable at once. Does nothing (no DDL) when nothing is missing.
  */
 export async function keepReadersGranted(db: ConnectionPool, viewSchemas: readonly string[]): Promise<void> {
-  const readers: ReadAccess[] = await db.query(sql`
-    SELECT r.role, r.raw FROM fhir_etl.readers r JOIN pg_roles p ON p.rolname = r.role ORDER BY r.role`);
+  const readers: ReadAccess[] = await queryRows(
+    db,
+    sql`
+    SELECT r.role, r.raw FROM fhir_etl.readers r JOIN pg_roles p ON p.rolname = r.role ORDER BY r.role`,
+  );
   const lacking: Array<{ access: ReadAccess; schemas: string[] }> = [];
   for (const access of readers) {
     const schemas = await existingSchemas(db, readableSchemas(access, viewSchemas));
@@ -102,7 +109,8 @@ export async function viewSchemasOf(
   db: ConnectionPool | Transaction,
   configured: string | undefined,
 ): Promise<string[]> {
-  const rows: Array<{ table_schema: string }> = await db.query(
+  const rows: Array<{ table_schema: string }> = await queryRows(
+    db,
     sql`SELECT DISTINCT table_schema FROM fhir_etl.views ORDER BY table_schema`,
   );
   const schemas = new Set(rows.map((row) => row.table_schema));
@@ -148,7 +156,8 @@ async function applyGrants(tx: Transaction, access: ReadAccess, schemas: readonl
 }
 
 async function existingSchemas(db: ConnectionPool, schemas: readonly string[]): Promise<string[]> {
-  const rows: Array<{ nspname: string }> = await db.query(
+  const rows: Array<{ nspname: string }> = await queryRows(
+    db,
     sql`SELECT nspname FROM pg_namespace WHERE nspname = ANY(${[...schemas]}::text[])`,
   );
   const present = new Set(rows.map((row) => row.nspname));
@@ -161,7 +170,9 @@ async function lacksReadAccess(
   role: string,
   schemas: readonly string[],
 ): Promise<boolean> {
-  const [row] = await db.query(sql`
+  const [row]: Array<{ lacking: boolean }> = await queryRows(
+    db,
+    sql`
     WITH s AS (SELECT n.oid, n.nspname FROM pg_namespace n WHERE n.nspname = ANY(${[...schemas]}::text[]))
     SELECT
       EXISTS (SELECT 1 FROM s WHERE NOT has_schema_privilege(${role}, s.oid, 'USAGE'))
@@ -173,6 +184,7 @@ async function lacksReadAccess(
           SELECT 1 FROM pg_default_acl d
           WHERE d.defaclnamespace = s.oid AND d.defaclrole = current_user::regrole AND d.defaclobjtype = 'r'
             AND aclcontains(d.defaclacl, makeaclitem(${role}::regrole, current_user::regrole, 'SELECT', false))))
-      AS lacking`);
+      AS lacking`,
+  );
   return row?.lacking === true;
 }

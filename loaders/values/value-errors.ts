@@ -1,5 +1,6 @@
 import { sql, type Transaction } from '@databases/pg';
 import type { FileToLoad } from '../raw/types.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 /** A value a view column could not hold, as recorded in fhir_etl.value_errors. */
 export interface ValueError {
@@ -35,7 +36,9 @@ export async function insertValueErrors(
   onlyChanged: boolean,
 ): Promise<number> {
   if (errors.length === 0) return 0;
-  const [row] = await tx.query(sql`
+  const row = await queryRow<{ n: number }>(
+    tx,
+    sql`
     WITH e AS (
       SELECT * FROM unnest(${errors.map((e) => e.line)}::bigint[], ${errors.map((e) => e.resourceType)}::text[],
                            ${errors.map((e) => e.resourceId)}::text[], ${errors.map((e) => e.view)}::text[],
@@ -57,7 +60,8 @@ export async function insertValueErrors(
       }
       RETURNING 1
     )
-    SELECT count(*)::int AS n FROM recorded`);
+    SELECT count(*)::int AS n FROM recorded`,
+  );
   return row.n;
 }
 

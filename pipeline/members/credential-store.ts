@@ -6,6 +6,7 @@ import { credentialIdentity, openCredential, sealCredential } from './credential
 import { CredentialKeyMismatchError, CredentialUnreadableError, MemberNotLoggedInError } from './errors.ts';
 import { markNeedsLogin } from './members.ts';
 import type { SecretKey } from './secret-key.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /**
  * Member tokens at rest: sealed (AES-256-GCM) in fhir_etl.credentials, one row per member,
@@ -52,9 +53,12 @@ export function memberTokenStore(
   const { logger } = options;
   return {
     async read() {
-      const [row] = await db.query(sql`
+      const [row]: StoredCredential[] = await queryRows(
+        db,
+        sql`
         SELECT key_id, sealed FROM fhir_etl.credentials
-        WHERE source = ${member.source} AND patient_id = ${member.patientId}`);
+        WHERE source = ${member.source} AND patient_id = ${member.patientId}`,
+      );
       return unseal(key, member, row);
     },
     async renew(renew) {
@@ -65,14 +69,18 @@ export function memberTokenStore(
         return await db.tx(async (tx) => {
           // The row lock serialises refreshes of this member across processes and hosts; the
           // re-read under it sees a rotation another worker committed while we waited.
-          const [row] = await tx.query(sql`
+          const [row]: StoredCredential[] = await queryRows(
+            tx,
+            sql`
             SELECT key_id, sealed FROM fhir_etl.credentials
             WHERE source = ${member.source} AND patient_id = ${member.patientId}
-            FOR UPDATE`);
+            FOR UPDATE`,
+          );
           const stored = unseal(key, member, row);
           const renewed = await renew(stored);
           if (renewed !== stored) {
-            rotation = { read: row.sealed, written: seal(key, member, renewed), renewed };
+            // unseal threw MemberNotLoggedInError if there was no row.
+            rotation = { read: row!.sealed, written: seal(key, member, renewed), renewed };
             await saveRenewed(tx, key, member, rotation.written, renewed);
           }
           return renewed;
@@ -89,6 +97,12 @@ export function memberTokenStore(
 }
 
 /** A refresh's result: the sealed value it started from, the one it wrote, and the tokens. */
+/** A member's row of fhir_etl.credentials: the sealed tokens and the key that sealed them. */
+interface StoredCredential {
+  key_id: string;
+  sealed: Buffer;
+}
+
 interface Rotation {
   read: Buffer;
   written: Buffer;
@@ -123,12 +137,15 @@ async function saveAgain(
   try {
     const sealed = seal(key, member, rotation.renewed);
     outcome = await db.tx(async (tx) => {
-      const [row] = await tx.query(sql`
+      const [row]: Array<Pick<StoredCredential, 'sealed'>> = await queryRows(
+        tx,
+        sql`
         SELECT sealed FROM fhir_etl.credentials
         WHERE source = ${member.source} AND patient_id = ${member.patientId}
-        FOR UPDATE`);
-      if (row && (row.sealed as Buffer).equals(rotation.written)) return 'saved';
-      if (!row || !(row.sealed as Buffer).equals(rotation.read)) return 'changed';
+        FOR UPDATE`,
+      );
+      if (row?.sealed.equals(rotation.written)) return 'saved';
+      if (!row?.sealed.equals(rotation.read)) return 'changed';
       await saveRenewed(tx, key, member, sealed, rotation.renewed);
       return 'saved';
     });
@@ -220,11 +237,7 @@ async function writeSealed(
     WHERE source = ${member.source} AND patient_id = ${member.patientId}`);
 }
 
-function unseal(
-  key: SecretKey,
-  member: MemberRef,
-  row: { key_id: string; sealed: Buffer } | undefined,
-): MemberTokens {
+function unseal(key: SecretKey, member: MemberRef, row: StoredCredential | undefined): MemberTokens {
   if (!row) throw new MemberNotLoggedInError(member);
   if (row.key_id !== key.keyId) {
     throw new CredentialKeyMismatchError({ ...member, storedKeyId: row.key_id, currentKeyId: key.keyId });
