@@ -154,7 +154,9 @@ async function readFreshness(db: ConnectionPool, configured: SourceConfig[]): Pr
     last_success_at: Date | null;
     freshness_seconds: number | null;
     running: boolean;
-  }> = await db.query(sql`
+  }> = await queryRows(
+    db,
+    sql`
     WITH last_run AS (
       SELECT DISTINCT ON (source) source, id, status, trigger, started_at, ended_at, error
       FROM fhir_etl.runs WHERE status <> 'skipped' ORDER BY source, id DESC
@@ -165,7 +167,8 @@ async function readFreshness(db: ConnectionPool, configured: SourceConfig[]): Pr
     )
     SELECT l.*, p.last_success_at, p.running,
            extract(epoch FROM clock_timestamp() - p.last_success_at)::float8 AS freshness_seconds
-    FROM last_run l JOIN per_source p USING (source) ORDER BY source`);
+    FROM last_run l JOIN per_source p USING (source) ORDER BY source`,
+  );
   const byName = new Map(rows.map((row) => [row.source, row]));
   const names = [...new Set([...configured.map((s) => s.name), ...byName.keys()])].sort();
   return names.map((source) => {

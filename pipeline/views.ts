@@ -7,7 +7,6 @@ import {
   compileView,
   loadViewDefinitions,
   parseViewDefinition,
-  type ViewDefinition,
 } from '../transforms/index.ts';
 import { queryRows } from '../loaders/postgres/query-rows.ts';
 
@@ -32,9 +31,12 @@ export async function registeredViewTables(
   given: readonly string[],
 ): Promise<ViewTable[]> {
   const rows: Array<{ name: string; table_schema: string; signature: string; definition: unknown }> =
-    await db.query(sql`
+    await queryRows(
+      db,
+      sql`
       SELECT name, table_schema, signature, definition FROM fhir_etl.views
-      WHERE NOT (name = ANY(${[...given]}::text[])) ORDER BY name`);
+      WHERE NOT (name = ANY(${[...given]}::text[])) ORDER BY name`,
+    );
   const tables: ViewTable[] = [];
   for (const row of rows) {
     const table = viewTable(compileRegistered(row.name, row.definition), row.table_schema);
@@ -86,7 +88,7 @@ export class RegisteredViewError extends FhirEtlError {
 
 function compileRegistered(name: string, definition: unknown): CompiledView {
   try {
-    return compileView(parseViewDefinition(definition, `fhir_etl.views ${name}`) as ViewDefinition);
+    return compileView(parseViewDefinition(definition, `fhir_etl.views ${name}`));
   } catch (error) {
     throw new RegisteredViewError(name, error);
   }

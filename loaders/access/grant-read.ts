@@ -128,10 +128,13 @@ function readableSchemas(access: ReadAccess, viewSchemas: readonly string[]): st
  */
 async function assertReaderRole(tx: Transaction, role: string): Promise<void> {
   const [found]: Array<{ superuser: boolean; loader: boolean; inherits: boolean; loader_role: string }> =
-    await tx.query(sql`
+    await queryRows(
+      tx,
+      sql`
       SELECT rolsuper AS superuser, rolname = current_user AS loader,
              pg_has_role(oid, current_user::regrole, 'USAGE') AS inherits, current_user AS loader_role
-      FROM pg_roles WHERE rolname = ${role}`);
+      FROM pg_roles WHERE rolname = ${role}`,
+    );
   if (!found) throw ReaderRoleError.missing(role);
   if (found.loader) throw ReaderRoleError.privileged(role, 'is the loader’s own role');
   if (found.superuser) throw ReaderRoleError.privileged(role, 'is a superuser');

@@ -70,7 +70,7 @@ async function createMart(tx: Transaction, statements: string): Promise<string |
     const { code, message } = error as { code?: string; message?: string };
     if (code === undefined || !MISSING_OBJECT.has(code)) throw error;
     await tx.query(sql`ROLLBACK TO SAVEPOINT fhir_etl_mart`);
-    return (message ?? code).split('\n')[0] as string;
+    return (message ?? code).split('\n')[0];
   }
 }
 

@@ -58,7 +58,9 @@ export async function dependentViews(
     columns: string[] | null;
     depth: number;
     owned: boolean;
-  }> = await db.query(sql`
+  }> = await queryRows(
+    db,
+    sql`
     WITH RECURSIVE direct AS (
       SELECT r.ev_class AS oid, array_agg(DISTINCT a.attname::text) AS columns
       FROM pg_depend d
@@ -88,7 +90,8 @@ export async function dependentViews(
     JOIN pg_namespace n ON n.oid = v.relnamespace
     LEFT JOIN direct ON direct.oid = closure.oid
     GROUP BY n.nspname, v.relname, v.relkind, direct.columns
-    ORDER BY depth, schema, name`);
+    ORDER BY depth, schema, name`,
+  );
   return rows.map((row) => ({
     schema: row.schema,
     name: row.name,

@@ -156,7 +156,7 @@ async function fill(
     for (const row of page) {
       result.resources++;
       try {
-        for (const values of table.view.emit(JSON.parse(row.resource))) {
+        for (const values of table.view.emit(JSON.parse(row.resource) as Record<string, unknown>)) {
           let line = `${escapeCopyText(row.source)}\t${escapeCopyText(row.id)}\t${row.run_id}`;
           for (let i = 0; i < values.length; i++) {
             const encoded = (table.encoders[i] as ColumnEncoder)(values[i]);

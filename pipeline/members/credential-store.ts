@@ -245,7 +245,7 @@ function unseal(key: SecretKey, member: MemberRef, row: StoredCredential | undef
   try {
     return JSON.parse(
       openCredential(key.key, row.sealed, credentialIdentity(member.source, member.patientId)),
-    );
+    ) as MemberTokens;
   } catch (cause) {
     throw new CredentialUnreadableError(member, cause);
   }
