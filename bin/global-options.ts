@@ -12,7 +12,7 @@ export interface GlobalOptions {
 }
 
 export function globalOptions(command: Command): GlobalOptions {
-  return command.optsWithGlobals() as GlobalOptions;
+  return command.optsWithGlobals<GlobalOptions>();
 }
 
 /**

@@ -116,3 +116,10 @@ export class ViewDependentsError extends FhirEtlError {
     );
   }
 }
+
+/** A query that always returns a row (an aggregate, a SELECT of expressions) returned none. */
+export class NoRowError extends FhirEtlError {
+  constructor(context: Record<string, unknown>) {
+    super('the warehouse returned no row for a query that always returns one', { code: 'NO_ROW', context });
+  }
+}

@@ -10,6 +10,8 @@ import { loadSecretKey } from './members/secret-key.ts';
 import type { ProgressReporter } from './progress.ts';
 import type { SourceRunResult } from './run-recorder.ts';
 import { runSources } from './run.ts';
+import { queryRows } from '../loaders/postgres/query-rows.ts';
+import { queryRow } from '../loaders/postgres/query-row.ts';
 
 /** The two demo sources, as a user would configure them against the sandbox. */
 export const DEMO_SOURCES = { provider: 'sandbox-provider', payer: 'sandbox-payer' } as const;
@@ -150,12 +152,16 @@ export async function viewTableCounts(
   sources: string[],
   schema = 'fhir',
 ): Promise<Array<{ table: string; rows: number }>> {
-  const tables: Array<{ table_name: string }> = await db.query(sql`
+  const tables: Array<{ table_name: string }> = await queryRows(
+    db,
+    sql`
     SELECT table_name FROM information_schema.tables
-    WHERE table_schema = ${schema} AND table_type = 'BASE TABLE' ORDER BY table_name`);
+    WHERE table_schema = ${schema} AND table_type = 'BASE TABLE' ORDER BY table_name`,
+  );
   const counts: Array<{ table: string; rows: number }> = [];
   for (const { table_name: table } of tables) {
-    const [row] = await db.query(
+    const row = await queryRow<{ n: number }>(
+      db,
       sql`SELECT count(*)::int AS n FROM ${sql.ident(schema, table)} WHERE _source = ANY(${sources})`,
     );
     counts.push({ table: `${schema}.${table}`, rows: row.n });
@@ -177,5 +183,5 @@ ORDER BY paid DESC NULLS LAST
 LIMIT 10`;
 
 export async function claimsPerMemberMonth(db: ConnectionPool): Promise<Array<Record<string, unknown>>> {
-  return db.query(sql.__dangerous__rawValue(CLAIMS_PER_MEMBER_MONTH));
+  return queryRows(db, sql.__dangerous__rawValue(CLAIMS_PER_MEMBER_MONTH));
 }

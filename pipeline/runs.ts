@@ -2,6 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type ConnectionPool, sql } from '@databases/pg';
+import { queryRows } from '../loaders/postgres/query-rows.ts';
+import { queryRow } from '../loaders/postgres/query-row.ts';
 
 /** What a run did, as recorded in fhir_etl.runs. */
 export interface RunTotals {
@@ -80,11 +82,14 @@ export function currentRun(): Readonly<RunAttribution> | undefined {
 /** Records the start of a run and returns its id (the run_id every row it writes carries). */
 export async function startRun(db: ConnectionPool, command: string, source: string): Promise<number> {
   const context = attribution.getStore();
-  const [row] = await db.query(sql`
+  const row = await queryRow<{ id: number }>(
+    db,
+    sql`
     INSERT INTO fhir_etl.runs (command, source, host, pid, instance, trigger, fire_id)
     VALUES (${command}, ${source}, ${hostname()}, ${process.pid}, ${PROCESS_INSTANCE},
             ${context?.trigger ?? 'manual'}, ${context?.fireId ?? null})
-    RETURNING id`);
+    RETURNING id`,
+  );
   const id: number = row.id;
   if (context) context.runId = id;
   beatWhileRunning(db, id);
@@ -149,9 +154,12 @@ export async function closeAbandonedRuns(
   db: ConnectionPool,
   options: { staleAfterSeconds?: number } = {},
 ): Promise<void> {
-  const rows: Array<{ id: number; pid: number }> = await db.query(sql`
+  const rows: Array<{ id: number; pid: number }> = await queryRows(
+    db,
+    sql`
     SELECT id, pid FROM fhir_etl.runs
-    WHERE status = 'running' AND host = ${hostname()} AND instance IS DISTINCT FROM ${PROCESS_INSTANCE}`);
+    WHERE status = 'running' AND host = ${hostname()} AND instance IS DISTINCT FROM ${PROCESS_INSTANCE}`,
+  );
   for (const row of rows) {
     // Another live process on this host (another run, a scheduler); this pid is this process,
     // so a run with it but another instance id was left by an earlier process.

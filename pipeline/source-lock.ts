@@ -1,6 +1,8 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import type { Logger } from 'pino';
 import { errorMessage, FhirEtlError } from '../errors/index.ts';
+import { queryRows } from '../loaders/postgres/query-rows.ts';
+import { queryRow } from '../loaders/postgres/query-row.ts';
 
 /** The first key of the two-key advisory lock space; the loaders use the one-key (bigint) space. */
 const SOURCE_RUN_LOCKS = 74_110_100;
@@ -49,7 +51,8 @@ export async function withSourceLock<T>(
   options: SourceLockOptions = {},
 ): Promise<SourceLockResult<T>> {
   return db.task(async (connection) => {
-    const [{ locked }] = await connection.query(
+    const { locked } = await queryRow<{ locked: boolean }>(
+      connection,
       sql`SELECT pg_try_advisory_lock(${SOURCE_RUN_LOCKS}, hashtext(${source})) AS locked`,
     );
     if (!locked) return { acquired: false };
@@ -61,12 +64,15 @@ export async function withSourceLock<T>(
       let cause: unknown;
       try {
         // The two-key lock shows in pg_locks as classid = key 1, objid = key 2, objsubid = 2.
-        const [row] = await connection.query(sql`
+        const [row]: Array<{ held: boolean }> = await queryRows(
+          connection,
+          sql`
           SELECT EXISTS (
             SELECT 1 FROM pg_locks
             WHERE locktype = 'advisory' AND classid = ${SOURCE_RUN_LOCKS}::int::oid
               AND objid = hashtext(${source})::oid AND objsubid = 2
-              AND pid = pg_backend_pid() AND granted) AS held`);
+              AND pid = pg_backend_pid() AND granted) AS held`,
+        );
         held = row?.held === true;
       } catch (error) {
         cause = error;

@@ -1,6 +1,8 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import type { SourceConfig } from '../config/index.ts';
 import { type ExchangeStatus, readExchangeStatus } from './exchange/status.ts';
+import { queryRows } from '../loaders/postgres/query-rows.ts';
+import { queryRow } from '../loaders/postgres/query-row.ts';
 
 export interface RunRow {
   id: number;
@@ -92,20 +94,33 @@ export async function readStatus(
   db: ConnectionPool,
   options: { runs?: number; sources?: SourceConfig[]; viewSchema?: string } = {},
 ): Promise<WarehouseStatus> {
-  const runs: RunRow[] = await db.query(sql`
+  const runs: RunRow[] = await queryRows(
+    db,
+    sql`
     SELECT id, command, source, status, trigger, started_at, ended_at, files, files_skipped, resources, bytes,
            rejects, round((resources / nullif(extract(epoch FROM ended_at - started_at), 0))::numeric, 1)::float8
              AS resources_per_second,
            error
-    FROM fhir_etl.runs ORDER BY id DESC LIMIT ${options.runs ?? 10}`);
-  const sources = await db.query(sql`
+    FROM fhir_etl.runs ORDER BY id DESC LIMIT ${options.runs ?? 10}`,
+  );
+  const sources: WarehouseStatus['sources'] = await queryRows(
+    db,
+    sql`
     SELECT source, count(*)::int AS files, coalesce(sum(resources), 0)::bigint AS resources,
            max(committed_at) AS last_commit
-    FROM fhir_etl.files GROUP BY source ORDER BY source`);
-  const checkpoints = await db.query(sql`
-    SELECT source, scope, value, updated_at FROM fhir_etl.checkpoints ORDER BY source, scope`);
-  const [{ rejects }] = await db.query(sql`SELECT count(*)::bigint AS rejects FROM fhir_etl.rejects`);
-  const [{ value_errors: valueErrors }] = await db.query(
+    FROM fhir_etl.files GROUP BY source ORDER BY source`,
+  );
+  const checkpoints: WarehouseStatus['checkpoints'] = await queryRows(
+    db,
+    sql`
+    SELECT source, scope, value, updated_at FROM fhir_etl.checkpoints ORDER BY source, scope`,
+  );
+  const { rejects } = await queryRow<{ rejects: number }>(
+    db,
+    sql`SELECT count(*)::bigint AS rejects FROM fhir_etl.rejects`,
+  );
+  const { value_errors: valueErrors } = await queryRow<{ value_errors: number }>(
+    db,
     sql`SELECT count(*)::bigint AS value_errors FROM fhir_etl.value_errors`,
   );
   return {
@@ -139,7 +154,9 @@ async function readFreshness(db: ConnectionPool, configured: SourceConfig[]): Pr
     last_success_at: Date | null;
     freshness_seconds: number | null;
     running: boolean;
-  }> = await db.query(sql`
+  }> = await queryRows(
+    db,
+    sql`
     WITH last_run AS (
       SELECT DISTINCT ON (source) source, id, status, trigger, started_at, ended_at, error
       FROM fhir_etl.runs WHERE status <> 'skipped' ORDER BY source, id DESC
@@ -150,7 +167,8 @@ async function readFreshness(db: ConnectionPool, configured: SourceConfig[]): Pr
     )
     SELECT l.*, p.last_success_at, p.running,
            extract(epoch FROM clock_timestamp() - p.last_success_at)::float8 AS freshness_seconds
-    FROM last_run l JOIN per_source p USING (source) ORDER BY source`);
+    FROM last_run l JOIN per_source p USING (source) ORDER BY source`,
+  );
   const byName = new Map(rows.map((row) => [row.source, row]));
   const names = [...new Set([...configured.map((s) => s.name), ...byName.keys()])].sort();
   return names.map((source) => {
@@ -177,39 +195,57 @@ async function readFreshness(db: ConnectionPool, configured: SourceConfig[]): Pr
 
 async function readMemberLogins(db: ConnectionPool): Promise<MemberLogins> {
   return {
-    by_source: await db.query(sql`
+    by_source: await queryRows(
+      db,
+      sql`
       SELECT source, count(*)::int AS members, (count(*) FILTER (WHERE needs_login))::int AS needing_login
-      FROM fhir_etl.members GROUP BY source ORDER BY source`),
-    needing_login: await db.query(sql`
+      FROM fhir_etl.members GROUP BY source ORDER BY source`,
+    ),
+    needing_login: await queryRows(
+      db,
+      sql`
       SELECT source, patient_id, member_label, login_error FROM fhir_etl.members
-      WHERE needs_login ORDER BY source, member_label, patient_id LIMIT ${LISTED}`),
+      WHERE needs_login ORDER BY source, member_label, patient_id LIMIT ${LISTED}`,
+    ),
   };
 }
 
 async function readBulkActivity(db: ConnectionPool): Promise<BulkActivity> {
   return {
-    in_progress: await db.query(sql`
+    in_progress: await queryRows(
+      db,
+      sql`
       SELECT source, state, transaction_time, started_at, error FROM fhir_etl.bulk_exports
-      WHERE state IN ('polling', 'downloading') ORDER BY started_at`),
-    recent_errors: await db.query(sql`
+      WHERE state IN ('polling', 'downloading') ORDER BY started_at`,
+    ),
+    recent_errors: await queryRows(
+      db,
+      sql`
       SELECT source, export_id, resource_type, severity, code, diagnostics, recorded_at
-      FROM fhir_etl.bulk_errors ORDER BY recorded_at DESC LIMIT ${LISTED}`),
+      FROM fhir_etl.bulk_errors ORDER BY recorded_at DESC LIMIT ${LISTED}`,
+    ),
   };
 }
 
 /** Tables other migrations add (bulk exports, members) are read only when they are there. */
 async function tableExists(db: ConnectionPool, name: string): Promise<boolean> {
-  const [row] = await db.query(sql`SELECT to_regclass(${name}) IS NOT NULL AS present`);
+  const row = await queryRow<{ present: boolean }>(
+    db,
+    sql`SELECT to_regclass(${name}) IS NOT NULL AS present`,
+  );
   return row.present;
 }
 
 async function tableSizes(db: ConnectionPool, viewSchema: string): Promise<WarehouseStatus['tables']> {
-  const tables: Array<{ schema: string; name: string; estimate: number; bytes: number }> = await db.query(sql`
+  const tables: Array<{ schema: string; name: string; estimate: number; bytes: number }> = await queryRows(
+    db,
+    sql`
     SELECT n.nspname AS schema, c.relname AS name, greatest(c.reltuples, 0)::bigint AS estimate,
            pg_total_relation_size(c.oid) AS bytes
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('fhir_raw', ${viewSchema})
-    ORDER BY n.nspname, c.relname`);
+    ORDER BY n.nspname, c.relname`,
+  );
   const sizes: WarehouseStatus['tables'] = [];
   for (const table of tables) {
     const qualified = `${table.schema}.${table.name}`;
@@ -217,7 +253,8 @@ async function tableSizes(db: ConnectionPool, viewSchema: string): Promise<Wareh
       sizes.push({ table: qualified, rows: table.estimate, estimated: true, bytes: table.bytes });
       continue;
     }
-    const [{ rows }] = await db.query(
+    const { rows } = await queryRow<{ rows: number }>(
+      db,
       sql`SELECT count(*)::bigint AS rows FROM ${sql.ident(table.schema, table.name)}`,
     );
     sizes.push({ table: qualified, rows, estimated: false, bytes: table.bytes });
@@ -243,7 +280,10 @@ export async function listRejects(
   options: { runId?: number | undefined; limit: number },
 ): Promise<RejectRow[]> {
   const byRun = options.runId === undefined ? sql`true` : sql`run_id = ${options.runId}`;
-  return db.query(sql`
+  return queryRows(
+    db,
+    sql`
     SELECT id, run_id, source, file, line, resource_type, resource_id, reason, raw
-    FROM fhir_etl.rejects WHERE ${byRun} ORDER BY id DESC LIMIT ${options.limit}`);
+    FROM fhir_etl.rejects WHERE ${byRun} ORDER BY id DESC LIMIT ${options.limit}`,
+  );
 }

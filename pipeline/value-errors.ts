@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql } from '@databases/pg';
+import { queryRows } from '../loaders/postgres/query-rows.ts';
 
 /** A row of fhir_etl.value_errors: a value a view column could not hold, written NULL. */
 export interface ValueErrorRow {
@@ -21,7 +22,10 @@ export async function listValueErrors(
   options: { runId?: number | undefined; limit: number },
 ): Promise<ValueErrorRow[]> {
   const byRun = options.runId === undefined ? sql`true` : sql`run_id = ${options.runId}`;
-  return db.query(sql`
+  return queryRows(
+    db,
+    sql`
     SELECT id, run_id, source, file, line, resource_type, resource_id, view_name, column_name, value, reason
-    FROM fhir_etl.value_errors WHERE ${byRun} ORDER BY id DESC LIMIT ${options.limit}`);
+    FROM fhir_etl.value_errors WHERE ${byRun} ORDER BY id DESC LIMIT ${options.limit}`,
+  );
 }

@@ -7,8 +7,8 @@ import {
   compileView,
   loadViewDefinitions,
   parseViewDefinition,
-  type ViewDefinition,
 } from '../transforms/index.ts';
+import { queryRows } from '../loaders/postgres/query-rows.ts';
 
 /** The shipped views (schemas/views) and the user's own folders, compiled, names unique. */
 export async function configuredViews(extraDirs: string[] = []): Promise<CompiledView[]> {
@@ -31,9 +31,12 @@ export async function registeredViewTables(
   given: readonly string[],
 ): Promise<ViewTable[]> {
   const rows: Array<{ name: string; table_schema: string; signature: string; definition: unknown }> =
-    await db.query(sql`
+    await queryRows(
+      db,
+      sql`
       SELECT name, table_schema, signature, definition FROM fhir_etl.views
-      WHERE NOT (name = ANY(${[...given]}::text[])) ORDER BY name`);
+      WHERE NOT (name = ANY(${[...given]}::text[])) ORDER BY name`,
+    );
   const tables: ViewTable[] = [];
   for (const row of rows) {
     const table = viewTable(compileRegistered(row.name, row.definition), row.table_schema);
@@ -46,7 +49,8 @@ export async function registeredViewTables(
 
 /** The names of the view tables the warehouse has, as `schema.table`. */
 export async function registeredViewNames(db: ConnectionPool): Promise<string[]> {
-  const rows: Array<{ name: string; table_schema: string }> = await db.query(
+  const rows: Array<{ name: string; table_schema: string }> = await queryRows(
+    db,
     sql`SELECT name, table_schema FROM fhir_etl.views ORDER BY name`,
   );
   return rows.map((row) => `${row.table_schema}.${row.name}`);
@@ -84,7 +88,7 @@ export class RegisteredViewError extends FhirEtlError {
 
 function compileRegistered(name: string, definition: unknown): CompiledView {
   try {
-    return compileView(parseViewDefinition(definition, `fhir_etl.views ${name}`) as ViewDefinition);
+    return compileView(parseViewDefinition(definition, `fhir_etl.views ${name}`));
   } catch (error) {
     throw new RegisteredViewError(name, error);
   }
@@ -93,11 +97,14 @@ function compileRegistered(name: string, definition: unknown): CompiledView {
 /** Whether the view's table exists with exactly the columns and types the view gives it. */
 async function hasColumnTypes(db: ConnectionPool, table: ViewTable): Promise<boolean> {
   const names = table.view.columns.map((column) => column.name);
-  const [row] = await db.query(sql`
+  const [row]: Array<{ same: boolean }> = await queryRows(
+    db,
+    sql`
     SELECT count(*) = ${names.length} AS same FROM unnest(${names}::text[], ${table.sqlTypes}::text[]) AS c(name, type)
     JOIN pg_attribute a
       ON a.attrelid = to_regclass(format('%I.%I', ${table.schema}::text, ${table.table}::text))
      AND a.attname = c.name AND NOT a.attisdropped
-     AND a.atttypid = to_regtype(c.type)`);
+     AND a.atttypid = to_regtype(c.type)`,
+  );
   return row?.same === true;
 }

@@ -169,7 +169,7 @@ export function dateRange(text: string): [number, number] | undefined {
     const start = Date.UTC(y, m ?? 0, d ?? 1);
     const end =
       d !== undefined
-        ? Date.UTC(y, m!, d + 1)
+        ? Date.UTC(y, m, d + 1)
         : m !== undefined
           ? Date.UTC(y, m + 1, 1)
           : Date.UTC(y + 1, 0, 1);

@@ -21,47 +21,55 @@ export function registerAuthCommand(program: Command): void {
       '--paste',
       'type in the URL the browser was redirected to (a redirect URI this machine cannot listen on)',
     )
-    .action(async (name: string, options, command: Command) => {
-      const config = await loadConfiguration(command);
-      const source = restSource(config, name);
-      const [{ default: open }, { isLoopback }, { createHttpClient }, { loginMember }, { loadSecretKey }] =
-        await Promise.all([
-          import('open'),
-          import('../../connectors/auth/index.ts'),
-          import('../../connectors/http/index.ts'),
-          import('../../pipeline/members/login.ts'),
-          import('../../pipeline/members/secret-key.ts'),
-        ]);
-      const paste = options.paste || !isLoopback(source.auth.redirectUri);
-      const key = await loadSecretKey(config.secrets, { create: true });
-      if (key.created) {
-        process.stderr.write(
-          `created the key that encrypts member tokens: ${key.origin} (mode 0600). Keep it with the ` +
-            `warehouse and back it up: without it the stored logins cannot be read.\n`,
-        );
-      }
-      await withWarehouse(command, async (warehouse) => {
-        const login = await loginMember(warehouse.db, source, {
-          http: createHttpClient(),
-          key,
-          loginHint: options.loginHint,
-          presentAuthorizationUrl: async (url) => {
-            process.stderr.write(`Log the member in at:\n\n  ${url.href}\n\n`);
-            if (options.browser) await open(url.href).catch(() => undefined);
-            if (!paste) process.stderr.write(`waiting for the browser at ${source.auth.redirectUri} ...\n`);
-          },
-          ...(paste ? { readRedirectedUrl: () => ask('paste the URL the browser was redirected to: ') } : {}),
+    .action(
+      async (
+        name: string,
+        options: { loginHint?: string; browser: boolean; paste?: boolean },
+        command: Command,
+      ) => {
+        const config = await loadConfiguration(command);
+        const source = restSource(config, name);
+        const [{ default: open }, { isLoopback }, { createHttpClient }, { loginMember }, { loadSecretKey }] =
+          await Promise.all([
+            import('open'),
+            import('../../connectors/auth/index.ts'),
+            import('../../connectors/http/index.ts'),
+            import('../../pipeline/members/login.ts'),
+            import('../../pipeline/members/secret-key.ts'),
+          ]);
+        const paste = options.paste || !isLoopback(source.auth.redirectUri);
+        const key = await loadSecretKey(config.secrets, { create: true });
+        if (key.created) {
+          process.stderr.write(
+            `created the key that encrypts member tokens: ${key.origin} (mode 0600). Keep it with the ` +
+              `warehouse and back it up: without it the stored logins cannot be read.\n`,
+          );
+        }
+        await withWarehouse(command, async (warehouse) => {
+          const login = await loginMember(warehouse.db, source, {
+            http: createHttpClient(),
+            key,
+            loginHint: options.loginHint,
+            presentAuthorizationUrl: async (url) => {
+              process.stderr.write(`Log the member in at:\n\n  ${url.href}\n\n`);
+              if (options.browser) await open(url.href).catch(() => undefined);
+              if (!paste) process.stderr.write(`waiting for the browser at ${source.auth.redirectUri} ...\n`);
+            },
+            ...(paste
+              ? { readRedirectedUrl: () => ask('paste the URL the browser was redirected to: ') }
+              : {}),
+          });
+          const expires = login.expiresAt ? new Date(login.expiresAt).toISOString() : 'unknown';
+          const who = login.memberId
+            ? `member ${login.memberId} (Patient/${login.patientId})`
+            : `Patient/${login.patientId} (member id unknown: ${login.memberIdProblem ?? 'not given'}; log out with --patient ${login.patientId})`;
+          process.stdout.write(
+            `logged in ${who} of ${source.name}: ` +
+              `access token until ${expires}, ${login.hasRefreshToken ? 'refresh token stored' : 'NO refresh token (ask for offline_access)'}\n`,
+          );
         });
-        const expires = login.expiresAt ? new Date(login.expiresAt).toISOString() : 'unknown';
-        const who = login.memberId
-          ? `member ${login.memberId} (Patient/${login.patientId})`
-          : `Patient/${login.patientId} (member id unknown: ${login.memberIdProblem ?? 'not given'}; log out with --patient ${login.patientId})`;
-        process.stdout.write(
-          `logged in ${who} of ${source.name}: ` +
-            `access token until ${expires}, ${login.hasRefreshToken ? 'refresh token stored' : 'NO refresh token (ask for offline_access)'}\n`,
-        );
-      });
-    });
+      },
+    );
 
   auth
     .command('list [source]')

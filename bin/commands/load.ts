@@ -38,50 +38,63 @@ export function registerLoadCommand(program: Command): void {
       '--schema <name>',
       "schema of the view tables (default: the config's warehouse.schema, else fhir)",
     )
-    .action(async (paths: string[], options, command: Command) => {
-      const { json } = globalOptions(command);
-      // Commander folds --views DIR and --no-views into one option: false, or a list of folders.
-      const { viewDirs, schema } = await configuredViewOptions(command, options);
-      const [{ loadPaths }, { logProgress, terminalProgress }, { poolSizeForLoad }, { configuredViews }] =
-        await Promise.all([
-          import('../../pipeline/load.ts'),
-          import('../../pipeline/progress.ts'),
-          import('../../pipeline/connections.ts'),
-          import('../../pipeline/views.ts'),
-        ]);
-      const views = viewDirs === false ? [] : await configuredViews(viewDirs);
-      const noViews = viewDirs === false;
-      const maxRejects: number | undefined =
-        options.maxRejects ?? (await loadConfiguration(command)).load.maxRejects;
-      await withWarehouse(
-        command,
-        async (warehouse, logger) => {
-          const progress: ProgressReporter =
-            !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
-          const summary = await loadPaths(warehouse.db, {
-            paths,
-            source: options.source,
-            concurrency: options.concurrency,
-            maxLineBytes: options.maxLineBytes,
-            maxRejects,
-            progress,
-            views,
-            viewSchema: schema,
-            noViews,
-            onWarehouseWait: (message) => logger.warn({ event: 'load.warehouse_wait' }, message),
-          });
-          if (json) {
-            const failure = summary.warehouseFailure ? `: ${summary.warehouseFailure}` : '';
-            logger.info(
-              { event: 'load.done', ...withoutOutcomes(summary) },
-              `load ${summary.status}${failure}`,
-            );
-          } else process.stdout.write(`${describeLoad(summary)}\n`);
-          process.exitCode = summary.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+    .action(
+      async (
+        paths: string[],
+        options: {
+          source: string;
+          concurrency: number;
+          maxLineBytes: number;
+          maxRejects?: number;
+          views?: string[] | false;
+          schema?: string;
         },
-        { poolSize: poolSizeForLoad(options.concurrency) },
-      );
-    });
+        command: Command,
+      ) => {
+        const { json } = globalOptions(command);
+        // Commander folds --views DIR and --no-views into one option: false, or a list of folders.
+        const { viewDirs, schema } = await configuredViewOptions(command, options);
+        const [{ loadPaths }, { logProgress, terminalProgress }, { poolSizeForLoad }, { configuredViews }] =
+          await Promise.all([
+            import('../../pipeline/load.ts'),
+            import('../../pipeline/progress.ts'),
+            import('../../pipeline/connections.ts'),
+            import('../../pipeline/views.ts'),
+          ]);
+        const views = viewDirs === false ? [] : await configuredViews(viewDirs);
+        const noViews = viewDirs === false;
+        const maxRejects: number | undefined =
+          options.maxRejects ?? (await loadConfiguration(command)).load.maxRejects;
+        await withWarehouse(
+          command,
+          async (warehouse, logger) => {
+            const progress: ProgressReporter =
+              !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
+            const summary = await loadPaths(warehouse.db, {
+              paths,
+              source: options.source,
+              concurrency: options.concurrency,
+              maxLineBytes: options.maxLineBytes,
+              maxRejects,
+              progress,
+              views,
+              viewSchema: schema,
+              noViews,
+              onWarehouseWait: (message) => logger.warn({ event: 'load.warehouse_wait' }, message),
+            });
+            if (json) {
+              const failure = summary.warehouseFailure ? `: ${summary.warehouseFailure}` : '';
+              logger.info(
+                { event: 'load.done', ...withoutOutcomes(summary) },
+                `load ${summary.status}${failure}`,
+              );
+            } else process.stdout.write(`${describeLoad(summary)}\n`);
+            process.exitCode = summary.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+          },
+          { poolSize: poolSizeForLoad(options.concurrency) },
+        );
+      },
+    );
 }
 
 function withoutOutcomes(summary: LoadSummary) {

@@ -22,60 +22,65 @@ export function registerRebuildCommand(program: Command): void {
       '--schema <name>',
       "schema of the view tables (default: the config's warehouse.schema, else fhir)",
     )
-    .action(async (options, command: Command) => {
-      const { viewDirs, schema } = await configuredViewOptions(command, options);
-      const [{ rebuildViews }, { configuredViews, registeredViewTables }] = await Promise.all([
-        import('../../pipeline/rebuild.ts'),
-        import('../../pipeline/views.ts'),
-      ]);
-      const views = await configuredViews(viewDirs || []);
-      const wanted: string[] | undefined = options.view;
-      await withWarehouse(command, async (warehouse) => {
-        // The warehouse's other view tables (their folders not given) are rebuilt from the
-        // definitions they were built with.
-        const kept = await registeredViewTables(
-          warehouse.db,
-          views.map((v) => v.name),
-        );
-        const unknown = (wanted ?? []).filter(
-          (name) => !views.some((v) => v.name === name) && !kept.some((t) => t.view.name === name),
-        );
-        if (unknown.length > 0) {
-          throw new UsageError(`no view named ${unknown.join(', ')}; \`fhir-etl view list\` shows them`);
-        }
-        const { runId, results } = await rebuildViews(
-          warehouse.db,
-          views.filter((v) => !wanted || wanted.includes(v.name)),
-          schema,
-          kept.filter((t) => !wanted || wanted.includes(t.view.name)),
-          options.cascade === true,
-        );
-        process.stdout.write(
-          `${renderTable(
-            ['view', 'resources', 'rows', 'failed'],
-            results.map((r) => [r.view, r.resources, r.rows, r.failures.length]),
-          )}\n`,
-        );
-        for (const r of results) {
-          if (r.dependents.recreated.length > 0)
-            process.stdout.write(`${r.view}: recreated ${r.dependents.recreated.join(', ')}\n`);
-          for (const lost of r.dependents.notRecreated) {
+    .action(
+      async (
+        options: { view?: string[]; views?: string[] | false; cascade?: boolean; schema?: string },
+        command: Command,
+      ) => {
+        const { viewDirs, schema } = await configuredViewOptions(command, options);
+        const [{ rebuildViews }, { configuredViews, registeredViewTables }] = await Promise.all([
+          import('../../pipeline/rebuild.ts'),
+          import('../../pipeline/views.ts'),
+        ]);
+        const views = await configuredViews(viewDirs || []);
+        const wanted = options.view;
+        await withWarehouse(command, async (warehouse) => {
+          // The warehouse's other view tables (their folders not given) are rebuilt from the
+          // definitions they were built with.
+          const kept = await registeredViewTables(
+            warehouse.db,
+            views.map((v) => v.name),
+          );
+          const unknown = (wanted ?? []).filter(
+            (name) => !views.some((v) => v.name === name) && !kept.some((t) => t.view.name === name),
+          );
+          if (unknown.length > 0) {
+            throw new UsageError(`no view named ${unknown.join(', ')}; \`fhir-etl view list\` shows them`);
+          }
+          const { runId, results } = await rebuildViews(
+            warehouse.db,
+            views.filter((v) => !wanted || wanted.includes(v.name)),
+            schema,
+            kept.filter((t) => !wanted || wanted.includes(t.view.name)),
+            options.cascade === true,
+          );
+          process.stdout.write(
+            `${renderTable(
+              ['view', 'resources', 'rows', 'failed'],
+              results.map((r) => [r.view, r.resources, r.rows, r.failures.length]),
+            )}\n`,
+          );
+          for (const r of results) {
+            if (r.dependents.recreated.length > 0)
+              process.stdout.write(`${r.view}: recreated ${r.dependents.recreated.join(', ')}\n`);
+            for (const lost of r.dependents.notRecreated) {
+              process.stderr.write(
+                `${r.view}: could not recreate ${lost.view} (${lost.reason}); its definition is kept in fhir_etl.dropped_views\n`,
+              );
+            }
+          }
+          const notRecreated = results.reduce((sum, r) => sum + r.dependents.notRecreated.length, 0);
+          const failures = results.flatMap((r) =>
+            r.failures.map((f) => `${r.view}: ${f.source}/${f.id}: ${f.error}`),
+          );
+          for (const failure of failures.slice(0, 5)) process.stderr.write(`evaluation failed: ${failure}\n`);
+          if (failures.length > 0) {
             process.stderr.write(
-              `${r.view}: could not recreate ${lost.view} (${lost.reason}); its definition is kept in fhir_etl.dropped_views\n`,
+              `${failures.length} resources failed: \`fhir-etl rejects --run ${runId}\` lists them\n`,
             );
           }
-        }
-        const notRecreated = results.reduce((sum, r) => sum + r.dependents.notRecreated.length, 0);
-        const failures = results.flatMap((r) =>
-          r.failures.map((f) => `${r.view}: ${f.source}/${f.id}: ${f.error}`),
-        );
-        for (const failure of failures.slice(0, 5)) process.stderr.write(`evaluation failed: ${failure}\n`);
-        if (failures.length > 0) {
-          process.stderr.write(
-            `${failures.length} resources failed: \`fhir-etl rejects --run ${runId}\` lists them\n`,
-          );
-        }
-        process.exitCode = failures.length > 0 || notRecreated > 0 ? 1 : 0;
-      });
-    });
+          process.exitCode = failures.length > 0 || notRecreated > 0 ? 1 : 0;
+        });
+      },
+    );
 }

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import type { listRejects } from '../../pipeline/status.ts';
 import type { listValueErrors } from '../../pipeline/value-errors.ts';
-import { withWarehouse } from '../global-options.ts';
+import { globalOptions, withWarehouse } from '../global-options.ts';
 import { positiveInt } from '../option-parsers.ts';
 import { renderTable } from '../table.ts';
 
@@ -15,24 +15,29 @@ export function registerRejectsCommand(program: Command): void {
     .addOption(new Option('--limit <n>', 'at most this many').default(50).argParser(positiveInt('--limit')))
     .option('--values', 'list the values written NULL (fhir_etl.value_errors) instead of the rejected lines')
     .option('--json', 'one JSON object per line, with the raw text')
-    .action(async (options, command: Command) => {
-      await withWarehouse(command, async (warehouse) => {
-        const { listRejects } = await import('../../pipeline/status.ts');
-        const { listValueErrors } = await import('../../pipeline/value-errors.ts');
-        const json = options.json || command.optsWithGlobals().json;
-        const filter = { runId: options.run, limit: options.limit };
-        const rows = options.values
-          ? await listValueErrors(warehouse.db, filter)
-          : await listRejects(warehouse.db, filter);
-        if (json) {
-          for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
-          return;
-        }
-        process.stdout.write(
-          `${options.values ? valueErrorTable(rows as ValueRows) : rejectTable(rows as RejectRows)}\n`,
-        );
-      });
-    });
+    .action(
+      async (
+        options: { run?: number; limit: number; values?: boolean; json?: boolean },
+        command: Command,
+      ) => {
+        await withWarehouse(command, async (warehouse) => {
+          const { listRejects } = await import('../../pipeline/status.ts');
+          const { listValueErrors } = await import('../../pipeline/value-errors.ts');
+          const json = options.json || globalOptions(command).json;
+          const filter = { runId: options.run, limit: options.limit };
+          const rows = options.values
+            ? await listValueErrors(warehouse.db, filter)
+            : await listRejects(warehouse.db, filter);
+          if (json) {
+            for (const row of rows) process.stdout.write(`${JSON.stringify(row)}\n`);
+            return;
+          }
+          process.stdout.write(
+            `${options.values ? valueErrorTable(rows as ValueRows) : rejectTable(rows as RejectRows)}\n`,
+          );
+        });
+      },
+    );
 }
 
 type RejectRows = Awaited<ReturnType<typeof listRejects>>;

@@ -23,49 +23,54 @@ export function registerRunCommand(program: Command): void {
         'bulk sources: extract what changed up to this FHIR instant (_until)',
       ).argParser(instant('--until')),
     )
-    .action(async (options, command: Command) => {
-      const { json } = globalOptions(command);
-      const config = await loadConfiguration(command);
-      if (config.sources.length === 0) {
-        throw new UsageError(
-          `no sources configured${config.file ? ` in ${config.file}` : ''}: write fhir-etl.config.yaml (see config/*.example.yaml) or pass --config`,
+    .action(
+      async (
+        options: { source?: string[]; fullRefresh: boolean; since?: string; until?: string },
+        command: Command,
+      ) => {
+        const { json } = globalOptions(command);
+        const config = await loadConfiguration(command);
+        if (config.sources.length === 0) {
+          throw new UsageError(
+            `no sources configured${config.file ? ` in ${config.file}` : ''}: write fhir-etl.config.yaml (see config/*.example.yaml) or pass --config`,
+          );
+        }
+        const [
+          { logProgress, terminalProgress },
+          { poolSizeForRun },
+          { runSources, selectSources },
+          { stopOnSignals },
+        ] = await Promise.all([
+          import('../../pipeline/progress.ts'),
+          import('../../pipeline/connections.ts'),
+          import('../../pipeline/run.ts'),
+          import('../../pipeline/scheduler/shutdown.ts'),
+        ]);
+        await withWarehouse(
+          command,
+          async (warehouse, logger) => {
+            const progress: ProgressReporter =
+              !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
+            // SIGTERM / Ctrl-C: the files in flight commit or roll back whole, then the run ends.
+            const shutdown = stopOnSignals(logger);
+            const results = await runSources(warehouse.db, config, {
+              sources: options.source,
+              request: { fullRefresh: options.fullRefresh, since: options.since, until: options.until },
+              logger,
+              progress,
+              signal: shutdown.signal,
+            }).finally(() => shutdown.dispose());
+            if (json)
+              for (const r of results) logger.info({ event: 'source.done', ...r }, `${r.source} ${r.status}`);
+            else process.stdout.write(`${describeRuns(results)}\n`);
+            process.exitCode = runsExitCode(results);
+          },
+          {
+            poolSize: poolSizeForRun(selectSources(config, options.source)),
+          },
         );
-      }
-      const [
-        { logProgress, terminalProgress },
-        { poolSizeForRun },
-        { runSources, selectSources },
-        { stopOnSignals },
-      ] = await Promise.all([
-        import('../../pipeline/progress.ts'),
-        import('../../pipeline/connections.ts'),
-        import('../../pipeline/run.ts'),
-        import('../../pipeline/scheduler/shutdown.ts'),
-      ]);
-      await withWarehouse(
-        command,
-        async (warehouse, logger) => {
-          const progress: ProgressReporter =
-            !json && process.stderr.isTTY ? terminalProgress() : logProgress(logger);
-          // SIGTERM / Ctrl-C: the files in flight commit or roll back whole, then the run ends.
-          const shutdown = stopOnSignals(logger);
-          const results = await runSources(warehouse.db, config, {
-            sources: options.source,
-            request: { fullRefresh: options.fullRefresh, since: options.since, until: options.until },
-            logger,
-            progress,
-            signal: shutdown.signal,
-          }).finally(() => shutdown.dispose());
-          if (json)
-            for (const r of results) logger.info({ event: 'source.done', ...r }, `${r.source} ${r.status}`);
-          else process.stdout.write(`${describeRuns(results)}\n`);
-          process.exitCode = runsExitCode(results);
-        },
-        {
-          poolSize: poolSizeForRun(selectSources(config, options.source)),
-        },
-      );
-    });
+      },
+    );
 }
 
 /**

@@ -36,7 +36,7 @@ export function registerSandboxCommand(program: Command): void {
       'faults to inject: 429,500,410,token-expiry,slow,malformed,truncated-gzip,bad-values',
       '',
     )
-    .action(async (options) => {
+    .action(async (options: { port: number; patients: number; seed: number; faults: string }) => {
       // The sandbox (fastify, jose, the data generator) loads only for the commands that serve it.
       const sandboxServer = await import('../../sandbox/index.ts');
       const faults = faultsOption(sandboxServer, options.faults);
@@ -58,9 +58,9 @@ export function registerSandboxCommand(program: Command): void {
       'write the synthetic data set as one NDJSON file per resource type (uses --patients and --seed)',
     )
     .requiredOption('--out <dir>', 'folder to write into (created if missing)')
-    .action(async (options, command: Command) => {
+    .action(async (options: { out: string }, command: Command) => {
       // --patients and --seed belong to `sandbox` itself, which commander lets appear after `generate`.
-      const { patients, seed } = command.optsWithGlobals();
+      const { patients, seed } = command.optsWithGlobals<{ patients: number; seed: number }>();
       const { writeNdjson } = await import('../../sandbox/index.ts');
       const counts = await writeNdjson(options.out, { patients, seed });
       process.stdout.write(

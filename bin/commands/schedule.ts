@@ -32,71 +32,84 @@ export function registerScheduleCommand(program: Command): void {
       "the console's address (beyond loopback needs FHIR_ETL_UI_* auth)",
       CONSOLE_DEFAULTS.host,
     )
-    .action(async (options, command: Command) => {
-      const { json, databaseUrl } = globalOptions(command);
-      const config = await loadConfiguration(command);
-      const [
-        { openWarehouse },
-        { poolSizeForSchedule },
-        { createLogger },
-        { serveMetrics },
-        { runScheduler, scheduledSources, stopOnSignals },
-      ] = await Promise.all([
-        import('../../loaders/index.ts'),
-        import('../../pipeline/connections.ts'),
-        import('../../pipeline/logger.ts'),
-        import('../../pipeline/metrics/index.ts'),
-        import('../../pipeline/scheduler/index.ts'),
-      ]);
-      // A wrong schedule is refused (exit 2) before the warehouse is even opened.
-      const sources = scheduledSources(config, options.source);
-      if (options.ui) {
-        const { consoleAuthFromEnv, requireAuthBeyondLoopback } = await import('../../ui/index.ts');
-        requireAuthBeyondLoopback(options.uiHost, consoleAuthFromEnv());
-      }
-      const logger = createLogger({ json, level: 'info' });
-      const shutdown = stopOnSignals(logger);
-      const warehouse = await openWarehouse({
-        databaseUrl: databaseUrl || config.warehouse.url || undefined,
-        // Sources may run at once; each also pins a connection for its lock.
-        poolSize: poolSizeForSchedule(sources),
-      });
-      try {
-        const metricsPort = options.metricsPort ?? config.scheduler.metricsPort;
-        const metrics =
-          metricsPort === undefined
-            ? undefined
-            : await serveMetrics(warehouse.db, {
-                host: options.metricsHost ?? config.scheduler.metricsHost,
-                port: metricsPort,
-                logger,
-              });
-        logger.info(
-          { event: 'scheduler.warehouse', warehouse: warehouse.displayUrl },
-          `warehouse: ${warehouse.displayUrl}`,
-        );
-        const ui = options.ui
-          ? await serveConsole(warehouse, config, {
-              host: options.uiHost,
-              port: options.uiPort,
-              logger,
-              databaseUrl,
-            })
-          : undefined;
-        try {
-          await runScheduler(warehouse.db, config, {
-            sources: options.source,
-            logger,
-            signal: shutdown.signal,
-            replica: options.replica,
-          });
-        } finally {
-          await ui?.close();
+    .action(
+      async (
+        options: {
+          source?: string[];
+          metricsPort?: number;
+          metricsHost?: string;
+          replica?: string;
+          ui: boolean;
+          uiPort: number;
+          uiHost: string;
+        },
+        command: Command,
+      ) => {
+        const { json, databaseUrl } = globalOptions(command);
+        const config = await loadConfiguration(command);
+        const [
+          { openWarehouse },
+          { poolSizeForSchedule },
+          { createLogger },
+          { serveMetrics },
+          { runScheduler, scheduledSources, stopOnSignals },
+        ] = await Promise.all([
+          import('../../loaders/index.ts'),
+          import('../../pipeline/connections.ts'),
+          import('../../pipeline/logger.ts'),
+          import('../../pipeline/metrics/index.ts'),
+          import('../../pipeline/scheduler/index.ts'),
+        ]);
+        // A wrong schedule is refused (exit 2) before the warehouse is even opened.
+        const sources = scheduledSources(config, options.source);
+        if (options.ui) {
+          const { consoleAuthFromEnv, requireAuthBeyondLoopback } = await import('../../ui/index.ts');
+          requireAuthBeyondLoopback(options.uiHost, consoleAuthFromEnv());
         }
-        await metrics?.close();
-      } finally {
-        shutdown.dispose();
-        await warehouse.close();
-      }
-    });
+        const logger = createLogger({ json, level: 'info' });
+        const shutdown = stopOnSignals(logger);
+        const warehouse = await openWarehouse({
+          databaseUrl: databaseUrl || config.warehouse.url || undefined,
+          // Sources may run at once; each also pins a connection for its lock.
+          poolSize: poolSizeForSchedule(sources),
+        });
+        try {
+          const metricsPort = options.metricsPort ?? config.scheduler.metricsPort;
+          const metrics =
+            metricsPort === undefined
+              ? undefined
+              : await serveMetrics(warehouse.db, {
+                  host: options.metricsHost ?? config.scheduler.metricsHost,
+                  port: metricsPort,
+                  logger,
+                });
+          logger.info(
+            { event: 'scheduler.warehouse', warehouse: warehouse.displayUrl },
+            `warehouse: ${warehouse.displayUrl}`,
+          );
+          const ui = options.ui
+            ? await serveConsole(warehouse, config, {
+                host: options.uiHost,
+                port: options.uiPort,
+                logger,
+                databaseUrl,
+              })
+            : undefined;
+          try {
+            await runScheduler(warehouse.db, config, {
+              sources: options.source,
+              logger,
+              signal: shutdown.signal,
+              replica: options.replica,
+            });
+          } finally {
+            await ui?.close();
+          }
+          await metrics?.close();
+        } finally {
+          shutdown.dispose();
+          await warehouse.close();
+        }
+      },
+    );
 }

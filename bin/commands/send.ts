@@ -30,25 +30,31 @@ export function registerSendCommand(program: Command): void {
       'POST again the plain creates an earlier send could not confirm (they may exist on the server already)',
       false,
     )
-    .action(async (paths: string[], options, command: Command) => {
-      const { json } = globalOptions(command);
-      const config = await loadConfiguration(command);
-      const source = restSource(config, options.source);
-      const { sendToMember } = await import('../../pipeline/members/send.ts');
-      await withWarehouse(command, async (warehouse) => {
-        const outcomes = await sendToMember(warehouse.db, source, {
-          member: options.member,
-          paths,
-          resendPending: options.resendPending,
-          allowNoPatientReference: options.allowNoPatientReference,
-          onOutcome: (outcome) =>
-            process.stdout.write(json ? `${JSON.stringify(outcome)}\n` : `${describeOutcome(outcome)}\n`),
+    .action(
+      async (
+        paths: string[],
+        options: { source: string; member: string; allowNoPatientReference: boolean; resendPending: boolean },
+        command: Command,
+      ) => {
+        const { json } = globalOptions(command);
+        const config = await loadConfiguration(command);
+        const source = restSource(config, options.source);
+        const { sendToMember } = await import('../../pipeline/members/send.ts');
+        await withWarehouse(command, async (warehouse) => {
+          const outcomes = await sendToMember(warehouse.db, source, {
+            member: options.member,
+            paths,
+            resendPending: options.resendPending,
+            allowNoPatientReference: options.allowNoPatientReference,
+            onOutcome: (outcome) =>
+              process.stdout.write(json ? `${JSON.stringify(outcome)}\n` : `${describeOutcome(outcome)}\n`),
+          });
+          const failed = outcomes.filter((o) => o.status === 'failed').length;
+          if (!json) process.stdout.write(`${summary(outcomes)}\n`);
+          process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
         });
-        const failed = outcomes.filter((o) => o.status === 'failed').length;
-        if (!json) process.stdout.write(`${summary(outcomes)}\n`);
-        process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
-      });
-    });
+      },
+    );
 }
 
 function describeOutcome(outcome: SendOutcome): string {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { WarehouseStatus } from '../../pipeline/status.ts';
-import { loadConfiguration, withWarehouse } from '../global-options.ts';
+import { globalOptions, loadConfiguration, withWarehouse } from '../global-options.ts';
 import { renderTable } from '../table.ts';
 
 export function registerStatusCommand(program: Command): void {
@@ -10,7 +10,7 @@ export function registerStatusCommand(program: Command): void {
       'freshness per source, recent runs, committed files, checkpoints, table sizes, logins needed',
     )
     .option('--json', 'print machine-readable JSON')
-    .action(async (options, command: Command) => {
+    .action(async (options: { json?: boolean }, command: Command) => {
       // The config adds the sources that never ran and their schedules; status works without one.
       const config = await loadConfiguration(command);
       await withWarehouse(command, async (warehouse) => {
@@ -19,7 +19,7 @@ export function registerStatusCommand(program: Command): void {
           sources: config.sources,
           viewSchema: config.warehouse.schema,
         });
-        const json = options.json || command.optsWithGlobals().json;
+        const json = options.json || globalOptions(command).json;
         process.stdout.write(
           json ? `${JSON.stringify(status, null, 2)}\n` : `${describeStatus(status, warehouse.displayUrl)}\n`,
         );

@@ -211,8 +211,9 @@ function rowSink(format: RunOptions['format'], view: CompiledView, out: Output):
       const rows: Array<Array<string | number | null>> = [];
       return {
         start: async () => {},
-        row: async (values) => {
+        row: (values) => {
           rows.push(names.map((_, i) => tableCell(values[i])));
+          return Promise.resolve();
         },
         end: () => out.write(`${renderTable(names, rows)}\n`),
       };
@@ -223,17 +224,22 @@ function rowSink(format: RunOptions['format'], view: CompiledView, out: Output):
 /** RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. Empty for null. */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text =
-    typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text = cellText(value);
   return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** A value of a view's row (JSON data) as text: objects and arrays as JSON. */
+function cellText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  return JSON.stringify(value);
 }
 
 function tableCell(value: unknown): string | number | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') return value;
-  const text =
-    typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return text.replace(/\r?\n|\r/g, '\\n');
+  return cellText(value).replace(/\r?\n|\r/g, '\\n');
 }
 
 /** Buffered stdout with backpressure. */
@@ -256,8 +262,13 @@ class Output {
     await this.flush();
   }
 
-  private async flush(): Promise<void> {
+  /** A method, not inline: TypeScript keeps `this.failure` narrowed across an await (the error handler sets it meanwhile). */
+  private throwIfFailed(): void {
     if (this.failure) throw this.failure;
+  }
+
+  private async flush(): Promise<void> {
+    this.throwIfFailed();
     if (this.buffer.length === 0) return;
     const chunk = this.buffer;
     this.buffer = '';
@@ -275,7 +286,7 @@ class Output {
         this.stream.once('error', onError);
       });
     }
-    if (this.failure) throw this.failure;
+    this.throwIfFailed();
   }
 }
 

@@ -35,7 +35,7 @@ export function networkErrorCode(error: unknown): string | undefined {
     if (/socket hang up|other side closed/i.test(current.message)) return 'socket hang up';
     const nested: unknown =
       current.cause ?? (current instanceof AggregateError ? current.errors[0] : undefined);
-    current = nested as Error;
+    current = nested;
   }
   return undefined;
 }
@@ -59,7 +59,7 @@ export function neverReachedServer(error: unknown): boolean {
     if (syscall === 'connect' || syscall === 'getaddrinfo') return true;
     const nested: unknown =
       current.cause ?? (current instanceof AggregateError ? current.errors[0] : undefined);
-    current = nested as Error;
+    current = nested;
   }
   return false;
 }

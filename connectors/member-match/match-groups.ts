@@ -113,7 +113,7 @@ export function matchGroupsReader(): MatchGroupsReader {
     },
     addResource(resource, at) {
       const r = (resource ?? {}) as { resourceType?: unknown; parameter?: unknown };
-      if (r.resourceType === 'Group') return addGroup(r as GroupShape, at);
+      if (r.resourceType === 'Group') return addGroup(r, at);
       if (r.resourceType === 'Parameters' && Array.isArray(r.parameter)) {
         for (const p of r.parameter as Array<{ name?: unknown; resource?: GroupShape }>) {
           if (p.resource?.resourceType === 'Group') addGroup(p.resource, at, String(p.name));

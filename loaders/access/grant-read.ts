@@ -1,6 +1,7 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import { ReaderRoleError } from './errors.ts';
+import { queryRows } from '../postgres/query-rows.ts';
 
 /**
  * Read-only access for SQL analysts and BI tools: a role reads the view tables, the
@@ -65,8 +66,11 @@ export async function ensureReadAccess(
   access: ReadAccess,
   viewSchemas: readonly string[],
 ): Promise<void> {
-  const [recorded]: Array<{ raw: boolean }> = await db.query(sql`
-    SELECT r.raw FROM fhir_etl.readers r JOIN pg_roles p ON p.rolname = r.role WHERE r.role = ${access.role}`);
+  const [recorded]: Array<{ raw: boolean }> = await queryRows(
+    db,
+    sql`
+    SELECT r.raw FROM fhir_etl.readers r JOIN pg_roles p ON p.rolname = r.role WHERE r.role = ${access.role}`,
+  );
   if (recorded?.raw === access.raw) {
     const schemas = await existingSchemas(db, readableSchemas(access, viewSchemas));
     if (
@@ -84,8 +88,11 @@ export async function ensureReadAccess(
  * new to the warehouse is readable at once. Does nothing (no DDL) when nothing is missing.
  */
 export async function keepReadersGranted(db: ConnectionPool, viewSchemas: readonly string[]): Promise<void> {
-  const readers: ReadAccess[] = await db.query(sql`
-    SELECT r.role, r.raw FROM fhir_etl.readers r JOIN pg_roles p ON p.rolname = r.role ORDER BY r.role`);
+  const readers: ReadAccess[] = await queryRows(
+    db,
+    sql`
+    SELECT r.role, r.raw FROM fhir_etl.readers r JOIN pg_roles p ON p.rolname = r.role ORDER BY r.role`,
+  );
   const lacking: Array<{ access: ReadAccess; schemas: string[] }> = [];
   for (const access of readers) {
     const schemas = await existingSchemas(db, readableSchemas(access, viewSchemas));
@@ -100,7 +107,8 @@ export async function keepReadersGranted(db: ConnectionPool, viewSchemas: readon
 
 /** The view schemas of this warehouse: the configured one and those its view tables were built in. */
 export async function viewSchemasOf(db: SqlQueryable, configured: string | undefined): Promise<string[]> {
-  const rows: Array<{ table_schema: string }> = await db.query(
+  const rows: Array<{ table_schema: string }> = await queryRows(
+    db,
     sql`SELECT DISTINCT table_schema FROM fhir_etl.views ORDER BY table_schema`,
   );
   const schemas = new Set(rows.map((row) => row.table_schema));
@@ -118,10 +126,13 @@ function readableSchemas(access: ReadAccess, viewSchemas: readonly string[]): st
  */
 async function assertReaderRole(tx: SqlQueryable, role: string): Promise<void> {
   const [found]: Array<{ superuser: boolean; loader: boolean; inherits: boolean; loader_role: string }> =
-    await tx.query(sql`
+    await queryRows(
+      tx,
+      sql`
       SELECT rolsuper AS superuser, rolname = current_user AS loader,
              pg_has_role(oid, current_user::regrole, 'USAGE') AS inherits, current_user AS loader_role
-      FROM pg_roles WHERE rolname = ${role}`);
+      FROM pg_roles WHERE rolname = ${role}`,
+    );
   if (!found) throw ReaderRoleError.missing(role);
   if (found.loader) throw ReaderRoleError.privileged(role, 'is the loader’s own role');
   if (found.superuser) throw ReaderRoleError.privileged(role, 'is a superuser');
@@ -146,7 +157,8 @@ async function applyGrants(tx: SqlQueryable, access: ReadAccess, schemas: readon
 }
 
 async function existingSchemas(db: ConnectionPool, schemas: readonly string[]): Promise<string[]> {
-  const rows: Array<{ nspname: string }> = await db.query(
+  const rows: Array<{ nspname: string }> = await queryRows(
+    db,
     sql`SELECT nspname FROM pg_namespace WHERE nspname = ANY(${[...schemas]}::text[])`,
   );
   const present = new Set(rows.map((row) => row.nspname));
@@ -159,7 +171,9 @@ async function lacksReadAccess(
   role: string,
   schemas: readonly string[],
 ): Promise<boolean> {
-  const [row] = await db.query(sql`
+  const [row]: Array<{ lacking: boolean }> = await queryRows(
+    db,
+    sql`
     WITH s AS (SELECT n.oid, n.nspname FROM pg_namespace n WHERE n.nspname = ANY(${[...schemas]}::text[]))
     SELECT
       EXISTS (SELECT 1 FROM s WHERE NOT has_schema_privilege(${role}, s.oid, 'USAGE'))
@@ -171,6 +185,7 @@ async function lacksReadAccess(
           SELECT 1 FROM pg_default_acl d
           WHERE d.defaclnamespace = s.oid AND d.defaclrole = current_user::regrole AND d.defaclobjtype = 'r'
             AND aclcontains(d.defaclacl, makeaclitem(${role}::regrole, current_user::regrole, 'SELECT', false))))
-      AS lacking`);
+      AS lacking`,
+  );
   return row?.lacking === true;
 }

@@ -3,6 +3,7 @@ import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import { MartBlockedError } from './errors.ts';
 import { ANALYTICS_SCHEMA, type Mart } from './mart.ts';
 import { MARTS } from './marts/index.ts';
+import { queryRows } from '../postgres/query-rows.ts';
 
 /** Making the marts is one process at a time; loads that find them current take no lock. */
 const MARTS_LOCK = 74_110_026;
@@ -70,7 +71,7 @@ async function createMart(tx: SqlQueryable, statements: string): Promise<string 
     const { code, message } = error as { code?: string; message?: string };
     if (code === undefined || !MISSING_OBJECT.has(code)) throw error;
     await tx.query(sql`ROLLBACK TO SAVEPOINT fhir_etl_mart`);
-    return (message ?? code).split('\n')[0] as string;
+    return (message ?? code).split('\n')[0];
   }
 }
 
@@ -93,7 +94,8 @@ interface WantedMart {
 
 /** The marts whose view tables (and marts) exist, in creation order. */
 async function martsToMake(db: ConnectionPool, viewSchema: string): Promise<WantedMart[]> {
-  const rows: Array<{ tablename: string }> = await db.query(
+  const rows: Array<{ tablename: string }> = await queryRows(
+    db,
     sql`SELECT tablename FROM pg_tables WHERE schemaname = ${viewSchema}`,
   );
   const tables = new Set(rows.map((row) => row.tablename));
@@ -110,9 +112,12 @@ async function martsToMake(db: ConnectionPool, viewSchema: string): Promise<Want
 
 /** Whether every wanted mart exists as these statements made it, and no other mart of ours does. */
 async function upToDate(db: SqlQueryable, wanted: WantedMart[]): Promise<boolean> {
-  const rows: Array<{ view_name: string; create_sql: string | null; present: boolean }> = await db.query(sql`
+  const rows: Array<{ view_name: string; create_sql: string | null; present: boolean }> = await queryRows(
+    db,
+    sql`
     SELECT o.view_name, o.create_sql, to_regclass(format('%I.%I', o.view_schema, o.view_name)) IS NOT NULL AS present
-    FROM fhir_etl.owned_views o WHERE o.view_schema = ${ANALYTICS_SCHEMA}`);
+    FROM fhir_etl.owned_views o WHERE o.view_schema = ${ANALYTICS_SCHEMA}`,
+  );
   const made = new Map(rows.filter((row) => row.present).map((row) => [row.view_name, row.create_sql]));
   return (
     made.size === wanted.length && wanted.every(({ mart, statements }) => made.get(mart.name) === statements)

@@ -3,6 +3,7 @@ import type { ConnectionPool } from '@databases/pg';
 import { sql } from '@databases/pg';
 import { shippedPath } from '../../shipped/index.ts';
 import { MigrationError } from '../errors.ts';
+import { queryRows } from './query-rows.ts';
 
 /** migrations/ at the project root: numbered SQL files, applied in order, each once. */
 export const migrationsDir = shippedPath('migrations');
@@ -33,7 +34,10 @@ export async function migrate(db: ConnectionPool, dir = migrationsDir): Promise<
         name       text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-    const rows: Array<{ version: number }> = await tx.query(sql`SELECT version FROM fhir_etl.migrations`);
+    const rows: Array<{ version: number }> = await queryRows(
+      tx,
+      sql`SELECT version FROM fhir_etl.migrations`,
+    );
     const applied = new Set(rows.map((row) => row.version));
     const newlyApplied: number[] = [];
     for (const migration of migrations) {

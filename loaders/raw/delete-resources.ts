@@ -6,6 +6,8 @@ import { type FileRecord, loadExactlyOnce } from './exactly-once.ts';
 import type { FileToLoad, RejectRecord } from './types.ts';
 import { rawTableName } from './raw-tables.ts';
 import { insertRejects } from './rejects.ts';
+import { queryRows } from '../postgres/query-rows.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 /** A resource a source says no longer exists (a Bulk Data `deleted` entry, a REST tombstone). */
 export interface ResourceReference {
@@ -116,9 +118,12 @@ async function deleteInTransaction(
 
 /** The deleted types that have a fhir_raw table: a type never loaded has nothing to delete. */
 async function typesWithRawTables(tx: SqlQueryable): Promise<string[]> {
-  const rows: Array<{ resource_type: string }> = await tx.query(sql`
+  const rows: Array<{ resource_type: string }> = await queryRows(
+    tx,
+    sql`
     SELECT DISTINCT d.resource_type FROM fhir_etl_deleted d
-    JOIN fhir_etl.raw_tables r ON r.resource_type = d.resource_type`);
+    JOIN fhir_etl.raw_tables r ON r.resource_type = d.resource_type`,
+  );
   return rows.map((row) => row.resource_type);
 }
 
@@ -136,13 +141,16 @@ async function keepNewerCopies(tx: SqlQueryable, file: FileToLoad, resourceType:
 }
 
 async function markRawDeleted(tx: SqlQueryable, file: FileToLoad, resourceType: string): Promise<number> {
-  const [row] = await tx.query(sql`
+  const row = await queryRow<{ rows: number }>(
+    tx,
+    sql`
     WITH marked AS (
       UPDATE ${sql.ident('fhir_raw', rawTableName(resourceType))} t SET deleted = true, run_id = ${file.runId}
       FROM fhir_etl_deleted d
       WHERE d.resource_type = ${resourceType} AND t.source = ${file.source} AND t.id = d.id AND NOT t.deleted
       RETURNING 1
     )
-    SELECT count(*)::int AS rows FROM marked`);
+    SELECT count(*)::int AS rows FROM marked`,
+  );
   return row.rows;
 }

@@ -5,6 +5,7 @@ import type { DirectRows } from './raw-batch.ts';
 import { rawTableName } from './raw-tables.ts';
 import { isRowDataError } from './safety-net.ts';
 import type { FileToLoad } from './types.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 /** Errors that mean "this id is taken" (or a wait on a concurrent loader of it was broken). */
 const ID_TAKEN = new Set(['23505', '40P01']);
@@ -25,13 +26,14 @@ export async function mayCopyDirect(
 ): Promise<{ locked: boolean; direct: boolean }> {
   const hasRows = sql`EXISTS (SELECT 1 FROM ${sql.ident('fhir_raw', table)} WHERE source = ${file.source})`;
   // A reload keeps off the lock, which would hold up the other files' merges of the type.
-  const [before] = await tx.query(sql`SELECT ${hasRows} AS found`);
+  const before = await queryRow<{ found: boolean }>(tx, sql`SELECT ${hasRows} AS found`);
   if (before.found) return { locked: false, direct: false };
-  const [row] = await tx.query(
+  const row = await queryRow<{ locked: boolean }>(
+    tx,
     sql`SELECT pg_try_advisory_xact_lock(${directLockKey(file, table)}) AS locked`,
   );
   if (!row.locked) return { locked: false, direct: false };
-  const [after] = await tx.query(sql`SELECT ${hasRows} AS found`);
+  const after = await queryRow<{ found: boolean }>(tx, sql`SELECT ${hasRows} AS found`);
   return { locked: true, direct: !after.found };
 }
 
@@ -69,7 +71,8 @@ export async function copyDirect(
     return taken ? 'taken' : 'refused';
   }
   // The savepoint's transaction id marks the rows this file wrote (see mergeType).
-  const [row] = await tx.query(
+  const row = await queryRow<{ xmin: string }>(
+    tx,
     sql`SELECT xmin::text AS xmin FROM ${sql.ident('fhir_raw', table)} WHERE source = ${file.source} AND id = ${rows.firstId}`,
   );
   rows.landedIn(row.xmin);

@@ -5,6 +5,7 @@ import { directLockKey } from './direct-copy.ts';
 import { rawTableName } from './raw-tables.ts';
 import { copyFields, type StagedCopy } from './safety-net.ts';
 import type { FileToLoad } from './types.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 /** The temporary table a file's staged rows of every type are COPYed into before the merge. */
 const STAGE = 'fhir_etl_stage_raw';
@@ -109,7 +110,9 @@ export async function mergeType(
   const own = [...ownXmins];
   const mayReplaceOwn = hasDuplicates && own.length > 0;
   const supersedes = sql`fhir_etl.supersedes(EXCLUDED.last_updated, EXCLUDED.version_id, t.last_updated, t.version_id)`;
-  const [row] = await tx.query(sql`
+  const row = await queryRow<{ inserted: number; updated: number; own_replaced: number }>(
+    tx,
+    sql`
     WITH staged AS MATERIALIZED (${staged}),
     own AS MATERIALIZED (
       ${
@@ -139,7 +142,8 @@ export async function mergeType(
     )
     SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated,
            count(*) FILTER (WHERE NOT inserted AND id IN (SELECT id FROM own))::int AS own_replaced
-    FROM merged`);
+    FROM merged`,
+  );
   return { inserted: row.inserted, updated: row.updated, ownReplaced: row.own_replaced };
 }
 

@@ -1,6 +1,7 @@
 import { sql } from '@databases/pg';
 import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import type { FileToLoad } from '../raw/types.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 /** A value a view column could not hold, as recorded in fhir_etl.value_errors. */
 export interface ValueError {
@@ -36,7 +37,9 @@ export async function insertValueErrors(
   onlyChanged: boolean,
 ): Promise<number> {
   if (errors.length === 0) return 0;
-  const [row] = await tx.query(sql`
+  const row = await queryRow<{ n: number }>(
+    tx,
+    sql`
     WITH e AS (
       SELECT * FROM unnest(${errors.map((e) => e.line)}::bigint[], ${errors.map((e) => e.resourceType)}::text[],
                            ${errors.map((e) => e.resourceId)}::text[], ${errors.map((e) => e.view)}::text[],
@@ -58,7 +61,8 @@ export async function insertValueErrors(
       }
       RETURNING 1
     )
-    SELECT count(*)::int AS n FROM recorded`);
+    SELECT count(*)::int AS n FROM recorded`,
+  );
   return row.n;
 }
 

@@ -1,6 +1,7 @@
 import { sql } from '@databases/pg';
 import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 /**
  * Removes every row of the deleted resources (listed in the temporary table
@@ -18,13 +19,16 @@ export async function deleteViewRows(
   const removed: Record<string, number> = {};
   for (const table of tables) {
     if (!resourceTypes.includes(table.view.resource)) continue;
-    const [row] = await tx.query(sql`
+    const row = await queryRow<{ rows: number }>(
+      tx,
+      sql`
       WITH removed AS (
         DELETE FROM ${sql.ident(table.schema, table.table)} t USING fhir_etl_deleted d
         WHERE d.resource_type = ${table.view.resource} AND t._source = ${source} AND t._resource_id = d.id
         RETURNING 1
       )
-      SELECT count(*)::int AS rows FROM removed`);
+      SELECT count(*)::int AS rows FROM removed`,
+    );
     removed[table.view.name] = row.rows;
     // The values recorded as bad in those rows go with them.
     await tx.query(sql`

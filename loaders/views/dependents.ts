@@ -2,6 +2,8 @@ import { sql } from '@databases/pg';
 import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import { qualifiedName } from './table-changes.ts';
 import type { ViewTable } from './view-tables.ts';
+import { queryRows } from '../postgres/query-rows.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 /**
  * Views (plain or materialized) that read a view table. Refilling a table in place never
@@ -57,7 +59,9 @@ export async function dependentViews(
     columns: string[] | null;
     depth: number;
     owned: boolean;
-  }> = await db.query(sql`
+  }> = await queryRows(
+    db,
+    sql`
     WITH RECURSIVE direct AS (
       SELECT r.ev_class AS oid, array_agg(DISTINCT a.attname::text) AS columns
       FROM pg_depend d
@@ -87,7 +91,8 @@ export async function dependentViews(
     JOIN pg_namespace n ON n.oid = v.relnamespace
     LEFT JOIN direct ON direct.oid = closure.oid
     GROUP BY n.nspname, v.relname, v.relkind, direct.columns
-    ORDER BY depth, schema, name`);
+    ORDER BY depth, schema, name`,
+  );
   return rows.map((row) => ({
     schema: row.schema,
     name: row.name,
@@ -141,28 +146,49 @@ export async function recreateViews(
   return outcome;
 }
 
+/** A dependent view as pg_class describes it (create_sql: ours, for a view fhir-etl created). */
+interface SavedViewRow {
+  definition: string;
+  options: string[] | null;
+  owner: string;
+  comment: string | null;
+  create_sql: string | null;
+}
+
 async function saveView(tx: SqlQueryable, view: DependentView): Promise<SavedView> {
   const relation = `${quoteIdent(view.schema)}.${quoteIdent(view.name)}`;
-  const [row] = await tx.query(sql`
+  const row = await queryRow<SavedViewRow>(
+    tx,
+    sql`
     SELECT pg_get_viewdef(c.oid, true) AS definition, c.reloptions AS options,
            pg_get_userbyid(c.relowner) AS owner, obj_description(c.oid, 'pg_class') AS comment,
            (SELECT create_sql FROM fhir_etl.owned_views o
              WHERE o.view_schema = ${view.schema} AND o.view_name = ${view.name}) AS create_sql
-    FROM pg_class c WHERE c.oid = to_regclass(${relation})`);
-  const columnComments: Array<{ column: string; comment: string }> = await tx.query(sql`
+    FROM pg_class c WHERE c.oid = to_regclass(${relation})`,
+  );
+  const columnComments: Array<{ column: string; comment: string }> = await queryRows(
+    tx,
+    sql`
     SELECT a.attname AS column, col_description(a.attrelid, a.attnum) AS comment
     FROM pg_attribute a
     WHERE a.attrelid = to_regclass(${relation}) AND a.attnum > 0 AND NOT a.attisdropped
-      AND col_description(a.attrelid, a.attnum) IS NOT NULL`);
-  const grants: Array<{ statement: string }> = await tx.query(sql`
+      AND col_description(a.attrelid, a.attnum) IS NOT NULL`,
+  );
+  const grants: Array<{ statement: string }> = await queryRows(
+    tx,
+    sql`
     SELECT format('GRANT %s ON %s TO %s%s', acl.privilege_type, ${relation}::text,
                   CASE acl.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(acl.grantee)) END,
                   CASE WHEN acl.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS statement
     FROM pg_class c, aclexplode(c.relacl) AS acl
-    WHERE c.oid = to_regclass(${relation}) AND acl.grantee <> c.relowner`);
-  const indexes: Array<{ definition: string }> = await tx.query(sql`
+    WHERE c.oid = to_regclass(${relation}) AND acl.grantee <> c.relowner`,
+  );
+  const indexes: Array<{ definition: string }> = await queryRows(
+    tx,
+    sql`
     SELECT pg_get_indexdef(i.indexrelid) AS definition FROM pg_index i
-    WHERE i.indrelid = to_regclass(${relation})`);
+    WHERE i.indrelid = to_regclass(${relation})`,
+  );
   return {
     ...view,
     definition: row.definition,

@@ -16,6 +16,8 @@ import {
 } from './dependents.ts';
 import { changesColumns, planTableChange, type TableChange } from './table-changes.ts';
 import { migrateViewTable, staleViewTables, VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
+import { queryRows } from '../postgres/query-rows.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 export interface RebuildResult {
   view: string;
@@ -132,24 +134,30 @@ async function fill(
   onProgress: RebuildOptions['onProgress'],
 ): Promise<void> {
   const raw = rawTableName(table.view.resource);
-  const [exists] = await tx.query(sql`SELECT to_regclass(${`fhir_raw.${raw}`}) IS NOT NULL AS present`);
+  const exists = await queryRow<{ present: boolean }>(
+    tx,
+    sql`SELECT to_regclass(${`fhir_raw.${raw}`}) IS NOT NULL AS present`,
+  );
   if (!exists.present) return;
   const copy = `COPY ${quoteIdent(table.schema)}.${quoteIdent(table.table)} (_source, _resource_id, _run_id, ${table.view.columns
     .map((c) => quoteIdent(c.name))
     .join(', ')}) FROM STDIN`;
   let after = { source: '', id: '' };
   for (;;) {
-    const page: Array<{ source: string; id: string; run_id: number; resource: string }> = await tx.query(sql`
+    const page: Array<{ source: string; id: string; run_id: number; resource: string }> = await queryRows(
+      tx,
+      sql`
       SELECT source, id, run_id, resource::text AS resource FROM ${sql.ident('fhir_raw', raw)}
       WHERE NOT deleted AND (source, id) > (${after.source}, ${after.id})
-      ORDER BY source, id LIMIT ${PAGE}`);
+      ORDER BY source, id LIMIT ${PAGE}`,
+    );
     if (page.length === 0) break;
     const lines: string[] = [];
     const bad: BadCell[] = [];
     for (const row of page) {
       result.resources++;
       try {
-        for (const values of table.view.emit(JSON.parse(row.resource))) {
+        for (const values of table.view.emit(JSON.parse(row.resource) as Record<string, unknown>)) {
           let line = `${escapeCopyText(row.source)}\t${escapeCopyText(row.id)}\t${row.run_id}`;
           for (let i = 0; i < values.length; i++) {
             const encoded = (table.encoders[i] as ColumnEncoder)(values[i]);

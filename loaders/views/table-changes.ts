@@ -1,6 +1,7 @@
 import { sql } from '@databases/pg';
 import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import type { ViewTable } from './view-tables.ts';
+import { queryRows } from '../postgres/query-rows.ts';
 
 /** The columns fhir-etl adds to every view table, ahead of the view's own. */
 export const SYSTEM_COLUMNS = ['_source', '_resource_id', '_run_id'] as const;
@@ -20,11 +21,14 @@ export interface TableChange {
 
 /** Compares the table as it is in the warehouse with the columns its view gives it. */
 export async function planTableChange(db: SqlQueryable, target: ViewTable): Promise<TableChange> {
-  const existing: Array<{ name: string; type: string }> = await db.query(sql`
+  const existing: Array<{ name: string; type: string }> = await queryRows(
+    db,
+    sql`
       SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
       FROM pg_attribute a
       WHERE a.attrelid = to_regclass(${qualifiedName(target)}) AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attnum`);
+      ORDER BY a.attnum`,
+  );
   if (existing.length === 0) return { exists: false, add: [], drop: [], retype: [] };
   const wanted = new Map(target.view.columns.map((column, i) => [column.name, target.sqlTypes[i] ?? 'text']));
   const have = new Map(existing.map((column) => [column.name, column.type]));
@@ -52,8 +56,11 @@ export function qualifiedName(target: Pick<ViewTable, 'schema' | 'table'>): stri
 
 /** PostgreSQL's own spelling of each type (`timestamptz` is `timestamp with time zone`). */
 async function canonicalTypes(db: SqlQueryable, types: string[]): Promise<Map<string, string>> {
-  const rows: Array<{ type: string; canonical: string }> = await db.query(sql`
-    SELECT t AS type, format_type(to_regtype(t), NULL) AS canonical FROM unnest(${types}::text[]) AS t`);
+  const rows: Array<{ type: string; canonical: string }> = await queryRows(
+    db,
+    sql`
+    SELECT t AS type, format_type(to_regtype(t), NULL) AS canonical FROM unnest(${types}::text[]) AS t`,
+  );
   return new Map(rows.map((row) => [row.type, row.canonical]));
 }
 

@@ -4,6 +4,7 @@ import type { SqlQueryable } from '../postgres/load-transaction.ts';
 import type { CompiledView, SelectNode, ViewDefinition } from '../../transforms/index.ts';
 import { type ColumnEncoder, encoderFor, sqlTypeOf } from './column-types.ts';
 import { qualifiedName, type TableChange } from './table-changes.ts';
+import { queryRows } from '../postgres/query-rows.ts';
 
 /** A compiled view bound to its table: where its rows go and how each column is encoded. */
 export interface ViewTable {
@@ -40,7 +41,8 @@ export function viewTable(view: CompiledView, schema: string): ViewTable {
  * be (re)built from fhir_raw before a load writes to them, or they would mix old and new rows.
  */
 export async function staleViewTables(db: SqlQueryable, tables: ViewTable[]): Promise<ViewTable[]> {
-  const built: Array<{ name: string; signature: string; table_schema: string }> = await db.query(
+  const built: Array<{ name: string; signature: string; table_schema: string }> = await queryRows(
+    db,
     sql`SELECT name, signature, table_schema FROM fhir_etl.views`,
   );
   const signatures = new Map(built.map((row) => [row.name, `${row.table_schema}:${row.signature}`]));
@@ -115,13 +117,16 @@ async function alterViewTable(tx: SqlQueryable, target: ViewTable, change: Table
  */
 async function ensureKeys(tx: SqlQueryable, target: ViewTable): Promise<void> {
   const wanted = isTopLevel(target) ? ['_source', 'id'] : [];
-  const [current] = await tx.query(sql`
+  const [current]: Array<{ name: string; columns: string[] }> = await queryRows(
+    tx,
+    sql`
     SELECT c.conname AS name, array_agg(a.attname::text ORDER BY k.ord) AS columns
     FROM pg_constraint c
     CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
     JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
     WHERE c.conrelid = to_regclass(${qualifiedName(target)}) AND c.contype = 'p'
-    GROUP BY c.conname`);
+    GROUP BY c.conname`,
+  );
   const have: string[] = current?.columns ?? [];
   if (have.join(',') === wanted.join(',')) return;
   const table = sql.ident(target.schema, target.table);
@@ -162,11 +167,14 @@ async function describeTable(
   previous: ViewDefinition | undefined,
 ): Promise<void> {
   const table = sql.ident(target.schema, target.table);
-  const comments: Array<{ column: string | null; comment: string }> = await tx.query(sql`
+  const comments: Array<{ column: string | null; comment: string }> = await queryRows(
+    tx,
+    sql`
     SELECT NULL AS column, obj_description(to_regclass(${qualifiedName(target)}), 'pg_class') AS comment
     UNION ALL
     SELECT a.attname, col_description(a.attrelid, a.attnum) FROM pg_attribute a
-    WHERE a.attrelid = to_regclass(${qualifiedName(target)}) AND a.attnum > 0 AND NOT a.attisdropped`);
+    WHERE a.attrelid = to_regclass(${qualifiedName(target)}) AND a.attnum > 0 AND NOT a.attisdropped`,
+  );
   const current = new Map(comments.map((row) => [row.column, row.comment]));
   const before = previous ? toolComments(target.view.name, previous) : new Map<string | null, string>();
   const after = toolComments(target.view.name, target.view.definition);
@@ -201,7 +209,10 @@ function toolComments(name: string, definition: ViewDefinition): Map<string | nu
 }
 
 async function previousDefinition(tx: SqlQueryable, target: ViewTable): Promise<ViewDefinition | undefined> {
-  const [row] = await tx.query(sql`SELECT definition FROM fhir_etl.views WHERE name = ${target.view.name}`);
+  const [row]: Array<{ definition: unknown }> = await queryRows(
+    tx,
+    sql`SELECT definition FROM fhir_etl.views WHERE name = ${target.view.name}`,
+  );
   return row?.definition as ViewDefinition | undefined;
 }
 

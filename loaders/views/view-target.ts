@@ -13,6 +13,7 @@ import {
   type ValueError,
 } from '../values/value-errors.ts';
 import { VIEW_TABLES_LOCK, type ViewTable } from './view-tables.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 /**
  * Fills the view tables from a file's resources inside the file's transaction. Rows are
@@ -285,7 +286,9 @@ async function replaceChangedRows(
   if (!view.created) return 0;
   const everyStagedChanged = !change.repeated && change.inserted + change.updated === change.resources;
   const columns = view.table.view.columns.map((c) => sql.ident(c.name));
-  const inserted = await tx.query(sql`
+  const inserted = await queryRow<{ rows: number }>(
+    tx,
+    sql`
     WITH inserted AS (
       INSERT INTO ${target} (_source, _resource_id, _run_id, ${sql.join(columns, ', ')})
       SELECT ${file.source}, s._resource_id, ${file.runId}, ${sql.join(
@@ -300,8 +303,9 @@ async function replaceChangedRows(
       }
       RETURNING 1
     )
-    SELECT count(*)::int AS rows FROM inserted`);
-  return inserted[0].rows;
+    SELECT count(*)::int AS rows FROM inserted`,
+  );
+  return inserted.rows;
 }
 
 function evaluationReject(record: ResourceRecord, table: ViewTable, error: unknown): RejectRecord {

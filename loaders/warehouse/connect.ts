@@ -7,6 +7,8 @@ import { migrate } from '../postgres/migrate.ts';
 import { ensureReadAccess, viewSchemasOf } from '../access/grant-read.ts';
 import { acquireEmbedded, defaultHome, type EmbeddedServer, releaseEmbedded } from './embedded.ts';
 import { EMBEDDED_READER } from './embedded-reader.ts';
+import { queryRows } from '../postgres/query-rows.ts';
+import { queryRow } from '../postgres/query-row.ts';
 
 /** An open warehouse: a connection pool, where it points, and how to let it go. */
 export interface Warehouse {
@@ -90,7 +92,8 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
 export async function grantEmbeddedReader(db: ConnectionPool): Promise<void> {
   // fhir_raw once given stays given (`fhir-etl ui` gives it for the raw FHIR views): a run
   // opening the warehouse must not revoke it from a console that is reading.
-  const [recorded]: Array<{ raw: boolean }> = await db.query(
+  const [recorded]: Array<{ raw: boolean }> = await queryRows(
+    db,
     sql`SELECT raw FROM fhir_etl.readers WHERE role = ${EMBEDDED_READER}`,
   );
   await ensureReadAccess(
@@ -124,7 +127,10 @@ export function warehouseIdentity(db: ConnectionPool): WarehouseIdentity | undef
 async function checkReachable(db: ConnectionPool, url: string): Promise<void> {
   let version: number;
   try {
-    const [row] = await db.query(sql`SELECT current_setting('server_version_num')::int AS version`);
+    const row = await queryRow<{ version: number }>(
+      db,
+      sql`SELECT current_setting('server_version_num')::int AS version`,
+    );
     version = row.version;
   } catch (cause) {
     throw new WarehouseError(

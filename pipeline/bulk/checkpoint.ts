@@ -1,6 +1,7 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 import { saveCheckpoints } from '../checkpoints.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /**
  * The checkpoint scope of a Bulk Data source. Its value is the watermark: the next export's
@@ -35,9 +36,12 @@ export interface Checkpoint {
 }
 
 export async function readCheckpoint(db: ConnectionPool, source: string): Promise<Checkpoint | undefined> {
-  const rows: Array<{ scope: string; value: string }> = await db.query(sql`
+  const rows: Array<{ scope: string; value: string }> = await queryRows(
+    db,
+    sql`
     SELECT scope, value FROM fhir_etl.checkpoints
-    WHERE source = ${source} AND scope IN (${WATERMARK_SCOPE}, ${PARAMETERS_SCOPE})`);
+    WHERE source = ${source} AND scope IN (${WATERMARK_SCOPE}, ${PARAMETERS_SCOPE})`,
+  );
   const value = (scope: string) => rows.find((row) => row.scope === scope)?.value;
   const watermark = value(WATERMARK_SCOPE);
   if (watermark === undefined) return undefined;

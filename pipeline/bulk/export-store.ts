@@ -9,6 +9,8 @@ import {
 } from '../../connectors/bulk/index.ts';
 import { redactUrl } from '../../connectors/http/index.ts';
 import { type ExportCompletion, writeWatermark } from './checkpoint.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
+import { queryRow } from '../../loaders/postgres/query-row.ts';
 
 /**
  * The state of Bulk Data exports in fhir_etl (migrations/002_bulk_exports.sql): what a run
@@ -55,10 +57,13 @@ export async function findResumableExport(
   db: ConnectionPool,
   source: string,
 ): Promise<BulkExport | undefined> {
-  const [row] = await db.query(sql`
+  const [row]: Array<Record<string, unknown>> = await queryRows(
+    db,
+    sql`
     SELECT id, source, status_url, since, until, state, started_at, fingerprint, base_url FROM fhir_etl.bulk_exports
     WHERE source = ${source} AND state IN ('polling', 'downloading')
-    ORDER BY id DESC LIMIT 1`);
+    ORDER BY id DESC LIMIT 1`,
+  );
   return row ? toExport(row) : undefined;
 }
 
@@ -81,11 +86,14 @@ export async function recordKickOff(
     url: redactUrl(details.request.url),
     body: details.request.body,
   };
-  const [row] = await db.query(sql`
+  const row = await queryRow<Record<string, unknown>>(
+    db,
+    sql`
     INSERT INTO fhir_etl.bulk_exports (source, status_url, request, since, until, fingerprint, base_url, run_id)
     VALUES (${details.source}, ${details.statusUrl}, ${JSON.stringify(request)}::jsonb, ${details.since ?? null},
             ${details.until ?? null}, ${details.fingerprint}, ${details.baseUrl}, ${details.runId})
-    RETURNING id, source, status_url, since, until, state, started_at, fingerprint, base_url`);
+    RETURNING id, source, status_url, since, until, state, started_at, fingerprint, base_url`,
+  );
   return toExport(row);
 }
 
@@ -121,8 +129,11 @@ export async function recordManifest(
              AS f(kind, resource_type, index, url, count, file_key)
         ON CONFLICT (export_id, kind, resource_type, index) DO UPDATE SET url = EXCLUDED.url, count = EXCLUDED.count`);
     }
-    const committed: Array<{ file_key: string }> = await tx.query(sql`
-      SELECT file_key FROM fhir_etl.bulk_files WHERE export_id = ${exportId} AND state = 'committed'`);
+    const committed: Array<{ file_key: string }> = await queryRows(
+      tx,
+      sql`
+      SELECT file_key FROM fhir_etl.bulk_files WHERE export_id = ${exportId} AND state = 'committed'`,
+    );
     const done = new Set(committed.map((row) => row.file_key));
     return files.map((file) => ({ ...file, committed: done.has(file.fileKey) }));
   });
@@ -200,8 +211,11 @@ export async function commitFile(
   await tx.query(sql`
     UPDATE fhir_etl.bulk_files SET state = 'committed', committed_at = now()
     WHERE export_id = ${file.exportId} AND kind = ${file.kind} AND resource_type = ${file.resourceType} AND index = ${file.index}`);
-  const [left] = await tx.query(sql`
-    SELECT count(*)::int AS n FROM fhir_etl.bulk_files WHERE export_id = ${file.exportId} AND state <> 'committed'`);
+  const left = await queryRow<{ n: number }>(
+    tx,
+    sql`
+    SELECT count(*)::int AS n FROM fhir_etl.bulk_files WHERE export_id = ${file.exportId} AND state <> 'committed'`,
+  );
   if (left.n > 0) return undefined;
   return settleExport(tx, file.exportId, completion);
 }
@@ -238,9 +252,12 @@ export async function settleExport(
 const HOLDING_SEVERITIES = ['error', 'fatal'];
 
 async function countHeldIssues(tx: SqlQueryable, exportId: number): Promise<number> {
-  const [row] = await tx.query(sql`
+  const row = await queryRow<{ n: number }>(
+    tx,
+    sql`
     SELECT count(*)::int AS n FROM fhir_etl.bulk_errors
-    WHERE export_id = ${exportId} AND lower(severity) = ANY(${HOLDING_SEVERITIES}::text[])`);
+    WHERE export_id = ${exportId} AND lower(severity) = ANY(${HOLDING_SEVERITIES}::text[])`,
+  );
   return row.n;
 }
 

@@ -25,7 +25,7 @@ export async function runBulkExchange(ctx: ExchangeContext): Promise<void> {
   // stop: a member whose consent is not in effect today is never pulled, whatever the Group says.
   const toSend = members.map((m) => submittable(ctx.source, m));
   const excluded = await excludedMembers(ctx, members, today);
-  let round = await matchRound(ctx, toSend, { fresh: false });
+  const round = await matchRound(ctx, toSend, { fresh: false });
   if (round === undefined) {
     ctx.logger.warn({ event: 'exchange.no_members' }, 'the member input is empty: nothing to match');
     return;
@@ -34,8 +34,9 @@ export async function runBulkExchange(ctx: ExchangeContext): Promise<void> {
   if (result.state === 'gone') {
     ctx.logger.warn({ event: 'exchange.group_gone' }, `${result.reason}: matching the members again`);
     await expireRound(ctx.load.db, round.id, result.reason);
-    round = (await matchRound(ctx, toSend, { fresh: true })) as MatchRound;
-    result = await pullMatchedGroups(ctx, round, excluded);
+    // The same members as a moment ago, so not none: matching them again gives a round.
+    const rematched = (await matchRound(ctx, toSend, { fresh: true })) as MatchRound;
+    result = await pullMatchedGroups(ctx, rematched, excluded);
     if (result.state === 'gone') throw new ExchangeGroupGoneError(ctx.source.name, result.reason);
   }
 }

@@ -1,6 +1,8 @@
 import { type ConnectionPool, sql } from '@databases/pg';
-import type { MatchOutcome } from '../../connectors/member-match/index.ts';
 import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
+import type { MatchOutcome } from '../../connectors/member-match/index.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
+import { queryRow } from '../../loaders/postgres/query-row.ts';
 
 /**
  * The state of payer exchanges in fhir_etl (migrations/050_payer_exchange.sql): match requests
@@ -63,8 +65,11 @@ export interface PullRecord {
 
 /** The source's latest bulk match (batch), whatever its state. */
 export async function latestBulkMatch(db: SqlQueryable, source: string): Promise<MatchRecord | undefined> {
-  const [row] = await db.query(sql`
-    SELECT * FROM fhir_etl.exchange_matches WHERE source = ${source} AND mode = 'bulk' ORDER BY id DESC LIMIT 1`);
+  const [row]: Array<Record<string, unknown>> = await queryRows(
+    db,
+    sql`
+    SELECT * FROM fhir_etl.exchange_matches WHERE source = ${source} AND mode = 'bulk' ORDER BY id DESC LIMIT 1`,
+  );
   return row ? toMatch(row) : undefined;
 }
 
@@ -83,7 +88,9 @@ export async function recordMatchStarted(
   startedAt: Date,
 ): Promise<number> {
   // The id is drawn first so that a round's first batch names itself as the round in one statement.
-  const [row] = await db.query(sql`
+  const row = await queryRow<{ id: number | string }>(
+    db,
+    sql`
     WITH next AS (SELECT nextval(pg_get_serial_sequence('fhir_etl.exchange_matches', 'id')) AS id)
     INSERT INTO fhir_etl.exchange_matches (id, source, mode, status_url, submitted, submission, run_id, started_at,
                                            round, batch)
@@ -93,7 +100,8 @@ export async function recordMatchStarted(
            CASE WHEN ${match.batch !== undefined} THEN coalesce(${match.batch?.round ?? null}::bigint, next.id) END,
            ${match.batch?.index ?? null}::int
     FROM next
-    RETURNING id`);
+    RETURNING id`,
+  );
   return Number(row.id);
 }
 
@@ -166,7 +174,8 @@ export async function recordMatchOutcomes(
 
 export async function membersOf(db: SqlQueryable, source: string): Promise<Map<string, MemberRecord>> {
   // In match order, so a round's Groups are pulled in the order of its batches.
-  const rows = await db.query(
+  const rows: Array<Record<string, unknown>> = await queryRows(
+    db,
     sql`SELECT * FROM fhir_etl.exchange_members WHERE source = ${source} ORDER BY match_id, member_id`,
   );
   return new Map(rows.map((row) => [row.member_id as string, toMember(row)]));
@@ -204,11 +213,14 @@ export async function runningPull(
   source: string,
   of: { groupId?: string; memberId?: string },
 ): Promise<PullRecord | undefined> {
-  const [row] = await db.query(sql`
+  const [row]: Array<Record<string, unknown>> = await queryRows(
+    db,
+    sql`
     SELECT * FROM fhir_etl.exchange_pulls
     WHERE source = ${source} AND state = 'running'
       AND group_id IS NOT DISTINCT FROM ${of.groupId ?? null} AND member_id IS NOT DISTINCT FROM ${of.memberId ?? null}
-    ORDER BY id DESC LIMIT 1`);
+    ORDER BY id DESC LIMIT 1`,
+  );
   return row ? toPull(row) : undefined;
 }
 
@@ -234,11 +246,14 @@ export async function startPull(
   db: SqlQueryable,
   pull: Omit<PullRecord, 'id' | 'state' | 'watermark'> & { source: string; runId: number },
 ): Promise<PullRecord> {
-  const [row] = await db.query(sql`
+  const row = await queryRow<Record<string, unknown>>(
+    db,
+    sql`
     INSERT INTO fhir_etl.exchange_pulls (source, group_id, member_id, kind, since, lookback_from, patients, run_id)
     VALUES (${pull.source}, ${pull.groupId}, ${pull.memberId}, ${pull.kind}, ${pull.since}, ${pull.lookbackFrom},
             ${pull.patients === null ? null : JSON.stringify(pull.patients)}::jsonb, ${pull.runId})
-    RETURNING *`);
+    RETURNING *`,
+  );
   return toPull(row);
 }
 
@@ -275,9 +290,12 @@ export async function failPull(db: SqlQueryable, pullId: number, error: string):
  * per-member watermarks were kept (they have a first pull but no watermark of their own).
  */
 export async function lastGroupWatermark(db: SqlQueryable, source: string): Promise<string | undefined> {
-  const [row] = await db.query(sql`
+  const [row]: Array<{ watermark: string | null }> = await queryRows(
+    db,
+    sql`
     SELECT watermark FROM fhir_etl.exchange_pulls
-    WHERE source = ${source} AND member_id IS NULL AND state = 'completed' ORDER BY id DESC LIMIT 1`);
+    WHERE source = ${source} AND member_id IS NULL AND state = 'completed' ORDER BY id DESC LIMIT 1`,
+  );
   return row?.watermark ?? undefined;
 }
 

@@ -7,6 +7,7 @@ import type { ExchangeMember } from '../../connectors/member-match/index.ts';
 import { errorMessage } from '../../errors/index.ts';
 import { MemberInputError, type MemberInputProblem } from './errors.ts';
 import { MEMBER_FIELDS, parseMemberRow } from './member-row.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /**
  * The members of a payer exchange, read and checked whole before anything is sent: a CSV file
@@ -19,7 +20,8 @@ export async function readMembers(
   source: Pick<PayerExchangeSourceConfig, 'members' | 'priorPayer'>,
 ): Promise<ExchangeMember[]> {
   const input = source.members;
-  const rows = 'query' in input ? await queryRows(db, input.query) : await fileRows(input.file, input.format);
+  const rows =
+    'query' in input ? await membersQueryRows(db, input.query) : await fileRows(input.file, input.format);
   const where = 'query' in input ? 'the members query' : input.file;
   const members: ExchangeMember[] = [];
   const problems: MemberInputProblem[] = [];
@@ -118,10 +120,10 @@ function ndjsonRows(text: string): InputRow[] {
 }
 
 /** The user's own query, from the config they wrote: trusted as it stands. Rows are numbered from 1. */
-async function queryRows(db: ConnectionPool, query: string): Promise<InputRow[]> {
+async function membersQueryRows(db: ConnectionPool, query: string): Promise<InputRow[]> {
   let rows: Array<Record<string, unknown>>;
   try {
-    rows = await db.query(sql.__dangerous__rawValue(query));
+    rows = await queryRows(db, sql.__dangerous__rawValue(query));
   } catch (error) {
     throw new MemberInputError('the members query', 'row', [
       { line: 0, problems: [`the query failed: ${errorMessage(error)}`] },

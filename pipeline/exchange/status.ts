@@ -1,5 +1,6 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import type { SourceConfig } from '../../config/index.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /** A payer exchange as `fhir-etl status` shows it. */
 export interface ExchangeStatus {
@@ -31,7 +32,9 @@ export async function readExchangeStatus(
   configured: SourceConfig[],
 ): Promise<ExchangeStatus[]> {
   const rows: Array<Omit<ExchangeStatus, 'next_rematch_at'> & { oldest_match: Date | null }> =
-    await db.query(sql`
+    await queryRows(
+      db,
+      sql`
     WITH members AS (
       SELECT source, count(*)::int AS submitted,
              (count(*) FILTER (WHERE outcome = 'matched'))::int AS matched,
@@ -58,7 +61,8 @@ export async function readExchangeStatus(
     SELECT m.source, m.submitted, m.matched, m.not_matched, m.consent_constrained, m.pulls_stopped,
            coalesce(a.round_matched, m.oldest_match) AS oldest_match, p.last_pull_at, p.last_pull_kind, o.mode
     FROM members m LEFT JOIN pulls p USING (source) LEFT JOIN modes o USING (source)
-      LEFT JOIN round_ages a USING (source)`);
+      LEFT JOIN round_ages a USING (source)`,
+    );
   const bySource = new Map(rows.map((row) => [row.source, row]));
   const exchanges = configured.filter((s) => s.kind === 'payer-exchange');
   const names = [...new Set([...exchanges.map((s) => s.name), ...bySource.keys()])].sort();

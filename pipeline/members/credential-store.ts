@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql } from '@databases/pg';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 import type { Logger } from 'pino';
 import { type MemberTokens, type MemberTokenStore } from '../../connectors/auth/index.ts';
 import { FhirEtlError } from '../../errors/index.ts';
@@ -6,7 +7,7 @@ import { credentialIdentity, openCredential, sealCredential } from './credential
 import { CredentialKeyMismatchError, CredentialUnreadableError, MemberNotLoggedInError } from './errors.ts';
 import { markNeedsLogin } from './members.ts';
 import type { SecretKey } from './secret-key.ts';
-import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /**
  * Member tokens at rest: sealed (AES-256-GCM) in fhir_etl.credentials, one row per member,
@@ -53,9 +54,12 @@ export function memberTokenStore(
   const { logger } = options;
   return {
     async read() {
-      const [row] = await db.query(sql`
+      const [row]: StoredCredential[] = await queryRows(
+        db,
+        sql`
         SELECT key_id, sealed FROM fhir_etl.credentials
-        WHERE source = ${member.source} AND patient_id = ${member.patientId}`);
+        WHERE source = ${member.source} AND patient_id = ${member.patientId}`,
+      );
       return unseal(key, member, row);
     },
     async renew(renew) {
@@ -66,14 +70,18 @@ export function memberTokenStore(
         return await db.tx(async (tx) => {
           // The row lock serialises refreshes of this member across processes and hosts; the
           // re-read under it sees a rotation another worker committed while we waited.
-          const [row] = await tx.query(sql`
+          const [row]: StoredCredential[] = await queryRows(
+            tx,
+            sql`
             SELECT key_id, sealed FROM fhir_etl.credentials
             WHERE source = ${member.source} AND patient_id = ${member.patientId}
-            FOR UPDATE`);
+            FOR UPDATE`,
+          );
           const stored = unseal(key, member, row);
           const renewed = await renew(stored);
           if (renewed !== stored) {
-            rotation = { read: row.sealed, written: seal(key, member, renewed), renewed };
+            // unseal threw MemberNotLoggedInError if there was no row.
+            rotation = { read: row!.sealed, written: seal(key, member, renewed), renewed };
             await saveRenewed(tx, key, member, rotation.written, renewed);
           }
           return renewed;
@@ -90,6 +98,12 @@ export function memberTokenStore(
 }
 
 /** A refresh's result: the sealed value it started from, the one it wrote, and the tokens. */
+/** A member's row of fhir_etl.credentials: the sealed tokens and the key that sealed them. */
+interface StoredCredential {
+  key_id: string;
+  sealed: Buffer;
+}
+
 interface Rotation {
   read: Buffer;
   written: Buffer;
@@ -124,12 +138,15 @@ async function saveAgain(
   try {
     const sealed = seal(key, member, rotation.renewed);
     outcome = await db.tx(async (tx) => {
-      const [row] = await tx.query(sql`
+      const [row]: Array<Pick<StoredCredential, 'sealed'>> = await queryRows(
+        tx,
+        sql`
         SELECT sealed FROM fhir_etl.credentials
         WHERE source = ${member.source} AND patient_id = ${member.patientId}
-        FOR UPDATE`);
-      if (row && (row.sealed as Buffer).equals(rotation.written)) return 'saved';
-      if (!row || !(row.sealed as Buffer).equals(rotation.read)) return 'changed';
+        FOR UPDATE`,
+      );
+      if (row?.sealed.equals(rotation.written)) return 'saved';
+      if (!row?.sealed.equals(rotation.read)) return 'changed';
       await saveRenewed(tx, key, member, sealed, rotation.renewed);
       return 'saved';
     });
@@ -221,11 +238,7 @@ async function writeSealed(
     WHERE source = ${member.source} AND patient_id = ${member.patientId}`);
 }
 
-function unseal(
-  key: SecretKey,
-  member: MemberRef,
-  row: { key_id: string; sealed: Buffer } | undefined,
-): MemberTokens {
+function unseal(key: SecretKey, member: MemberRef, row: StoredCredential | undefined): MemberTokens {
   if (!row) throw new MemberNotLoggedInError(member);
   if (row.key_id !== key.keyId) {
     throw new CredentialKeyMismatchError({ ...member, storedKeyId: row.key_id, currentKeyId: key.keyId });
@@ -233,7 +246,7 @@ function unseal(
   try {
     return JSON.parse(
       openCredential(key.key, row.sealed, credentialIdentity(member.source, member.patientId)),
-    );
+    ) as MemberTokens;
   } catch (cause) {
     throw new CredentialUnreadableError(member, cause);
   }

@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql } from '@databases/pg';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /**
  * The member registry (fhir_etl.members): who logged in to which source, and who must log in
@@ -20,12 +21,15 @@ export interface MemberRecord {
 
 /** Every member of a source (or of every source), oldest login first. */
 export async function listMembers(db: ConnectionPool, source?: string): Promise<MemberRecord[]> {
-  const rows: Array<Record<string, unknown>> = await db.query(sql`
+  const rows: Array<Record<string, unknown>> = await queryRows(
+    db,
+    sql`
     SELECT source, patient_id, member_label, needs_login, login_error, logged_in_at, refreshed_at,
            access_expires_at, has_refresh_token, scope
     FROM fhir_etl.members
     WHERE ${source === undefined ? sql`true` : sql`source = ${source}`}
-    ORDER BY source, logged_in_at NULLS LAST, patient_id`);
+    ORDER BY source, logged_in_at NULLS LAST, patient_id`,
+  );
   return rows.map((row) => ({
     source: row.source as string,
     patientId: row.patient_id as string,
@@ -73,8 +77,11 @@ export async function patientIdOfMember(
   db: ConnectionPool,
   member: { source: string; memberId: string },
 ): Promise<string | undefined> {
-  const [row] = await db.query(sql`
+  const [row]: Array<{ patient_id: string }> = await queryRows(
+    db,
+    sql`
     SELECT patient_id FROM fhir_etl.members WHERE source = ${member.source} AND member_label = ${member.memberId}
-    ORDER BY logged_in_at DESC NULLS LAST LIMIT 1`);
-  return row?.patient_id as string | undefined;
+    ORDER BY logged_in_at DESC NULLS LAST LIMIT 1`,
+  );
+  return row?.patient_id;
 }

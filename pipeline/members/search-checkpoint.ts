@@ -1,7 +1,8 @@
 import { type ConnectionPool, sql } from '@databases/pg';
+import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
 import type { PagingState } from '../../connectors/rest/index.ts';
 import { dropCheckpoint, saveCheckpoints } from '../checkpoints.ts';
-import type { SqlQueryable } from '../../loaders/postgres/load-transaction.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /**
  * A member's search state per resource type, in fhir_etl.checkpoints:
@@ -39,11 +40,14 @@ export async function readSearchCheckpoint(
   patientId: string,
   resourceType: string,
 ): Promise<SearchCheckpoint> {
-  const rows: Array<{ scope: string; value: string; age_ms: number }> = await db.query(sql`
+  const rows: Array<{ scope: string; value: string; age_ms: number }> = await queryRows(
+    db,
+    sql`
     SELECT scope, value, (extract(epoch FROM now() - updated_at) * 1000)::float8 AS age_ms
     FROM fhir_etl.checkpoints
     WHERE source = ${source}
-      AND scope IN (${cursorScope(patientId, resourceType)}, ${pagingScope(patientId, resourceType)})`);
+      AND scope IN (${cursorScope(patientId, resourceType)}, ${pagingScope(patientId, resourceType)})`,
+  );
   const cursor = rows.find((row) => row.scope === cursorScope(patientId, resourceType))?.value;
   const paging = rows.find((row) => row.scope === pagingScope(patientId, resourceType));
   return {

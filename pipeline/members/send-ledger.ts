@@ -1,5 +1,6 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import type { LedgerKey, SendLedger } from '../../connectors/send/index.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /**
  * fhir_etl.sent_resources: what was sent for each member of a source, by content (migrations
@@ -25,8 +26,11 @@ export function sendLedger(db: ConnectionPool, source: string): SendLedger {
           SELECT pg_advisory_xact_lock(
             hashtext(${`fhir-etl send ${source}|${key.member}`}),
             hashtext(${`${key.resourceType}|${key.contentHash}`}))`);
-        const [row] = await tx.query(sql`
-          SELECT state, last_error FROM fhir_etl.sent_resources WHERE ${where(key)}`);
+        const [row]: Array<{ state: string; last_error: string | null }> = await queryRows(
+          tx,
+          sql`
+          SELECT state, last_error FROM fhir_etl.sent_resources WHERE ${where(key)}`,
+        );
         if (!row) return send({ state: 'absent' });
         if (row.state === 'delivered') return send({ state: 'delivered' });
         return send({ state: 'pending', ...(row.last_error ? { lastError: row.last_error } : {}) });

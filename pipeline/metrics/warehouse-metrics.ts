@@ -1,5 +1,6 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /** One series of a metric: its labels and its value. */
 interface Sample<L extends string> {
@@ -161,7 +162,7 @@ async function samples<L extends string>(
   query: ReturnType<typeof sql>,
   labelNames: L[],
 ): Promise<Array<Sample<L>>> {
-  const rows: Array<Record<string, unknown>> = await db.query(query);
+  const rows: Array<Record<string, unknown>> = await queryRows(db, query);
   return rows.map((row) => ({
     labels: Object.fromEntries(labelNames.map((name) => [name, String(row[name])])) as Record<L, string>,
     value: Number(row.value),

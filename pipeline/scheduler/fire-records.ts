@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql } from '@databases/pg';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /** How a fire ended, as recorded in fhir_etl.schedule_fires.outcome. */
 export type FireOutcome = 'succeeded' | 'failed' | 'skipped-overlap' | 'stopped';
@@ -14,11 +15,14 @@ export async function claimFire(
   db: ConnectionPool,
   fire: { source: string; fireAt: Date; replica: string },
 ): Promise<number | undefined> {
-  const [row] = await db.query(sql`
+  const [row]: Array<{ id: number }> = await queryRows(
+    db,
+    sql`
     INSERT INTO fhir_etl.schedule_fires (source, fire_at, replica)
     VALUES (${fire.source}, ${fire.fireAt}, ${fire.replica})
     ON CONFLICT (source, fire_at) DO NOTHING
-    RETURNING id`);
+    RETURNING id`,
+  );
   return row?.id;
 }
 

@@ -130,7 +130,7 @@ export const BAD_VALUES: Record<string, (resource: Record<string, unknown>) => v
     r.order = 3000000000;
   },
   MedicationRequest: (r) => {
-    r.dispenseRequest = { ...((r.dispenseRequest as object) ?? {}), numberOfRepeatsAllowed: 1.5 };
+    r.dispenseRequest = { ...(r.dispenseRequest ?? {}), numberOfRepeatsAllowed: 1.5 };
   },
 };
 

@@ -69,7 +69,7 @@ type WalkMode = 'push' | 'single' | 'first' | 'any';
 const walkerCache = new Map<string, Walker | Reducer>();
 
 export function memberWalker(steps: readonly MemberStep[]): Walker {
-  return generatedWalker(steps, 'push') as Walker;
+  return generatedWalker(steps, 'push');
 }
 
 /** A reducer over `steps` from the focus; undefined (empty) on an undefined focus. */

@@ -1,5 +1,5 @@
 import { BAIL, clear, type EvaluationEnv, type Expression, truncate } from '../fhirpath/expression.ts';
-import { compileFast, type FastConstants } from '../fhirpath/fast-compile.ts';
+import { compileFast } from '../fhirpath/fast-compile.ts';
 import { type ConstantValue, compileWithFhirpathJs } from '../fhirpath/fhirpath-js.ts';
 import { typePathOf } from '../fhirpath/infer-type.ts';
 import { type FastNode, parseFastSubset } from '../fhirpath/parse.ts';
@@ -226,9 +226,7 @@ class ViewCompiler {
     const slow = this.fhirpathJs(text, scope.base, path);
     const node = parseFastSubset(text);
     const fast =
-      this.engine === 'fast' && node !== undefined
-        ? compileFast(node, this.fastConstants as FastConstants)
-        : undefined;
+      this.engine === 'fast' && node !== undefined ? compileFast(node, this.fastConstants) : undefined;
     if (fast === undefined) {
       this.fallback(path, text, node === undefined ? 'outside the fast FHIRPath subset' : 'not compilable');
       return { evaluate: slow, node: this.engine === 'fast' ? undefined : node };

@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql } from '@databases/pg';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /**
  * The Analytics page's figures, all from the analytics marts (docs/tables.md). Each is one SQL
@@ -66,7 +67,7 @@ FROM analytics.utilization`,
 export async function analyticsFigures(db: ConnectionPool): Promise<AnalyticsFigure[]> {
   const figures: AnalyticsFigure[] = [];
   for (const figure of FIGURES) {
-    figures.push({ ...figure, rows: await db.query(sql.__dangerous__rawValue(figure.sql)) });
+    figures.push({ ...figure, rows: await queryRows(db, sql.__dangerous__rawValue(figure.sql)) });
   }
   return figures;
 }

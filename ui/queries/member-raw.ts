@@ -2,6 +2,7 @@ import { type ConnectionPool, sql } from '@databases/pg';
 import { rawTableName } from '../../loaders/index.ts';
 import { type MemberKey, sectionQuery } from './member-record.ts';
 import { MEMBER_SECTIONS, type MemberSection } from './member-sections.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 export interface RawResource {
   id: string;
@@ -39,12 +40,18 @@ async function rawResources(
   section: MemberSection,
 ): Promise<RawResource[]> {
   const rawTable = `fhir_raw.${rawTableName(section.resourceType)}`;
-  const [present] = await db.query(sql`SELECT to_regclass(${rawTable}) IS NOT NULL AS yes`);
+  const [present]: Array<{ yes: boolean }> = await queryRows(
+    db,
+    sql`SELECT to_regclass(${rawTable}) IS NOT NULL AS yes`,
+  );
   if (!present?.yes) return [];
-  return db.query(sql`
+  return queryRows(
+    db,
+    sql`
     WITH shown AS (${sectionQuery(viewSchema, key, section)})
     SELECT r.id, r.version_id, r.last_updated, r.run_id, r.resource
     FROM ${sql.ident('fhir_raw', rawTableName(section.resourceType))} r
     WHERE r.source = ${key.source} AND NOT r.deleted AND r.id IN (SELECT _resource_id FROM shown)
-    ORDER BY r.id`);
+    ORDER BY r.id`,
+  );
 }

@@ -1,5 +1,6 @@
 import { type ConnectionPool, type SQLQuery, sql } from '@databases/pg';
 import { MEMBER_SECTIONS, type MemberSection } from './member-sections.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /** A member is one Patient of one source: the key every query of the member's page filters on. */
 export interface MemberKey {
@@ -40,9 +41,12 @@ export async function memberRecord(
   for (const section of MEMBER_SECTIONS) sections.push(await sectionRows(db, viewSchema, key, section));
   const patient = sections[0]?.rows[0];
   if (!patient) return null;
-  const identifiers: Row[] = await db.query(sql`
+  const identifiers: Row[] = await queryRows(
+    db,
+    sql`
     SELECT system, value, type_code, type_text, use, _run_id FROM ${sql.ident(viewSchema, 'patient_identifier')}
-    WHERE _source = ${key.source} AND patient_id = ${key.patientId} ORDER BY identifier_index`);
+    WHERE _source = ${key.source} AND patient_id = ${key.patientId} ORDER BY identifier_index`,
+  );
   return { key, patient, identifiers, sections, claims: await claimDetails(db, viewSchema, key) };
 }
 
@@ -52,7 +56,7 @@ async function sectionRows(
   key: MemberKey,
   section: MemberSection,
 ): Promise<SectionRows> {
-  const rows: Row[] = await db.query(sectionQuery(viewSchema, key, section));
+  const rows: Row[] = await queryRows(db, sectionQuery(viewSchema, key, section));
   const runs = [...new Set(rows.map((row) => Number(row._run_id)))].sort((a, b) => a - b);
   return { section, rows, runs };
 }
@@ -84,15 +88,21 @@ async function claimDetails(
   viewSchema: string,
   key: MemberKey,
 ): Promise<Map<string, ClaimDetail>> {
-  const lines: Row[] = await db.query(sql`
+  const lines: Row[] = await queryRows(
+    db,
+    sql`
     SELECT eob_id, sequence, service_code, service_display, service_start, quantity,
            submitted_amount, allowed_amount, paid_amount, member_liability_amount
     FROM ${sql.ident(viewSchema, 'eob_item')}
-    WHERE _source = ${key.source} AND patient_id = ${key.patientId} ORDER BY eob_id, sequence`);
-  const diagnoses: Row[] = await db.query(sql`
+    WHERE _source = ${key.source} AND patient_id = ${key.patientId} ORDER BY eob_id, sequence`,
+  );
+  const diagnoses: Row[] = await queryRows(
+    db,
+    sql`
     SELECT eob_id, sequence, code, system, display, type, condition_id
     FROM ${sql.ident(viewSchema, 'eob_diagnosis')}
-    WHERE _source = ${key.source} AND patient_id = ${key.patientId} ORDER BY eob_id, sequence`);
+    WHERE _source = ${key.source} AND patient_id = ${key.patientId} ORDER BY eob_id, sequence`,
+  );
   const claims = new Map<string, ClaimDetail>();
   const claim = (id: unknown) => {
     const existing = claims.get(String(id));
@@ -112,8 +122,11 @@ export async function memberName(
   viewSchema: string,
   key: MemberKey,
 ): Promise<string | null> {
-  const [row] = await db.query(sql`
+  const [row]: Array<{ name: string }> = await queryRows(
+    db,
+    sql`
     SELECT coalesce(full_name, member_id, id) AS name FROM ${sql.ident(viewSchema, 'patient')}
-    WHERE _source = ${key.source} AND id = ${key.patientId}`);
+    WHERE _source = ${key.source} AND id = ${key.patientId}`,
+  );
   return row ? String(row.name) : null;
 }

@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql } from '@databases/pg';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /** A member found by the search: one row per source that holds the member's Patient. */
 export interface MemberMatch {
@@ -36,10 +37,13 @@ export async function searchMembers(
              WHERE i._source = p._source AND i.patient_id = p.id AND i.value = ${text}))`
     : sql`true`;
   const byBirth = search.birthDate ? sql`p.birth_date::date = ${search.birthDate}::date` : sql`true`;
-  return db.query(sql`
+  return queryRows(
+    db,
+    sql`
     SELECT p._source AS source, p.id, p.member_id, p.full_name, p.birth_date, p.gender
     FROM ${patient} p WHERE ${byText} AND ${byBirth}
-    ORDER BY p.family_name, p.given_name, p._source, p.id LIMIT 100`);
+    ORDER BY p.family_name, p.given_name, p._source, p.id LIMIT 100`,
+  );
 }
 
 function escapeLike(text: string): string {

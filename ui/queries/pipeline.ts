@@ -1,4 +1,5 @@
 import { type ConnectionPool, sql } from '@databases/pg';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /**
  * The Pipeline page's reads, all from fhir_etl_status (reader-safe views of fhir_etl): each
@@ -25,7 +26,9 @@ export interface SourceHealth {
 }
 
 export async function sourceHealth(db: ConnectionPool): Promise<SourceHealth[]> {
-  return db.query(sql`
+  return queryRows(
+    db,
+    sql`
     WITH last_run AS (
       SELECT DISTINCT ON (source) source, id, status, trigger, started_at, ended_at, resources,
              rejects, value_errors, error
@@ -45,7 +48,8 @@ export async function sourceHealth(db: ConnectionPool): Promise<SourceHealth[]> 
            extract(epoch FROM clock_timestamp() - p.last_success_at)::float8 AS since_success_seconds,
            coalesce(i.bulk_issues, 0) AS bulk_issues
     FROM last_run l JOIN per_source p USING (source) LEFT JOIN issues i USING (source)
-    ORDER BY l.source`);
+    ORDER BY l.source`,
+  );
 }
 
 export interface RunSummary {
@@ -66,18 +70,24 @@ export interface RunSummary {
 
 /** The latest runs, newest first (the table), or oldest first within the window (the charts). */
 export async function recentRuns(db: ConnectionPool, limit = 50): Promise<RunSummary[]> {
-  return db.query(sql`
+  return queryRows(
+    db,
+    sql`
     SELECT id, command, source, status, trigger, started_at, ended_at, files, resources, rejects,
            value_errors, extract(epoch FROM ended_at - started_at)::float8 AS seconds, error
-    FROM fhir_etl_status.runs ORDER BY id DESC LIMIT ${limit}`);
+    FROM fhir_etl_status.runs ORDER BY id DESC LIMIT ${limit}`,
+  );
 }
 
 export async function membersNeedingLogin(
   db: ConnectionPool,
 ): Promise<Array<{ source: string; member_id: string | null }>> {
-  return db.query(sql`
+  return queryRows(
+    db,
+    sql`
     SELECT source, member_id FROM fhir_etl_status.members_needing_login
-    ORDER BY source, member_id LIMIT 200`);
+    ORDER BY source, member_id LIMIT 200`,
+  );
 }
 
 export interface BulkIssue {
@@ -91,7 +101,10 @@ export interface BulkIssue {
 }
 
 export async function recentBulkIssues(db: ConnectionPool): Promise<BulkIssue[]> {
-  return db.query(sql`
+  return queryRows(
+    db,
+    sql`
     SELECT source, export_id, resource_type, severity, code, diagnostics, recorded_at
-    FROM fhir_etl_status.bulk_errors ORDER BY recorded_at DESC LIMIT 50`);
+    FROM fhir_etl_status.bulk_errors ORDER BY recorded_at DESC LIMIT 50`,
+  );
 }

@@ -1,5 +1,6 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import type { RunSummary } from './pipeline.ts';
+import { queryRows } from '../../loaders/postgres/query-rows.ts';
 
 /** A run's page: the run, the files it committed, and its rejected lines (never their raw text). */
 
@@ -40,20 +41,32 @@ export interface RunDetail {
 }
 
 export async function runDetail(db: ConnectionPool, id: number): Promise<RunDetail | null> {
-  const [run] = await db.query(sql`
+  const [run]: Array<RunDetail['run']> = await queryRows(
+    db,
+    sql`
     SELECT id, command, source, status, trigger, started_at, ended_at, files, files_skipped,
            resources, bytes, rejects, value_errors, view_counts,
            extract(epoch FROM ended_at - started_at)::float8 AS seconds, error
-    FROM fhir_etl_status.runs WHERE id = ${id}`);
+    FROM fhir_etl_status.runs WHERE id = ${id}`,
+  );
   if (!run) return null;
-  const files: RunFile[] = await db.query(sql`
+  const files: RunFile[] = await queryRows(
+    db,
+    sql`
     SELECT file_key, path, lines, resources, rejects, bytes, counts, committed_at
-    FROM fhir_etl_status.files WHERE run_id = ${id} ORDER BY committed_at, file_key`);
-  const rejects: RunReject[] = await db.query(sql`
+    FROM fhir_etl_status.files WHERE run_id = ${id} ORDER BY committed_at, file_key`,
+  );
+  const rejects: RunReject[] = await queryRows(
+    db,
+    sql`
     SELECT file, line, resource_type, resource_id, reason
-    FROM fhir_etl_status.rejects WHERE run_id = ${id} ORDER BY id LIMIT 500`);
-  const valueErrors: RunValueError[] = await db.query(sql`
+    FROM fhir_etl_status.rejects WHERE run_id = ${id} ORDER BY id LIMIT 500`,
+  );
+  const valueErrors: RunValueError[] = await queryRows(
+    db,
+    sql`
     SELECT file, line, resource_type, resource_id, view_name, column_name, reason
-    FROM fhir_etl_status.value_errors WHERE run_id = ${id} ORDER BY id LIMIT 500`);
+    FROM fhir_etl_status.value_errors WHERE run_id = ${id} ORDER BY id LIMIT 500`,
+  );
   return { run, files, rejects, valueErrors };
 }
