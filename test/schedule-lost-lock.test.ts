@@ -45,7 +45,8 @@ async function ownPool(t: ExecutionContext): Promise<Warehouse> {
 async function killLockHolder(db: ConnectionPool, source: string): Promise<void> {
   const holders: Array<{ pid: number }> = await db.query(sql`
     SELECT pid FROM pg_locks
-    WHERE locktype = 'advisory' AND objid = hashtext(${source})::oid AND objsubid = 2 AND granted`);
+    WHERE locktype = 'advisory' AND objid = hashtext(${source})::oid AND objsubid = 2 AND granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
   if (holders.length !== 1)
     throw new Error(`expected one holder of the ${source} lock, found ${holders.length}`);
   await db.query(sql`SELECT pg_terminate_backend(${holders[0]?.pid})`);

@@ -153,11 +153,16 @@ export async function holdCheckpoints(db: ConnectionPool): Promise<{ release(): 
   };
 }
 
-/** Loads (sessions) waiting at their checkpoint insert behind holdCheckpoints. */
+/**
+ * Loads (sessions) waiting at their checkpoint insert behind holdCheckpoints. pg_locks shows
+ * the whole server, and the test databases, clones of one template, give fhir_etl.files the
+ * same oid: only this database's waits count.
+ */
 export async function filesWaitingToCommit(db: ConnectionPool): Promise<number> {
   const [row] = await db.query(sql`
     SELECT count(*)::int AS waiting FROM pg_locks
-    WHERE locktype = 'relation' AND relation = 'fhir_etl.files'::regclass AND NOT granted`);
+    WHERE locktype = 'relation' AND relation = 'fhir_etl.files'::regclass AND NOT granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
   return row.waiting;
 }
 
