@@ -79,10 +79,10 @@ export function psql(url: string, command: string): Promise<string> {
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
-      out += d;
+      out += d.toString();
     });
     child.stderr.on('data', (d: Buffer) => {
-      err += d;
+      err += d.toString();
     });
     child.once('error', reject);
     child.once('close', (code) =>

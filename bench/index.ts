@@ -258,7 +258,7 @@ function print(): void {
   }
   const server = results.raw?.server ?? results.views?.server ?? results.big?.server;
   out.push(
-    `${results.machine.cpus} cores, node ${results.machine.node}${server ? `, ${server}` : ''}; ` +
+    `${String(results.machine.cpus)} cores, node ${String(results.machine.node)}${server ? `, ${server}` : ''}; ` +
       `load average at start ${(results.machine.loadavgAtStart as number[]).join(' ')}`,
     `results: ${join(dataRoot, 'results.json')}`,
   );

@@ -97,7 +97,7 @@ function cli(args: string[], databaseUrl: string): Promise<void> {
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
-      stderr += d;
+      stderr += d.toString();
     });
     child.once('error', reject);
     child.once('close', (code) =>

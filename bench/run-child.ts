@@ -17,7 +17,7 @@ export function runLoadChild(request: LoadChildRequest): Promise<LoadChildResult
     );
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
-      out += d;
+      out += d.toString();
     });
     child.once('error', reject);
     child.once('close', (code) => {

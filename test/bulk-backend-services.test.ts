@@ -1,4 +1,3 @@
-import type { JsonWebKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +52,7 @@ async function clientKeys(algorithm: Algorithm): Promise<ClientKeys> {
   return {
     client: {
       clientId: kid,
-      jwks: { keys: [publicJwk as JsonWebKey] },
+      jwks: { keys: [publicJwk] },
       grantTypes: ['client_credentials'],
     },
     kid,

@@ -92,7 +92,7 @@ test('the warehouse stopping mid-export: no other file is started, one message n
   const requested = s.requests.filter((r) => r.path.startsWith('/files/')).map((r) => r.path);
   t.false(
     requested.some((path) => /f[2-5]/.test(path)),
-    `no file after the second was asked for: ${requested}`,
+    `no file after the second was asked for: ${requested.join(',')}`,
   );
   const [job] = await warehouse.db.query(sql`SELECT state FROM fhir_etl.bulk_exports WHERE source = 'gone'`);
   t.is(job.state, 'downloading', 'the next run resumes it');

@@ -201,7 +201,7 @@ test.serial(
 test('a bug (an error no user can cause) prints "unexpected error", asks for a report, shows the stack: exit 1', (t) => {
   const written: string[] = [];
   const write = process.stderr.write;
-  process.stderr.write = ((chunk: string) => written.push(chunk) > 0) as typeof process.stderr.write;
+  process.stderr.write = (chunk: string) => written.push(chunk) > 0;
   let code: number;
   let userCode: number;
   try {

@@ -37,7 +37,7 @@ test('the PDex Payer-to-Payer example matches in bulk with SMART Backend Service
 for (const name of examples) {
   test(`${name} is a valid config once its environment variables are set`, async (t) => {
     // Any value will do for the secrets the example takes from the environment.
-    const env = new Proxy({} as NodeJS.ProcessEnv, { get: (_target, key) => `value-of-${String(key)}` });
+    const env = new Proxy({}, { get: (_target, key) => `value-of-${String(key)}` });
     const config = await loadConfig(`${CONFIG_DIR}${name}`, env);
     t.true(config.sources.length > 0);
   });

@@ -53,7 +53,7 @@ test.serial('a blob copied onto another member is refused, not handed to that me
     memberTokenStore(warehouse.db, payer.key, { source: 'payer', patientId: b.patientId }).read(),
   );
   t.is((error as { code?: string }).code, 'CREDENTIAL_UNREADABLE');
-  t.regex(error!.message, /fhir-etl auth login payer/);
+  t.regex(error.message, /fhir-etl auth login payer/);
 });
 
 test.serial('another key is named as a key change, with what to do', async (t) => {
@@ -63,7 +63,7 @@ test.serial('another key is named as a key change, with what to do', async (t) =
     memberTokenStore(warehouse.db, other, { source: 'payer', patientId }).read(),
   );
   t.is((error as { code?: string }).code, 'CREDENTIAL_KEY_MISMATCH');
-  t.regex(error!.message, new RegExp(payer.key.keyId));
+  t.regex(error.message, new RegExp(payer.key.keyId));
 });
 
 test('key material: 64 hex digits and base64 are used as is, a passphrase is stretched', (t) => {

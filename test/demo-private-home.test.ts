@@ -70,7 +70,7 @@ test('the demo from a 0700 folder as root: FHIR_ETL_HOME as the message says, an
         [bin, 'demo', '--patients', '4'],
         { cwd: work, env: { ...env, ...extra } },
         (error, stdout, stderr) => {
-          if (error && typeof error.code !== 'number') reject(error);
+          if (error && typeof error.code !== 'number') reject(new Error(error.message, { cause: error }));
           else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
         },
       );

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { runSources } from '../pipeline/run.ts';
 import { createTestWarehouse, rows, type TestWarehouse } from './helpers/warehouse.ts';
 import { loginAs, type PayerFixture, startPayer, listenOnLoopback } from './helpers/payer.ts';
+import { asyncListener } from './helpers/async-listener.ts';
 
 let warehouse: TestWarehouse;
 let payer: PayerFixture;
@@ -15,30 +16,32 @@ const logger = pino({ level: 'silent' });
 
 /** Forwards to the sandbox; a marked page fails. Next links point at the sandbox itself, so the proxy rewrites them. */
 function startProxy(target: () => string): Promise<string> {
-  proxy = createServer(async (request, response) => {
-    const self = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
-    if (failPage && request.url?.includes(failPage)) {
-      response.writeHead(400, { 'content-type': 'application/fhir+json' });
-      response.end(
-        JSON.stringify({
-          resourceType: 'OperationOutcome',
-          issue: [{ severity: 'error', code: 'processing', diagnostics: 'paging cursor lost' }],
-        }),
-      );
-      return;
-    }
-    const upstream = await fetch(`${target()}${request.url}`, {
-      headers: { authorization: request.headers.authorization ?? '' },
-    });
-    const body = await upstream.text();
-    // Search pages' next links are rewritten to come back here; the SMART configuration is not.
-    const text = request.url?.includes('.well-known') ? body : body.replaceAll(target(), self);
-    response
-      .writeHead(upstream.status, {
-        'content-type': upstream.headers.get('content-type') ?? 'application/json',
-      })
-      .end(text);
-  });
+  proxy = createServer(
+    asyncListener(async (request, response) => {
+      const self = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+      if (failPage && request.url?.includes(failPage)) {
+        response.writeHead(400, { 'content-type': 'application/fhir+json' });
+        response.end(
+          JSON.stringify({
+            resourceType: 'OperationOutcome',
+            issue: [{ severity: 'error', code: 'processing', diagnostics: 'paging cursor lost' }],
+          }),
+        );
+        return;
+      }
+      const upstream = await fetch(`${target()}${request.url}`, {
+        headers: { authorization: request.headers.authorization ?? '' },
+      });
+      const body = await upstream.text();
+      // Search pages' next links are rewritten to come back here; the SMART configuration is not.
+      const text = request.url?.includes('.well-known') ? body : body.replaceAll(target(), self);
+      response
+        .writeHead(upstream.status, {
+          'content-type': upstream.headers.get('content-type') ?? 'application/json',
+        })
+        .end(text);
+    }),
+  );
   return listenOnLoopback(proxy);
 }
 

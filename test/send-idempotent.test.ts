@@ -8,6 +8,7 @@ import { createHttpClient } from '../connectors/http/index.ts';
 import { sendToMember } from '../pipeline/members/send.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
 import { type PayerFixture, startPayer, listenOnLoopback } from './helpers/payer.ts';
+import { asyncListener } from './helpers/async-listener.ts';
 
 let warehouse: TestWarehouse;
 let payer: PayerFixture;
@@ -27,47 +28,51 @@ let postDelayMs = 0;
  * create happen and then answers 500, the worst case for a retry (did it go through or not?).
  */
 function startProxy(target: () => string): Promise<string> {
-  proxy = createServer(async (request, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    if (request.method === 'POST' && postDelayMs > 0) await new Promise((r) => setTimeout(r, postDelayMs));
-    const marked = (text: string | undefined) =>
-      request.method === 'POST' && text !== undefined && body.toString().includes(text);
-    const headers = Object.fromEntries(
-      Object.entries(request.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k)),
-    ) as Record<string, string>;
-    const upstream = await fetch(`${target()}${request.url}`, {
-      method: request.method,
-      headers,
-      ...(body.length > 0 ? { body } : {}),
-    });
-    const text = await upstream.text();
-    if (marked(dropAnswerFor)) {
-      request.socket.destroy();
-      return;
-    }
-    if (marked(acceptFor)) {
-      response.writeHead(202, { 'content-type': 'application/fhir+json' }).end(text);
-      return;
-    }
-    if (marked(loseAnswerFor)) {
-      response.writeHead(500, { 'content-type': 'application/fhir+json' });
-      response.end(
-        JSON.stringify({
-          resourceType: 'OperationOutcome',
-          issue: [{ severity: 'error', code: 'exception', diagnostics: 'database connection lost' }],
-        }),
-      );
-      return;
-    }
-    const passOn: Record<string, string> = {
-      'content-type': upstream.headers.get('content-type') ?? 'application/json',
-    };
-    const location = upstream.headers.get('location');
-    if (location) passOn.location = location;
-    response.writeHead(upstream.status, passOn).end(text);
-  });
+  proxy = createServer(
+    asyncListener(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      if (request.method === 'POST' && postDelayMs > 0) await new Promise((r) => setTimeout(r, postDelayMs));
+      const marked = (text: string | undefined) =>
+        request.method === 'POST' && text !== undefined && body.toString().includes(text);
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).filter(
+          ([k]) => !['host', 'content-length', 'connection'].includes(k),
+        ),
+      ) as Record<string, string>;
+      const upstream = await fetch(`${target()}${request.url}`, {
+        method: request.method,
+        headers,
+        ...(body.length > 0 ? { body } : {}),
+      });
+      const text = await upstream.text();
+      if (marked(dropAnswerFor)) {
+        request.socket.destroy();
+        return;
+      }
+      if (marked(acceptFor)) {
+        response.writeHead(202, { 'content-type': 'application/fhir+json' }).end(text);
+        return;
+      }
+      if (marked(loseAnswerFor)) {
+        response.writeHead(500, { 'content-type': 'application/fhir+json' });
+        response.end(
+          JSON.stringify({
+            resourceType: 'OperationOutcome',
+            issue: [{ severity: 'error', code: 'exception', diagnostics: 'database connection lost' }],
+          }),
+        );
+        return;
+      }
+      const passOn: Record<string, string> = {
+        'content-type': upstream.headers.get('content-type') ?? 'application/json',
+      };
+      const location = upstream.headers.get('location');
+      if (location) passOn.location = location;
+      response.writeHead(upstream.status, passOn).end(text);
+    }),
+  );
   return listenOnLoopback(proxy);
 }
 

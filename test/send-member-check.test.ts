@@ -223,7 +223,7 @@ test.serial(
       unknown?.message ?? '',
       /cannot tell which Patient member 03-testmemid is on payer: the send token names none/,
     );
-    t.is((unknown as MemberPatientUnknownError).kind, 'input');
+    t.is(unknown.kind, 'input');
 
     await loginAs(warehouse.db, payer, '01-testmemid');
     const refused = await t.throwsAsync(

@@ -117,7 +117,7 @@ test('the pipeline page shows each source, the login to redo, and charts drawn a
     // Something was drawn: the canvas is not blank.
     const inked = await canvas.evaluate((element) => {
       const c = element as unknown as CanvasLike;
-      const pixels = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const pixels = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) return true;
       return false;
     });

@@ -70,7 +70,7 @@ export async function buildConsole(options: ConsoleOptions): Promise<FastifyInst
   const ctx: ConsoleContext = {
     db: options.db,
     viewSchema: options.viewSchema ?? 'fhir',
-    schedules: options.schedules ?? new Map(),
+    schedules: options.schedules ?? new Map<string, string | undefined>(),
     handles: memberHandles(),
   };
   app.decorateRequest('viewer', 'loopback');

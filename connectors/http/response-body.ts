@@ -12,7 +12,7 @@ const EXCERPT_CHARS = 500;
  */
 export async function readErrorBody(response: Response, maxBytes = ERROR_BODY_BYTES): Promise<string> {
   if (!response.body) return '';
-  const reader = response.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {

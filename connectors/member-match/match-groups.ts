@@ -1,4 +1,5 @@
 import { MemberMatchResultError } from './errors.ts';
+import { shownValue } from '../../errors/shown-value.ts';
 
 /**
  * The Groups a bulk member match answers with, read into one outcome per member:
@@ -74,7 +75,7 @@ export function matchGroupsReader(): MatchGroupsReader {
     if (outcome === undefined) {
       throw new MemberMatchResultError({
         ...at,
-        problem: `Group ${String(group.id ?? '(no id)')} has no ${MATCH_RESULT_SYSTEM} code (match, nomatch, consentconstraint)`,
+        problem: `Group ${shownValue(group.id ?? '(no id)')} has no ${MATCH_RESULT_SYSTEM} code (match, nomatch, consentconstraint)`,
       });
     }
     const contained = new Map(
@@ -94,7 +95,7 @@ export function matchGroupsReader(): MatchGroupsReader {
       if (oldPatientId === undefined || typeof group.id !== 'string') {
         throw new MemberMatchResultError({
           ...at,
-          problem: `a matched member of Group ${String(group.id ?? '(no id)')} does not reference a Patient (${reference || 'no reference'})`,
+          problem: `a matched member of Group ${shownValue(group.id ?? '(no id)')} does not reference a Patient (${reference || 'no reference'})`,
         });
       }
       outcomes.push({ outcome, submitted, groupId: group.id, oldPatientId });

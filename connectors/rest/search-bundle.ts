@@ -1,4 +1,5 @@
 import { InvalidSearchBundleError } from './errors.ts';
+import { shownValue } from '../../errors/shown-value.ts';
 
 /** One page of search results, as the connector uses it. */
 export interface SearchPage {
@@ -32,7 +33,7 @@ export function processSearchBundle(body: unknown, pageUrl: string): SearchPage 
     throw new InvalidSearchBundleError(pageUrl, `resourceType is ${String(bundle.resourceType)}`);
   }
   if (bundle.type !== undefined && bundle.type !== 'searchset') {
-    throw new InvalidSearchBundleError(pageUrl, `Bundle.type is ${String(bundle.type)}`);
+    throw new InvalidSearchBundleError(pageUrl, `Bundle.type is ${shownValue(bundle.type)}`);
   }
   const resources = (bundle.entry ?? [])
     .filter((entry) => entry.resource !== undefined && (entry.search?.mode ?? 'match') === 'match')

@@ -32,11 +32,14 @@ export function createRequest(
   };
 }
 
+function hasSystemAndValue(identifier: unknown): identifier is { system: string; value: string } {
+  const { system, value } = (identifier ?? {}) as { system?: unknown; value?: unknown };
+  return typeof system === 'string' && typeof value === 'string';
+}
+
 /** `identifier=system|value` from the first identifier having both (FHIR token search syntax). */
 export function identifierCondition(identifier: unknown): string | undefined {
-  const first = Array.isArray(identifier)
-    ? identifier.find((i) => typeof i?.system === 'string' && typeof i?.value === 'string')
-    : undefined;
+  const first = Array.isArray(identifier) ? (identifier as unknown[]).find(hasSystemAndValue) : undefined;
   if (!first) return undefined;
   const escape = (s: string) => s.replace(/[\\|,$]/g, (c) => `\\${c}`);
   return new URLSearchParams({ identifier: `${escape(first.system)}|${escape(first.value)}` }).toString();

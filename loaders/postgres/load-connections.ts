@@ -13,13 +13,13 @@ const DATE_OID = 1082;
  * them (see connect.ts), so a helper reads the same row whichever connection it was handed:
  * int8 a number, `date` its text (a calendar date, never a Date at some local midnight).
  */
-const warehouseTypes = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
+const warehouseTypes: pg.CustomTypesConfig = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
     if (format !== 'binary' && oid === INT8_OID) return (text: string) => Number.parseInt(text, 10);
     if (format !== 'binary' && oid === DATE_OID) return (text: string) => text;
-    return pg.types.getTypeParser(oid, format);
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
   },
-} as pg.CustomTypesConfig;
+};
 
 interface LoadConnections {
   pool: pg.Pool;

@@ -61,8 +61,9 @@ export class LoadTransaction implements SqlQueryable {
     const { text, values } = query.format(pgFormat);
     // Text without parameters may hold several statements (pg answers with one result each):
     // like @databases/pg, the rows of the last.
-    const result: QueryResult | QueryResult[] = await this.#open().query(text, values);
-    const last = Array.isArray(result) ? result.at(-1) : result;
+    type Result = QueryResult<Record<string, unknown>>;
+    const result: Result | Result[] = await this.#open().query<Record<string, unknown>>(text, values);
+    const last = ([] as Result[]).concat(result).at(-1);
     return last?.rows ?? [];
   }
 

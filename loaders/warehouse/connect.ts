@@ -38,7 +38,7 @@ export async function openWarehouse(options: WarehouseOptions = {}): Promise<War
   const embedded = !options.databaseUrl;
   const server = embedded ? await acquireEmbedded(home) : undefined;
   const url = withDefaultUser(options.databaseUrl ?? (server as EmbeddedServer).url);
-  const release = embedded ? () => releaseEmbedded(home) : async () => undefined;
+  const release = embedded ? () => releaseEmbedded(home) : () => Promise.resolve();
   const poolSize = options.poolSize ?? 6;
   const db = withLoadConnections(
     replacingDeadConnections(

@@ -397,6 +397,9 @@ async function loadFiles(
   await loadAll(pending.filter((file) => file.kind !== 'deleted'));
   await loadAll(pending.filter((file) => file.kind === 'deleted'));
   ctx.progress?.stop();
+  // A caught error, rethrown as it is. TypeScript narrows `failure` to undefined here (only the
+  // callbacks above assign it), so the rule sees `never`.
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- see above
   if (failure !== undefined) throw failure;
   ctx.signal?.throwIfAborted();
   return { files: loaded, issues };

@@ -41,7 +41,7 @@ export async function readMemberId(
     const { body } = await http.json(url, {
       headers: { accept: 'application/fhir+json' },
       auth: {
-        provider: { token: async () => request.accessToken, invalidate: () => undefined },
+        provider: { token: () => Promise.resolve(request.accessToken), invalidate: () => undefined },
         allowedOrigins: [new URL(request.baseUrl).origin],
       },
     });

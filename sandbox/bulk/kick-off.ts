@@ -1,6 +1,7 @@
 import { FhirRequestError } from '../errors.ts';
 import { GENERATED_TYPES } from '../data/resource.ts';
 import { compileSearch, dateRange, type ResourceMatcher } from '../search-params.ts';
+import { shownValue } from '../../errors/shown-value.ts';
 
 /**
  * Reads a Bulk Data kick-off: parameters from the query (GET) or a Parameters body (POST),
@@ -130,7 +131,7 @@ export function parametersOf(body: unknown): Array<[string, string]> {
     throw new FhirRequestError(400, 'invalid', 'a POST kick-off body must be a Parameters resource');
   }
   return (resource.parameter ?? []).map((p) => {
-    const name = String(p.name ?? '');
+    const name = shownValue(p.name ?? '');
     const key = Object.keys(p).find((k) => k.startsWith('value'));
     const value = key ? p[key] : undefined;
     if (key === 'valueReference') return [name, String((value as { reference?: string })?.reference ?? '')];

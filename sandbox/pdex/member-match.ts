@@ -8,7 +8,7 @@ import { evaluateConsent } from './consent.ts';
 import { singleMember } from './data-export.ts';
 import type { MemberFinder } from './matching.ts';
 import { p2pRecord } from './record.ts';
-import { type PdexState, P2P_BASE } from './state.ts';
+import { type MatchedMember, type PdexState, P2P_BASE } from './state.ts';
 import { singleSubmission } from './submission.ts';
 
 /**
@@ -43,7 +43,7 @@ export function registerMemberMatch(
         'business-rule',
         `the consent request cannot be complied with: ${consent.reason}`,
       );
-    const matches = pdex.singleMatches.get(token.grant.clientId) ?? new Map();
+    const matches = pdex.singleMatches.get(token.grant.clientId) ?? new Map<number, MatchedMember>();
     matches.set(found.index, { index: found.index, policy: consent.policy, consentEnd: consent.end });
     pdex.singleMatches.set(token.grant.clientId, matches);
     return {

@@ -14,6 +14,7 @@ import { runSources } from '../../pipeline/run.ts';
 import { runBulkSource } from '../../pipeline/sources/bulk.ts';
 import type { RunRequest } from '../../pipeline/sources/index.ts';
 import { configuredViews } from '../../pipeline/views.ts';
+import { asyncListener } from './async-listener.ts';
 
 /**
  * A tiny Bulk Data server on 127.0.0.1 for the protocol cases the sandbox does not produce
@@ -50,7 +51,7 @@ export interface BulkServer {
       ScriptedResponse | ((req: LoggedRequest) => ScriptedResponse | Promise<ScriptedResponse>)
     >
   ): void;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export async function startBulkServer(): Promise<BulkServer> {
@@ -59,23 +60,25 @@ export async function startBulkServer(): Promise<BulkServer> {
     Array<ScriptedResponse | ((req: LoggedRequest) => ScriptedResponse | Promise<ScriptedResponse>)>
   >();
   const requests: LoggedRequest[] = [];
-  const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const path = (req.url ?? '/').split('?')[0] as string;
-    const logged: LoggedRequest = {
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
-      body: Buffer.concat(chunks).toString('utf8'),
-    };
-    requests.push(logged);
-    const queue = routes.get(`${req.method} ${path}`);
-    const next = queue && (queue.length > 1 ? queue.shift() : queue[0]);
-    // A function may take its time (the test stops a server first): the answer waits for it.
-    const scripted = typeof next === 'function' ? await next(logged) : next;
-    send(res, scripted ?? { status: 404, json: outcome('not-found', `no route ${req.method} ${path}`) });
-  });
+  const server: Server = createServer(
+    asyncListener(async (req: IncomingMessage, res: ServerResponse) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const path = (req.url ?? '/').split('?')[0] as string;
+      const logged: LoggedRequest = {
+        method: req.method ?? 'GET',
+        path: req.url ?? '/',
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      requests.push(logged);
+      const queue = routes.get(`${req.method} ${path}`);
+      const next = queue && (queue.length > 1 ? queue.shift() : queue[0]);
+      // A function may take its time (the test stops a server first): the answer waits for it.
+      const scripted = typeof next === 'function' ? await next(logged) : next;
+      send(res, scripted ?? { status: 404, json: outcome('not-found', `no route ${req.method} ${path}`) });
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,4 +1,3 @@
-import type { JsonWebKey } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,7 +102,7 @@ export async function backendServicesClient(): Promise<{
   return {
     client: {
       clientId: 'new-payer',
-      jwks: { keys: [publicJwk as JsonWebKey] },
+      jwks: { keys: [publicJwk] },
       grantTypes: ['client_credentials'],
     },
     privateKeyFile,

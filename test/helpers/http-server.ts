@@ -45,7 +45,7 @@ export interface TestHttpServer {
   route(method: string, path: string, ...replies: Reply[]): void;
   /** Resolves with the next request to arrive. */
   nextRequest(): Promise<RecordedRequest>;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /**
@@ -169,7 +169,7 @@ export function deadlineOnArrival(
   let started = 0;
   return (_ms, signal) =>
     new Promise<void>((resolve, reject) => {
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
       if (started++ < expiring) void server.nextRequest().then(() => resolve());
     });
 }

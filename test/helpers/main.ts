@@ -27,10 +27,10 @@ export async function runMain(args: string[]): Promise<MainResult> {
     };
   process.stdout.write = capture((text) => {
     stdout += text;
-  }) as typeof process.stdout.write;
+  });
   process.stderr.write = capture((text) => {
     stderr += text;
-  }) as typeof process.stderr.write;
+  });
   process.exitCode = undefined;
   try {
     const code = await main([process.execPath, 'fhir-etl', ...args]);

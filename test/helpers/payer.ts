@@ -159,7 +159,7 @@ export interface PagingProxy {
   /** Requests answered 410 because their link had expired. */
   gone: string[];
   authorizations: Map<string, string>;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 export async function startProxiedPayer(

@@ -56,7 +56,8 @@ export async function authorize(
   const response = await fetch(url, { redirect: 'manual' });
   const location = new URL(response.headers.get('location') ?? 'http://invalid/');
   const code = location.searchParams.get('code');
-  if (response.status !== 302 || !code) throw new Error(`authorize failed: ${response.status} ${location}`);
+  if (response.status !== 302 || !code)
+    throw new Error(`authorize failed: ${response.status} ${location.href}`);
   return code;
 }
 

@@ -26,7 +26,7 @@ export interface TokenServer {
   requests: TokenRequest[];
   /** Tokens issued so far; the n-th is `token-n`. */
   issued(): number;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /**

@@ -150,7 +150,13 @@ return function reduce(x) {
   return result;
 };`;
   }
-  const walker = new Function('BAIL', 'hasChoiceVariant', body)(BAIL, hasChoiceVariant) as Walker | Reducer;
+  // Generated source on purpose (see above): the names in it are JSON.stringify'd, never code.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the walker is compiled from our own template
+  const factory = new Function('BAIL', 'hasChoiceVariant', body) as (
+    bail: typeof BAIL,
+    choice: typeof hasChoiceVariant,
+  ) => Walker | Reducer;
+  const walker = factory(BAIL, hasChoiceVariant);
   walkerCache.set(key, walker);
   return walker;
 }

@@ -1,5 +1,6 @@
 import { INSTANT_PATTERN } from './instant.ts';
 import { R4_RESOURCE_TYPES } from './resource-types.ts';
+import { shownValue } from '../../errors/shown-value.ts';
 
 /** A line that holds a FHIR resource worth loading. */
 export interface AcceptedLine {
@@ -97,7 +98,7 @@ function checkResource(resource: Record<string, unknown>, text: string, line: nu
     return reject(
       line,
       text,
-      `meta.lastUpdated "${String(lastUpdated).slice(0, 40)}" is not a FHIR instant`,
+      `meta.lastUpdated "${shownValue(lastUpdated).slice(0, 40)}" is not a FHIR instant`,
       resourceType,
       id,
     );

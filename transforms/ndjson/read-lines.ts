@@ -62,7 +62,7 @@ async function peek(stream: Readable, n: number): Promise<Buffer | null> {
   const pieces: Buffer[] = [];
   let length = 0;
   while (length < n) {
-    const chunk: Buffer | null = stream.read();
+    const chunk = stream.read() as Buffer | null;
     if (chunk !== null) {
       pieces.push(chunk);
       length += chunk.length;

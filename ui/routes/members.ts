@@ -9,6 +9,7 @@ import { memberPage } from '../templates/member.ts';
 import { membersPage } from '../templates/members.ts';
 import { html } from '../templates/html.ts';
 import type { ConsoleContext } from './context.ts';
+import { shownValue } from '../../errors/shown-value.ts';
 
 const BIRTH_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -21,6 +22,7 @@ export function registerMemberRoutes(app: FastifyInstance, ctx: ConsoleContext):
   // The only POST: a search, which reads. CSRF-protected; its terms never enter a URL.
   app.post<{ Body: { q?: unknown; birth_date?: unknown } }>(
     '/members/search',
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- fastify calls a route's hooks with its instance as `this`, as @fastify/csrf-protection documents
     { preHandler: app.csrfProtection },
     async (request, reply) => {
       const search: MemberSearch = {
@@ -49,7 +51,7 @@ export function registerMemberRoutes(app: FastifyInstance, ctx: ConsoleContext):
     const record = key ? await memberRecord(ctx.db, ctx.viewSchema, key) : null;
     if (!key || !record) return memberGone(reply, request);
     await recordMemberView(ctx.db, { viewer: request.viewer, client: request.ip, key, view: 'record' });
-    const name = String(record.patient.full_name ?? key.patientId);
+    const name = shownValue(record.patient.full_name ?? key.patientId);
     return sendPage(reply, request, name, memberPage(record, request.params.handle));
   });
 

@@ -1,6 +1,7 @@
 import type { AnalyticsFigure } from '../queries/analytics.ts';
 import { chart } from './chart.ts';
 import { type Html, html } from './html.ts';
+import { shownValue } from '../../errors/shown-value.ts';
 
 /** The headline figures, each a chart with its data and its SQL one click away. */
 export function analyticsPage(figures: AnalyticsFigure[]): Html {
@@ -12,7 +13,7 @@ export function analyticsPage(figures: AnalyticsFigure[]): Html {
   const utilization = figure('utilization');
   const column = (f: AnalyticsFigure, name: string) =>
     f.rows.map((r) => (r[name] === null ? null : Number(r[name])));
-  const labels = (f: AnalyticsFigure, name: string) => f.rows.map((r) => String(r[name] ?? ''));
+  const labels = (f: AnalyticsFigure, name: string) => f.rows.map((r) => shownValue(r[name] ?? ''));
   return html`<h1>Analytics</h1>
     <section class="charts" id="analytics">
       ${chart({
@@ -31,7 +32,9 @@ export function analyticsPage(figures: AnalyticsFigure[]): Html {
         title: diagnoses.title,
         kind: 'bar',
         horizontal: true,
-        labels: diagnoses.rows.map((r) => shorten(`${r.diagnosis ?? r.code} (${r.code})`, 44)),
+        labels: diagnoses.rows.map((r) =>
+          shorten(`${shownValue(r.diagnosis ?? r.code)} (${shownValue(r.code)})`, 44),
+        ),
         series: [{ label: 'claims', values: column(diagnoses, 'claims') }],
         sql: diagnoses.sql,
       })}
@@ -61,7 +64,7 @@ export function analyticsPage(figures: AnalyticsFigure[]): Html {
             ),
           },
         ],
-        note: `${utilization.rows[0]?.member_months ?? 0} member-months`,
+        note: `${shownValue(utilization.rows[0]?.member_months ?? 0)} member-months`,
         sql: utilization.sql,
       })}
     </section>`;

@@ -1,6 +1,7 @@
 import type { MemberRecord, Row, SectionRows } from '../queries/member-record.ts';
 import { day, money } from './format.ts';
 import { type Html, html } from './html.ts';
+import { shownValue } from '../../errors/shown-value.ts';
 
 /**
  * A member's record, rendered: every section from the view tables, each saying the source and
@@ -278,7 +279,7 @@ function observationValue(r: Row): string {
 function text(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (value instanceof Date) return day(value);
-  return String(value);
+  return shownValue(value);
 }
 
 function date(value: unknown): Date | string | null {
