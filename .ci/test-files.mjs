@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 const TAKES_THE_SERVER =
   /useTestWarehouse|createTestWarehouse|helpers\/(warehouse|main|scheduler|bulk-run|exchange|payer)\.ts|process\.env\.DATABASE_URL/;
-const STARTS_ITS_OWN = /helpers\/private-postgres\.ts|acquireEmbedded|delete env\.DATABASE_URL|openWarehouse|@databases\/pg/;
+const STARTS_ITS_OWN =
+  /helpers\/private-postgres\.ts|acquireEmbedded|delete env\.DATABASE_URL|openWarehouse|@databases\/pg/;
 
 function kindOf(text) {
   if (TAKES_THE_SERVER.test(text)) return 'database';
