@@ -7,13 +7,30 @@ import {
   compileView,
   loadViewDefinitions,
   parseViewDefinition,
+  type ViewDefinition,
 } from '../transforms/index.ts';
 import { queryRows } from '../loaders/postgres/query-rows.ts';
 
 /** The shipped views (schemas/views) and the user's own folders, compiled, names unique. */
 export async function configuredViews(extraDirs: string[] = []): Promise<CompiledView[]> {
   const definitions = await loadViewDefinitions([shippedViewsDir, ...extraDirs]);
-  return definitions.map((definition) => compileView(definition));
+  return definitions.map((definition) => compiledOnce(definition));
+}
+
+/**
+ * Each definition compiled once: the files' definitions are the same objects while their text
+ * is unchanged (see loadViewFiles), so a scheduler's next fire, or a test's next run, reuses
+ * the compiled view. Sharing one is safe: emit() runs synchronously, start to end.
+ */
+const compiled = new WeakMap<ViewDefinition, CompiledView>();
+
+function compiledOnce(definition: ViewDefinition): CompiledView {
+  let view = compiled.get(definition);
+  if (view === undefined) {
+    view = compileView(definition);
+    compiled.set(definition, view);
+  }
+  return view;
 }
 
 /**

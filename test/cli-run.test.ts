@@ -158,7 +158,7 @@ test("load and status go to the config file's warehouse.url when no URL is given
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.DATABASE_URL;
   const load = await runCli(
-    ['--config', config, 'load', '--source', 'by-config', `${SAMPLE_DIR}Patient.ndjson`],
+    ['--config', config, 'load', '--source', 'by-config', join(SAMPLE_DIR, 'Patient.ndjson')],
     { env },
   );
   t.is(load.code, 0, load.stderr);

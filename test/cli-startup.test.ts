@@ -1,17 +1,16 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import packageJson from '../package.json' with { type: 'json' };
 import { runCli } from './helpers/cli.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
+import { projectPath, projectVersion } from './helpers/project.ts';
 
 // Commands are declared cheaply and import their work only when they run: `--help` must not
 // pay for the warehouse driver, the sandbox (fastify, jose) or the FHIRPath engine.
 const warehouse = useTestWarehouse(test);
 const dir = mkdtempSync(join(tmpdir(), 'fhir-etl-startup-'));
-const REGISTER = fileURLToPath(new URL('./helpers/loaded-modules/register.mjs', import.meta.url));
+const REGISTER = projectPath('test', 'helpers', 'loaded-modules', 'register.mjs');
 
 /** The packages (and project folders) a command's run imported. */
 async function loadedBy(args: string[], databaseUrl?: string) {
@@ -49,7 +48,7 @@ for (const args of [['--help'], ['--version'], ['status', '--help'], ['load', '-
 test('fhir-etl --version prints the version of package.json', async (t) => {
   const result = await runCli(['--version']);
   t.is(result.code, 0, result.stderr);
-  t.is(result.stdout.trim(), packageJson.version);
+  t.is(result.stdout.trim(), projectVersion());
 });
 
 test('fhir-etl status never loads the sandbox (fastify, jose, the data generator)', async (t) => {

@@ -1,14 +1,14 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import test from 'ava';
 import { runCli } from './helpers/cli.ts';
+import { projectRoot } from './helpers/project.ts';
 
 /** `fhir-etl view run|test|list`, run as a user would: none of them opens a database. */
 
-const root = fileURLToPath(new URL('../', import.meta.url));
+const root = projectRoot;
 const PATIENTS = join(root, 'examples/sample/Patient.ndjson');
 const PATIENT_VIEW = join(root, 'schemas/views/patient.json');
 const SUITE = join(root, 'test/sql-on-fhir-v2/tests');

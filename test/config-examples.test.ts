@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { loadConfig } from '../config/index.ts';
+import { projectPath } from './helpers/project.ts';
 
-const CONFIG_DIR = fileURLToPath(new URL('../config/', import.meta.url));
+const CONFIG_DIR = `${projectPath('config')}/`;
 const examples = readdirSync(CONFIG_DIR).filter((name) => name.endsWith('.example.yaml'));
 
 test('the shipped examples are there: the sandbox, both 1up APIs and PDex Payer-to-Payer', (t) => {

@@ -8,6 +8,7 @@ import { CLAIMS_PER_MEMBER_MONTH, DEMO_SOURCES } from '../pipeline/demo.ts';
 import { writeNdjson } from '../sandbox/index.ts';
 import { runMain } from './helpers/main.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
+import { projectRoot } from './helpers/project.ts';
 
 /**
  * Dates that are dates: calendar dates (billable, coverage, service and admission periods) land
@@ -119,7 +120,7 @@ async function rowsIn(zone: string, query: string): Promise<string[]> {
 
 /** Every SELECT the README and docs show (```sql blocks and psql -c), and the demo's query. */
 function exampleQueries(): Array<{ where: string; query: string }> {
-  const root = join(import.meta.dirname, '..');
+  const root = projectRoot;
   const files = [
     'README.md',
     ...readdirSync(join(root, 'docs'))

@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { runCli } from './helpers/cli.ts';
+import { projectRoot } from './helpers/project.ts';
 
 const run = promisify(execFile);
 
@@ -15,7 +15,7 @@ const run = promisify(execFile);
  * FHIR_ETL_HOME the demo says what to do (exit 2); with FHIR_ETL_HOME pointing at a folder the
  * postgres user can reach, it works: the cluster and the server's programs both go there.
  */
-const project = fileURLToPath(new URL('..', import.meta.url));
+const project = projectRoot;
 const isRoot = userInfo().uid === 0;
 
 /**

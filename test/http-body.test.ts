@@ -1,7 +1,7 @@
 import test from 'ava';
-import packageJson from '../package.json' with { type: 'json' };
 import { createHttpClient, InvalidJsonBodyError } from '../connectors/http/index.ts';
 import { startHttpServer } from './helpers/http-server.ts';
+import { projectVersion } from './helpers/project.ts';
 
 test('a gzip Content-Encoding body is decoded', async (t) => {
   const server = await startHttpServer();
@@ -24,7 +24,7 @@ test('every request carries User-Agent fhir-etl/<version>', async (t) => {
 
   await createHttpClient().request(server.url('/metadata'));
 
-  t.is(server.requests[0]?.headers['user-agent'], `fhir-etl/${packageJson.version}`);
+  t.is(server.requests[0]?.headers['user-agent'], `fhir-etl/${projectVersion()}`);
 });
 
 test('json() asks for FHIR JSON and parses the body', async (t) => {

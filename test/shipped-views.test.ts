@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { shippedViewsDir } from '../schemas/index.ts';
 import { compileView, parseViewDefinition } from '../transforms/index.ts';
+import { projectPath } from './helpers/project.ts';
 
 /**
  * The shipped analytics views (schemas/views/*.json): shape rules every view must follow, and a run
@@ -11,7 +11,7 @@ import { compileView, parseViewDefinition } from '../transforms/index.ts';
  * built once by examples/sample/build.mjs) so that the tests need nothing outside the repo.
  */
 
-const sampleDir = fileURLToPath(new URL('../examples/sample/', import.meta.url));
+const sampleDir = projectPath('examples', 'sample');
 const FHIR_TYPES = new Set([
   'string',
   'id',

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { sql } from '@databases/pg';
 import test from 'ava';
 import type { Browser, Page } from 'playwright-core';
@@ -9,13 +8,14 @@ import type { RunningConsole } from '../ui/index.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { createReaderRole, type ReaderRole, startTestConsole } from './helpers/console.ts';
 import { createTestWarehouse, type TestWarehouse } from './helpers/warehouse.ts';
+import { projectPath } from './helpers/project.ts';
 
 /**
  * The console in a real browser on the sandbox's data (the demo's two sources: a Bulk export
  * and member logins to the payer API). Screenshots for the README are written to docs/images.
  */
 
-const IMAGES = fileURLToPath(new URL('../docs/images/', import.meta.url));
+const IMAGES = `${projectPath('docs', 'images')}/`;
 /** The Bulk source: its members have coverage, claims and prior authorizations. */
 const SOURCE = 'sandbox-provider';
 const MEMBER = '01-testmemid';

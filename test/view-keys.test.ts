@@ -9,6 +9,7 @@ import { configuredViews } from '../pipeline/views.ts';
 import { writeNdjson } from '../sandbox/index.ts';
 import { runMain } from './helpers/main.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
+import { projectPath } from './helpers/project.ts';
 
 /**
  * Keys BI tools understand: (_source, id) is the primary key of every top-level view table,
@@ -118,7 +119,7 @@ test.serial('a second row for the same (_source, id) is refused by the key', asy
 
 /** The ```sql block under the docs/tables.md paragraph that starts with `heading`. */
 function docsExample(heading: string): string {
-  const text = readFileSync(join(import.meta.dirname, '..', 'docs', 'tables.md'), 'utf8');
+  const text = readFileSync(projectPath('docs', 'tables.md'), 'utf8');
   const start = text.indexOf(heading);
   const block = /```sql\n([\s\S]*?)```/.exec(text.slice(start));
   if (start < 0 || !block) throw new Error(`no example "${heading}" in docs/tables.md`);

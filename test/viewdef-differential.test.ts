@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { shippedViewsDir } from '../schemas/index.ts';
 import { compileView, parseViewDefinition, type ViewDefinition } from '../transforms/index.ts';
 import { fastPathFallbacks } from '../transforms/viewdef/compile.ts';
+import { projectPath } from './helpers/project.ts';
 
 /** The fast engine must return exactly what fhirpath.js returns, row for row, on real Synthea data. */
 const FIXTURES = process.env.FHIR_ETL_FIXTURES ?? '/work/shared/fixtures/synthea-r4-50';
@@ -185,7 +185,7 @@ function outcome(emit: () => unknown[][]): unknown[][] | { error: string } {
 }
 
 /** Every shipped view (schemas/views/*.json), on both engines, over Synthea and the committed sample. */
-const SAMPLE = fileURLToPath(new URL('../examples/sample/', import.meta.url));
+const SAMPLE = projectPath('examples', 'sample');
 const SHIPPED = readdirSync(shippedViewsDir)
   .filter((f) => f.endsWith('.json'))
   .sort()

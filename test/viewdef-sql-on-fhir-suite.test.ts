@@ -1,15 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import test from 'ava';
 import { runSuiteCase, type SuiteFile } from '../transforms/index.ts';
+import { projectPath } from './helpers/project.ts';
 
 /**
  * The official SQL on FHIR v2 test suite, once per engine, through the same case runner as
  * `fhir-etl view test` (transforms/viewdef/test-suite.ts). Rows compare order-insensitively.
  * @see test/sql-on-fhir-v2/tests.schema.json
  */
-const SUITE = join(dirname(fileURLToPath(import.meta.url)), 'sql-on-fhir-v2', 'tests');
+const SUITE = projectPath('test', 'sql-on-fhir-v2', 'tests');
 
 for (const engine of ['fast', 'fhirpath'] as const) {
   for (const file of readdirSync(SUITE)

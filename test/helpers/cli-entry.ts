@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from './project.ts';
 
 /**
  * How the tests start the fhir-etl command, every one the same way: the compiled
@@ -29,7 +29,7 @@ export const CLI_ARGS: readonly string[] = cliArgs();
 export const CLI_KIND: 'compiled' | 'sources' = CLI_ARGS.length === 1 ? 'compiled' : 'sources';
 
 function cliArgs(): string[] {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const root = projectRoot;
   const compiled = join(root, 'dist', 'bin', 'fhir-etl.js');
   const built = modifiedAt(join(root, 'dist', '.tsbuildinfo'));
   if (built !== undefined && modifiedAt(compiled) !== undefined && built >= newestSource(root)) {

@@ -1,12 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectPath, projectRoot } from './project.ts';
 
 /** The Synthea fixtures in ../shared (present in CI, absent in a user's clone). */
-export const SYNTHEA_DIR = fileURLToPath(new URL('../../../shared/fixtures/synthea-r4-50/', import.meta.url));
+export const SYNTHEA_DIR = join(projectRoot, '..', 'shared', 'fixtures', 'synthea-r4-50');
 export const hasSynthea = existsSync(SYNTHEA_DIR);
 
 /** A small sample kept in the repo: two Synthea patients and everything that refers to them. */
-export const SAMPLE_DIR = fileURLToPath(new URL('../../examples/sample/', import.meta.url));
+export const SAMPLE_DIR = projectPath('examples', 'sample');
 
 /** Distinct resource ids per type in a folder of NDJSON files, counted independently of the loader. */
 export function distinctIdsByType(dir: string): Record<string, number> {

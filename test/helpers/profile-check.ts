@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import fhirpath from 'fhirpath';
+import { projectPath } from './project.ts';
 
 /**
  * A structural check of resources against the required elements, cardinalities, fixed and
@@ -40,7 +41,7 @@ export interface ProfileFixture {
 }
 
 export const HREX_FIXTURE: ProfileFixture = JSON.parse(
-  readFileSync(new URL('../fixtures/hrex/member-bundle-profiles.json', import.meta.url), 'utf8'),
+  readFileSync(projectPath('test', 'fixtures', 'hrex', 'member-bundle-profiles.json'), 'utf8'),
 );
 
 /** Every violation of a MemberBundle (a Parameters.parameter with parts), as readable lines. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pgModule, { type ConnectionPool, sql } from '@databases/pg';
 import { openWarehouse } from '../../loaders/index.ts';
 import { migrationsDir } from '../../loaders/postgres/migrate.ts';
+import { projectPath } from './project.ts';
 
 /**
  * A migrated database for test files to clone (CREATE DATABASE ... TEMPLATE), one a server and
@@ -38,7 +39,7 @@ function migrationsHash(): string {
       .update(readFileSync(join(migrationsDir, name)))
       .update('\0');
   }
-  hash.update(readFileSync(new URL('../../loaders/postgres/migrate.ts', import.meta.url)));
+  hash.update(readFileSync(projectPath('loaders', 'postgres', 'migrate.ts')));
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -58,6 +59,22 @@ export async function ensureTemplate(admin: ConnectionPool, serverUrl: string): 
     }
   });
   return name;
+}
+
+/**
+ * Creates database `name` as a copy of the template. From PostgreSQL 15 the copy is made with
+ * STRATEGY FILE_COPY: the default there (WAL_LOG) writes every page of the template through
+ * the WAL, about 0.3 s of server CPU a clone against 0.07 s for copying the files (and a
+ * checkpoint), and a run of the suite clones a database for each of some 90 files, on each
+ * server. PostgreSQL 13 and 14 know only the file copy, and not the clause.
+ */
+export async function cloneTemplate(admin: ConnectionPool, serverUrl: string, name: string): Promise<void> {
+  const template = await ensureTemplate(admin, serverUrl);
+  const [row]: Array<{ version: number }> = await admin.query(
+    sql`SELECT current_setting('server_version_num')::int AS version`,
+  );
+  const strategy = (row?.version ?? 0) >= 150000 ? sql` STRATEGY FILE_COPY` : sql``;
+  await admin.query(sql`CREATE DATABASE ${sql.ident(name)} TEMPLATE ${sql.ident(template)}${strategy}`);
 }
 
 async function build(admin: Pick<ConnectionPool, 'query'>, serverUrl: string, name: string): Promise<void> {

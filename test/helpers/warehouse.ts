@@ -9,7 +9,7 @@ import {
   withDefaultUser,
 } from '../../loaders/index.ts';
 import { useFixture } from './hooks.ts';
-import { adminPool as pool, ensureTemplate, withDatabase } from './template-database.ts';
+import { adminPool as pool, cloneTemplate, withDatabase } from './template-database.ts';
 
 /**
  * A fresh, migrated database for one test file, on real PostgreSQL: the server DATABASE_URL
@@ -38,8 +38,7 @@ export async function createTestWarehouse(options: TestWarehouseOptions = {}): P
   const name = `fhir_etl_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = pool(serverUrl);
   try {
-    const template = await ensureTemplate(admin, serverUrl);
-    await admin.query(sql`CREATE DATABASE ${sql.ident(name)} TEMPLATE ${sql.ident(template)}`);
+    await cloneTemplate(admin, serverUrl, name);
   } finally {
     await admin.dispose();
   }

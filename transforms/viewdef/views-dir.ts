@@ -43,7 +43,7 @@ export async function loadViewFiles(dirs: readonly string[]): Promise<ViewFile[]
     if (seenDirs.has(absolute)) continue;
     seenDirs.add(absolute);
     for (const file of await jsonFiles(absolute)) {
-      const definition = parseViewDefinition(await readJson(file), file);
+      const definition = await readDefinition(file);
       const name = viewName(definition);
       const first = byName.get(name);
       if (first !== undefined) {
@@ -81,8 +81,33 @@ async function jsonFiles(dir: string): Promise<string[]> {
     .map((name) => join(dir, name));
 }
 
-async function readJson(file: string): Promise<unknown> {
+/**
+ * The definition last read from each file, with the text it was read from. A process that
+ * lives on (the scheduler between its fires, a test file between its runs) reads the same
+ * files again and again, and validating a definition parses every FHIRPath expression in it
+ * (about 0.1 s for the 19 shipped views); a file whose text is unchanged is not parsed again.
+ * The definitions are frozen: one object serves every caller.
+ */
+const readBefore = new Map<string, { text: string; definition: ViewDefinition }>();
+
+async function readDefinition(file: string): Promise<ViewDefinition> {
   const text = await readFile(file, 'utf8');
+  const before = readBefore.get(file);
+  if (before?.text === text) return before.definition;
+  const definition = deepFreeze(parseViewDefinition(parseJson(file, text), file));
+  readBefore.set(file, { text, definition });
+  return definition;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function parseJson(file: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
