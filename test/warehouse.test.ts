@@ -1,6 +1,8 @@
 import { sql } from '@databases/pg';
 import test from 'ava';
 import { migrate, openWarehouse, readMigrations } from '../loaders/index.ts';
+import { NoRowError } from '../loaders/errors.ts';
+import { queryRow } from '../loaders/postgres/query-row.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 
 const warehouse = useTestWarehouse(test);
@@ -65,4 +67,12 @@ test('the supersedes rule: later lastUpdated wins, then a larger numeric version
     );
     t.is(row.wins, expected, JSON.stringify([newLu, newV, oldLu, oldV]));
   }
+});
+
+test('queryRow gives the one row; a query that returned none is a NoRowError, never an undefined row', async (t) => {
+  t.deepEqual(await queryRow(warehouse.db, sql`SELECT 1 AS one`), { one: 1 });
+  const error = await t.throwsAsync(queryRow(warehouse.db, sql`SELECT 1 AS one WHERE false`), {
+    instanceOf: NoRowError,
+  });
+  t.is(error?.code, 'NO_ROW');
 });

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type Command, Option } from 'commander';
 import { errorMessage } from '../../errors/index.ts';
+import { shownValue } from '../../errors/shown-value.ts';
 import type { CompiledView, parseViewDefinition, SuiteEngine } from '../../transforms/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { eachValue, positiveInt } from '../option-parsers.ts';
@@ -224,22 +225,14 @@ function rowSink(format: RunOptions['format'], view: CompiledView, out: Output):
 /** RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. Empty for null. */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = cellText(value);
+  const text = shownValue(value);
   return /[",\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-/** A value of a view's row (JSON data) as text: objects and arrays as JSON. */
-function cellText(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
-    return String(value);
-  return JSON.stringify(value);
 }
 
 function tableCell(value: unknown): string | number | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'number') return value;
-  return cellText(value).replace(/\r?\n|\r/g, '\\n');
+  return shownValue(value).replace(/\r?\n|\r/g, '\\n');
 }
 
 /** Buffered stdout with backpressure. */
