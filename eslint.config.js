@@ -35,6 +35,27 @@ export default tseslint.config(
   // The fast FHIRPath evaluator bails out to fhirpath.js by throwing sentinel symbols (BAIL,
   // UNSUPPORTED), caught by its own caller: control flow on a hot path, not errors to report.
   { files: ['transforms/fhirpath/fast-*.ts'], rules: { '@typescript-eslint/only-throw-error': 'off' } },
+  // fhirpath.js is loaded on first use (transforms/fhirpath/fhirpath-js-module.ts): a static
+  // import anywhere would make every start of the command pay for it again.
+  {
+    files: ['**/*.ts'],
+    ignores: ['transforms/fhirpath/fhirpath-js-module.ts', 'test/**', 'bench/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'fhirpath',
+              message:
+                'Call fhirpathJs() from transforms/fhirpath/fhirpath-js-module.ts: it loads fhirpath.js when first needed.',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
   // The sandbox's fastify routes are async handlers by fastify's idiom (the returned value is
   // the reply, a throw the error reply), whether or not they await.
   { files: ['sandbox/**/*.ts'], rules: { '@typescript-eslint/require-await': 'off' } },

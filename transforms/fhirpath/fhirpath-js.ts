@@ -1,5 +1,6 @@
-import fhirpath, { type UserInvocationTable } from 'fhirpath';
+import type { UserInvocationTable } from 'fhirpath';
 import { boundary } from './boundary.ts';
+import { fhirpathJs } from './fhirpath-js-module.ts';
 import type { EvaluationEnv, Expression } from './expression.ts';
 import { R4_MODEL } from './model.ts';
 import { referenceKeys, resourceKey } from './reference-key.ts';
@@ -39,7 +40,7 @@ export function compileWithFhirpathJs(expression: string, options: FhirpathJsOpt
   const state: { resource: Record<string, unknown> } = { resource: {} };
   const text = substituteTemporalConstants(expression, options.constants);
   const path = options.base === undefined ? text : { base: options.base, expression: text };
-  const evaluate = fhirpath.compile(path, R4_MODEL, { userInvocationTable: keyFunctions(state) });
+  const evaluate = fhirpathJs().compile(path, R4_MODEL, { userInvocationTable: keyFunctions(state) });
   return (focus: unknown, env: EvaluationEnv, out: unknown[]) => {
     vars.rowIndex = env.rowIndex;
     vars.resource = env.resource;

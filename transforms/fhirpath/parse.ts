@@ -75,6 +75,21 @@ const ARITY: Record<FastFunction, readonly number[]> = {
   trim: [0],
 };
 
+/**
+ * Keywords FHIRPath does not take as an identifier (`as`, `contains`, `in` and `is` it does);
+ * written in backticks, any name is one.
+ * @see FHIRPath N1, grammar rule `identifier`
+ */
+const RESERVED = new Set(['and', 'or', 'xor', 'implies', 'mod', 'div', 'true', 'false']);
+
+function isOp(token: Token | undefined, value: string): boolean {
+  return token?.kind === 'op' && token.value === value;
+}
+
+function isName(token: Token | undefined): token is Token {
+  return token?.kind === 'ident' && (token.delimited === true || !RESERVED.has(token.value));
+}
+
 /** Recursive descent over the precedence levels the subset uses (FHIRPath N1 section 6.6). */
 class SubsetParser {
   private pos = 0;
@@ -102,7 +117,8 @@ class SubsetParser {
     let left = this.binaryLevel(level + 1);
     while (left !== undefined) {
       const t = this.tokens[this.pos];
-      const op = t && (t.kind === 'op' || t.kind === 'ident') ? ops.find((o) => o === t.value) : undefined;
+      const isOperator = t !== undefined && (t.kind === 'op' || (t.kind === 'ident' && t.delimited !== true));
+      const op = isOperator ? ops.find((o) => o === t.value) : undefined;
       if (op === undefined) break;
       this.pos++;
       const right = this.binaryLevel(level + 1);
@@ -118,14 +134,13 @@ class SubsetParser {
     let node = this.term();
     while (node !== undefined) {
       const t = this.tokens[this.pos];
-      if (t?.kind === 'op' && t.value === '.') {
+      if (isOp(t, '.')) {
         this.pos++;
         node = this.invocation(node);
-      } else if (t?.kind === 'op' && t.value === '[') {
+      } else if (isOp(t, '[')) {
         const index = this.tokens[this.pos + 1];
         const close = this.tokens[this.pos + 2];
-        if (index?.kind !== 'number' || !/^[0-9]+$/.test(index.value) || close?.value !== ']')
-          return undefined;
+        if (index?.kind !== 'number' || !/^[0-9]+$/.test(index.value) || !isOp(close, ']')) return undefined;
         this.pos += 3;
         node = { kind: 'index', source: node, index: Number(index.value) };
       } else {
@@ -148,6 +163,7 @@ class SubsetParser {
         this.pos++;
         return { kind: 'literal', value: Number(t.value) };
       case 'var':
+        if (t.delimited !== true && RESERVED.has(t.value)) return undefined;
         this.pos++;
         return { kind: 'variable', name: t.value };
       case 'special':
@@ -155,7 +171,7 @@ class SubsetParser {
         this.pos++;
         return { kind: 'this' };
       case 'ident':
-        if (t.value === 'true' || t.value === 'false') {
+        if (t.delimited !== true && (t.value === 'true' || t.value === 'false')) {
           this.pos++;
           return { kind: 'literal', value: t.value === 'true' };
         }
@@ -167,7 +183,7 @@ class SubsetParser {
         {
           this.pos++;
           const inner = this.expression();
-          if (inner === undefined || this.tokens[this.pos]?.value !== ')') return undefined;
+          if (inner === undefined || !isOp(this.tokens[this.pos], ')')) return undefined;
           this.pos++;
           return inner;
         }
@@ -179,18 +195,18 @@ class SubsetParser {
   /** `name` or `fn(args)` applied to `source`. */
   private invocation(source: FastNode): FastNode | undefined {
     const t = this.tokens[this.pos];
-    if (t?.kind !== 'ident') return undefined;
+    if (!isName(t)) return undefined;
     this.pos++;
-    if (this.tokens[this.pos]?.value !== '(') return { kind: 'member', source, name: t.value };
+    if (!isOp(this.tokens[this.pos], '(')) return { kind: 'member', source, name: t.value };
     this.pos++;
     if (!Object.hasOwn(ARITY, t.value)) return undefined;
     const fn = t.value as FastFunction;
     const args: FastNode[] = [];
     let text: string | undefined;
-    if (this.tokens[this.pos]?.value !== ')') {
+    if (!isOp(this.tokens[this.pos], ')')) {
       if (TYPE_ARGUMENT.has(fn)) {
         const type = this.tokens[this.pos];
-        if (type?.kind !== 'ident' || type.value.includes('.')) return undefined;
+        if (!isName(type) || type.value.includes('.')) return undefined;
         text = type.value;
         this.pos++;
         args.push({ kind: 'literal', value: type.value });
@@ -199,11 +215,11 @@ class SubsetParser {
           const arg = this.expression();
           if (arg === undefined) return undefined;
           args.push(arg);
-          if (this.tokens[this.pos]?.value !== ',') break;
+          if (!isOp(this.tokens[this.pos], ',')) break;
           this.pos++;
         }
       }
-      if (this.tokens[this.pos]?.value !== ')') return undefined;
+      if (!isOp(this.tokens[this.pos], ')')) return undefined;
     }
     this.pos++;
     if (!ARITY[fn].includes(args.length)) return undefined;

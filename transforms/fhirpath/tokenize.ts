@@ -9,6 +9,8 @@ export interface Token {
   kind: TokenKind;
   /** Identifier name, unescaped string, variable name, number text, or operator text. */
   value: string;
+  /** A name written in backticks or quotes (`%'x'`), which may be any name, a keyword included. */
+  delimited?: boolean;
   /** Offset of the token in the expression, for substitutions. */
   start: number;
   end: number;
@@ -32,12 +34,12 @@ export function tokenize(expression: string): Token[] {
       i = close + 2;
     } else if (c === "'" || c === '`') {
       const end = closingQuote(expression, i);
-      tokens.push({
-        kind: c === "'" ? 'string' : 'ident',
-        value: unescapeText(expression.slice(i + 1, end)),
-        start: i,
-        end: end + 1,
-      });
+      const value = unescapeText(expression.slice(i + 1, end));
+      tokens.push(
+        c === "'"
+          ? { kind: 'string', value, start: i, end: end + 1 }
+          : { kind: 'ident', value, delimited: true, start: i, end: end + 1 },
+      );
       i = end + 1;
     } else if (c === '%') {
       const next = expression.charAt(i + 1);
@@ -46,6 +48,7 @@ export function tokenize(expression: string): Token[] {
         tokens.push({
           kind: 'var',
           value: unescapeText(expression.slice(i + 2, end)),
+          delimited: true,
           start: i,
           end: end + 1,
         });

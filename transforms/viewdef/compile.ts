@@ -223,16 +223,22 @@ class ViewCompiler {
 
   /** An expression on the chosen engine, with per-evaluation fallback from fast to fhirpath.js. */
   expression(text: string, scope: Scope, path: string): CompiledExpression {
-    const slow = this.fhirpathJs(text, scope.base, path);
     const node = parseFastSubset(text);
     const fast =
       this.engine === 'fast' && node !== undefined ? compileFast(node, this.fastConstants) : undefined;
     if (fast === undefined) {
       this.fallback(path, text, node === undefined ? 'outside the fast FHIRPath subset' : 'not compilable');
-      return { evaluate: slow, node: this.engine === 'fast' ? undefined : node };
+      return {
+        evaluate: this.fhirpathJs(text, scope.base, path),
+        node: this.engine === 'fast' ? undefined : node,
+      };
     }
     const view = this.name;
     const onBail = this.onBail;
+    // fhirpath.js runs only when the fast expression bails, which most never do:
+    // compiled then, once, so starting a command does not pay for it.
+    let slow: Expression | undefined;
+    const compileSlow = (): Expression => this.fhirpathJs(text, scope.base, path);
     const evaluate: Expression = (focus, env, out) => {
       const mark = out.length;
       try {
@@ -241,6 +247,7 @@ class ViewCompiler {
         if (error !== BAIL) throw wrapError(error, view, text, env);
         truncate(out, mark);
         onBail?.(path, text);
+        slow ??= compileSlow();
         slow(focus, env, out);
       }
     };

@@ -1,4 +1,5 @@
-import fhirpath from 'fhirpath';
+import { fhirpathJs } from '../fhirpath/fhirpath-js-module.ts';
+import { parseFastSubset } from '../fhirpath/parse.ts';
 import { referencedVariables } from '../fhirpath/tokenize.ts';
 import { ViewDefinitionError } from './errors.ts';
 import { ANSI_TYPE_TAG, ANSI_TYPES, parseAnsiType } from './ansi-type.ts';
@@ -271,14 +272,20 @@ class ViewChecker {
     });
   }
 
-  /** FHIRPath syntax (fhirpath.js parser) and references to constants. */
+  /**
+   * FHIRPath syntax and references to constants. An expression the fast subset
+   * parses is valid FHIRPath (the subset is stricter than the grammar); only the
+   * others go to fhirpath.js's parser, which costs far more to load and run.
+   */
   private expression(expression: unknown, path: string): void {
     if (typeof expression !== 'string' || expression.trim() === '')
       this.fail(path, 'must be a FHIRPath expression string');
-    try {
-      fhirpath.parse(expression);
-    } catch (error) {
-      this.fail(path, `invalid FHIRPath '${expression}': ${firstLine(error)}`, error);
+    if (parseFastSubset(expression) === undefined) {
+      try {
+        fhirpathJs().parse(expression);
+      } catch (error) {
+        this.fail(path, `invalid FHIRPath '${expression}': ${firstLine(error)}`, error);
+      }
     }
     let variables: string[];
     try {
