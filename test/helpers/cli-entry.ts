@@ -9,7 +9,7 @@ import { projectRoot } from './project.ts';
  * edit never exercises a stale build. Spawn `process.execPath` with these arguments first.
  */
 /** The folders tsconfig.build.json compiles. */
-const SOURCE_FOLDERS = [
+export const SOURCE_FOLDERS = [
   'bin',
   'errors',
   'config',
@@ -23,13 +23,13 @@ const SOURCE_FOLDERS = [
   'ui',
 ];
 
-export const CLI_ARGS: readonly string[] = cliArgs();
+export const CLI_ARGS: readonly string[] = cliArgs(projectRoot);
 
 /** Which of the two the tests use, for messages. */
 export const CLI_KIND: 'compiled' | 'sources' = CLI_ARGS.length === 1 ? 'compiled' : 'sources';
 
-function cliArgs(): string[] {
-  const root = projectRoot;
+/** The arguments that start the command of the project at `root` (exported for its test). */
+export function cliArgs(root: string): string[] {
   const compiled = join(root, 'dist', 'bin', 'fhir-etl.js');
   // Two builds write dist/: `npm run build` (tsconfig.build.json) and the tsc that ava runs
   // before the tests (tsconfig.json); either one's last write counts.
