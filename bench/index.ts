@@ -124,7 +124,7 @@ function print(): void {
           c.minMs,
           c.maxMs,
           c.vsFloor,
-          c.target === 'floor' ? '' : `${c.target} ${c.met ? 'met' : 'NOT met'}`,
+          c.target === 'floor' || c.target === '' ? '' : `${c.target} ${c.met ? 'met' : 'NOT met'}`,
         ]),
       ),
       '',
