@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { sql } from '@databases/pg';
 import test from 'ava';
-import { DEFAULT_CLIENTS, startSandbox } from '../sandbox/index.ts';
-import { writeConfigFile } from './helpers/bulk-run.ts';
+import { startSandbox } from '../sandbox/index.ts';
 import { CLI_ARGS, runCli } from './helpers/cli.ts';
-import { memberRow, NEW_PAYER, writeMembersCsv } from './helpers/exchange.ts';
+import { memberRow, writeExchangeConfig, writeMembersCsv } from './helpers/exchange.ts';
 import { useTestWarehouse } from './helpers/warehouse.ts';
 import { eventually } from './helpers/eventually.ts';
 
@@ -24,22 +23,7 @@ test('a run killed (SIGKILL) between the match and the export resumes the export
   const release = sandbox.pdex.holdExports();
   const consent = { consent_start: day(-30), consent_end: day(300) };
   const members = await writeMembersCsv([0, 1, 2, 3].map((i) => memberRow(sandbox, i, consent)));
-  const config = await writeConfigFile('fhir-etl-exchange-resume-', [
-    'sources:',
-    '  - name: prior-payer',
-    '    kind: payer-exchange',
-    `    baseUrl: ${sandbox.p2pBaseUrl}`,
-    '    auth:',
-    '      type: client_credentials',
-    `      tokenUrl: ${sandbox.url}/p2p/oauth2/token`,
-    `      clientId: ${DEFAULT_CLIENTS.provider.clientId}`,
-    `      clientSecret: ${DEFAULT_CLIENTS.provider.clientSecret}`,
-    `    requestingPayer: { value: '${NEW_PAYER.value}', name: ${NEW_PAYER.name} }`,
-    `    members: { file: ${members} }`,
-    "    consentDocument: 'https://new-plan.example.org/consents/{member}'",
-    '    match: { maxPollIntervalSeconds: 0.05 }',
-    '    export: { maxPollIntervalSeconds: 0.05 }',
-  ]);
+  const config = await writeExchangeConfig(sandbox, members);
 
   const child = spawn(process.execPath, [...CLI_ARGS, '--config', config, 'run'], {
     env: { ...process.env, DATABASE_URL: warehouse.url },

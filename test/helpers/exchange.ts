@@ -10,7 +10,8 @@ import type { SourceRunResult } from '../../pipeline/run-recorder.ts';
 import { runPayerExchangeSource } from '../../pipeline/sources/payer-exchange.ts';
 import type { RunRequest } from '../../pipeline/sources/index.ts';
 import { configuredViews } from '../../pipeline/views.ts';
-import type { Sandbox, SandboxClient } from '../../sandbox/index.ts';
+import { DEFAULT_CLIENTS, type Sandbox, type SandboxClient } from '../../sandbox/index.ts';
+import { writeConfigFile } from './bulk-run.ts';
 
 /** The set-up of the Payer-to-Payer tests: members drawn from the sandbox, a Backend Services client, runs on a clock. */
 
@@ -136,6 +137,34 @@ export function exchangeSource(
     export: { maxPollIntervalSeconds: 0.05, concurrency: 2 },
     ...overrides,
   };
+}
+
+/**
+ * A config file for `fhir-etl run` with one exchange source on the sandbox, signed in with the
+ * sandbox's client credentials and polling without waiting; `matchBatchSize` as given.
+ */
+export function writeExchangeConfig(
+  sandbox: Sandbox,
+  membersFile: string,
+  options: { matchBatchSize?: number } = {},
+): Promise<string> {
+  const batch = options.matchBatchSize === undefined ? '' : `, batchSize: ${options.matchBatchSize}`;
+  return writeConfigFile('fhir-etl-exchange-run-', [
+    'sources:',
+    '  - name: prior-payer',
+    '    kind: payer-exchange',
+    `    baseUrl: ${sandbox.p2pBaseUrl}`,
+    '    auth:',
+    '      type: client_credentials',
+    `      tokenUrl: ${sandbox.url}/p2p/oauth2/token`,
+    `      clientId: ${DEFAULT_CLIENTS.provider.clientId}`,
+    `      clientSecret: ${DEFAULT_CLIENTS.provider.clientSecret}`,
+    `    requestingPayer: { value: '${NEW_PAYER.value}', name: ${NEW_PAYER.name} }`,
+    `    members: { file: ${membersFile} }`,
+    "    consentDocument: 'https://new-plan.example.org/consents/{member}'",
+    `    match: { maxPollIntervalSeconds: 0.05${batch} }`,
+    '    export: { maxPollIntervalSeconds: 0.05 }',
+  ]);
 }
 
 /** A clock the sandbox and the runs share: `now` reads it, waits between polls move it on. */

@@ -1,5 +1,6 @@
 import { type ConnectionPool, sql } from '@databases/pg';
 import { queryRows } from '../../loaders/postgres/query-rows.ts';
+import type { RunRow } from '../../pipeline/status.ts';
 
 /**
  * The Pipeline page's reads, all from fhir_etl_status (reader-safe views of fhir_etl): each
@@ -52,21 +53,24 @@ export async function sourceHealth(db: ConnectionPool): Promise<SourceHealth[]> 
   );
 }
 
-export interface RunSummary {
-  id: number;
-  command: string;
-  source: string;
-  status: string;
-  trigger: string;
-  started_at: Date;
-  ended_at: Date | null;
-  files: number;
-  resources: number;
-  rejects: number;
+/** A run as the console lists it: the run row's own fields, its value errors and its length. */
+export type RunSummary = Pick<
+  RunRow,
+  | 'id'
+  | 'command'
+  | 'source'
+  | 'status'
+  | 'trigger'
+  | 'started_at'
+  | 'ended_at'
+  | 'files'
+  | 'resources'
+  | 'rejects'
+  | 'error'
+> & {
   value_errors: number;
   seconds: number | null;
-  error: string | null;
-}
+};
 
 /** The latest runs, newest first (the table), or oldest first within the window (the charts). */
 export async function recentRuns(db: ConnectionPool, limit = 50): Promise<RunSummary[]> {
