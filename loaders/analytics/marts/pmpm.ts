@@ -1,4 +1,5 @@
 import type { Mart } from '../mart.ts';
+import { ENROLLED_MONTHS } from './enrolled-months.ts';
 
 /**
  * Paid and allowed per member per month by claim type. A claim counts in the month of its
@@ -27,12 +28,7 @@ export const pmpm: Mart = {
   },
   // Each step materialized: claims are summed once, then spread over the covered months, whatever
   // the planner guesses of the view tables' sizes.
-  select: () => `
-WITH enrolled_members AS MATERIALIZED (
-  SELECT _source, patient_id, month FROM analytics.member_month
-), enrolled AS MATERIALIZED (
-  SELECT _source, month, count(*)::int AS member_months FROM enrolled_members GROUP BY _source, month
-), claim_sums AS MATERIALIZED (
+  select: () => `${ENROLLED_MONTHS}, claim_sums AS MATERIALIZED (
   SELECT c._source, c.service_month AS month, coalesce(c.claim_type, 'unknown') AS claim_type,
          count(*)::int AS claims, (count(*) FILTER (WHERE c.is_financial))::int AS financial_claims,
          sum(c.paid_amount) AS paid_amount, sum(c.allowed_amount) AS allowed_amount

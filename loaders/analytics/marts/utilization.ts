@@ -1,4 +1,5 @@
 import type { Mart } from '../mart.ts';
+import { ENROLLED_MONTHS } from './enrolled-months.ts';
 
 /**
  * Inpatient admissions, emergency visits and office visits per 1,000 member-months, from
@@ -31,12 +32,7 @@ export const utilization: Mart = {
     emergency_visits_per_1000: 'emergency_visits per 1,000 member-months.',
     office_visits_per_1000: 'office_visits per 1,000 member-months.',
   },
-  select: () => `
-WITH enrolled_members AS MATERIALIZED (
-  SELECT _source, patient_id, month FROM analytics.member_month
-), enrolled AS MATERIALIZED (
-  SELECT _source, month, count(*)::int AS member_months FROM enrolled_members GROUP BY _source, month
-), events AS MATERIALIZED (
+  select: () => `${ENROLLED_MONTHS}, events AS MATERIALIZED (
   SELECT c._source, c.patient_id, date_trunc('month', coalesce(c.admission_start, c.service_start)::timestamp)::date AS month,
          'inpatient' AS kind, c.claim_id AS event
   FROM analytics.claim c
