@@ -15,6 +15,7 @@ import {
   type ViewTable,
   viewTable,
   viewTarget,
+  type SkippedMart,
 } from '../loaders/index.ts';
 import { checkParsedResource, type CompiledView, parseResourceLine, readLines } from '../transforms/index.ts';
 import { registeredViewNames, registeredViewTables, StaleViewsError } from './views.ts';
@@ -33,6 +34,11 @@ export interface LoadContext {
    * load was not given them (their folder left out): `schema.name`.
    */
   keptViews: string[];
+  /**
+   * The analytics marts left out because the view tables lack what they read (a column
+   * dropped by hand, say), with PostgreSQL's reason: the load goes on, and says so.
+   */
+  skippedMarts: SkippedMart[];
   /** Fresh targets for one file (a target holds per-file staging state). */
   targets(): LoadTarget[];
   /** A longer NDJSON line is rejected without being held in memory. */
@@ -72,7 +78,7 @@ export async function prepareLoad(db: ConnectionPool, options: LoadContextOption
   const viewTables = [...given, ...kept];
   await rebuildStaleViewTables(db, viewTables);
   // The marts read the view tables, which may have been created just now.
-  await ensureMarts(db, options.viewSchema ?? 'fhir');
+  const marts = await ensureMarts(db, options.viewSchema ?? 'fhir');
   // A view schema new to the warehouse was just created: its readers read it at once.
   await keepReadersGranted(db, [...new Set(viewTables.map((table) => table.schema))]);
   return {
@@ -80,6 +86,7 @@ export async function prepareLoad(db: ConnectionPool, options: LoadContextOption
     rawTables: rawTableRegistry(db),
     viewTables,
     keptViews: kept.map((table) => `${table.schema}.${table.table}`),
+    skippedMarts: marts.skipped,
     targets: () => (viewTables.length > 0 ? [viewTarget(viewTables)] : []),
     maxLineBytes: options.maxLineBytes ?? 64 * 1024 * 1024,
     maxRejects: options.maxRejects,

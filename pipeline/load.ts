@@ -5,6 +5,7 @@ import { errorMessage, FhirEtlError } from '../errors/index.ts';
 import {
   type FileLoadResult,
   isRetryableLoad,
+  type SkippedMart,
   type WarehouseFault,
   warehouseFault,
   warehouseIdentity,
@@ -61,6 +62,8 @@ export interface LoadSummary extends RunTotals {
   outcomes: FileOutcome[];
   /** Views filled from the warehouse's stored definitions, their folders not given (`schema.name`). */
   keptViews: string[];
+  /** Analytics marts left out, the view tables lacking what they read (see LoadContext). */
+  skippedMarts: SkippedMart[];
   /** Why the warehouse failed the load (gone, or its disk full), summed up in one line. */
   warehouseFailure?: string;
 }
@@ -126,6 +129,7 @@ export async function loadPaths(db: ConnectionPool, options: LoadOptions): Promi
     ...totals,
     outcomes,
     keptViews: ctx.keptViews,
+    skippedMarts: ctx.skippedMarts,
     ...(warehouseFailure === undefined ? {} : { warehouseFailure }),
   };
 }

@@ -6,6 +6,7 @@ import {
   rawTableName,
   rebuildViewTables,
   refuseBlockedChanges,
+  type SkippedMart,
   type ViewTable,
   viewTable,
 } from '../loaders/index.ts';
@@ -15,6 +16,8 @@ import { finishRun, startRun } from './runs.ts';
 export interface RebuildSummary {
   runId: number;
   results: RebuildResult[];
+  /** Analytics marts left out, the view tables lacking what they read. */
+  skippedMarts: SkippedMart[];
 }
 
 /**
@@ -36,7 +39,7 @@ export async function rebuildViews(
   const runId = await startRun(db, 'rebuild', '*');
   try {
     const results = await rebuildViewTables(db, tables, { cascade, runId });
-    await ensureMarts(db, schema);
+    const marts = await ensureMarts(db, schema);
     // A schema new to the warehouse (rebuild --schema): its readers read it at once.
     await keepReadersGranted(db, [...new Set(tables.map((table) => table.schema))]);
     const failures = results.flatMap((r) => r.failures.map((f) => ({ ...f, view: r.view })));
@@ -56,7 +59,7 @@ export async function rebuildViews(
       counts: {},
       viewCounts: Object.fromEntries(results.map((r) => [r.view, r.rows])),
     });
-    return { runId, results };
+    return { runId, results, skippedMarts: marts.skipped };
   } catch (error) {
     await finishRun(
       db,

@@ -53,6 +53,12 @@ export async function runSources(
       `also filling ${load.keptViews.join(', ')} from the definitions the warehouse keeps (their folders are not in the config's views)`,
     );
   }
+  if (load.skippedMarts.length > 0) {
+    options.logger.warn(
+      { event: 'run.marts_skipped', marts: load.skippedMarts },
+      `analytics marts left out, the view tables lacking what they read: ${load.skippedMarts.map((m) => `${m.mart} (${m.reason})`).join('; ')}`,
+    );
+  }
   const results: SourceRunResult[] = [];
   for (const source of selected) {
     if (options.signal?.aborted) break;

@@ -4,6 +4,7 @@ import type { ProgressReporter } from '../../pipeline/progress.ts';
 import { EXIT } from '../exit-codes.ts';
 import { eachValue, positiveInt, wholeNumber } from '../option-parsers.ts';
 import { configuredViewOptions, globalOptions, loadConfiguration, withWarehouse } from '../global-options.ts';
+import { describeSkippedMarts } from '../skipped-marts.ts';
 import { renderTable } from '../table.ts';
 
 export function registerLoadCommand(program: Command): void {
@@ -126,6 +127,7 @@ export function describeLoad(summary: LoadSummary): string {
         '(their folders were not given; give them with --views to change those views)',
     );
   }
+  if (summary.skippedMarts.length > 0) out.push(describeSkippedMarts(summary.skippedMarts));
   if (summary.rejects > 0) {
     out.push(
       `${summary.rejects} lines rejected: list them with \`fhir-etl rejects --run ${summary.runId}\`` +

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../exit-codes.ts';
 import { eachValue } from '../option-parsers.ts';
 import { configuredViewOptions, withWarehouse } from '../global-options.ts';
+import { describeSkippedMarts } from '../skipped-marts.ts';
 import { renderTable } from '../table.ts';
 
 export function registerRebuildCommand(program: Command): void {
@@ -47,7 +48,7 @@ export function registerRebuildCommand(program: Command): void {
           if (unknown.length > 0) {
             throw new UsageError(`no view named ${unknown.join(', ')}; \`fhir-etl view list\` shows them`);
           }
-          const { runId, results } = await rebuildViews(
+          const { runId, results, skippedMarts } = await rebuildViews(
             warehouse.db,
             views.filter((v) => !wanted || wanted.includes(v.name)),
             schema,
@@ -69,6 +70,7 @@ export function registerRebuildCommand(program: Command): void {
               );
             }
           }
+          if (skippedMarts.length > 0) process.stderr.write(`${describeSkippedMarts(skippedMarts)}\n`);
           const notRecreated = results.reduce((sum, r) => sum + r.dependents.notRecreated.length, 0);
           const failures = results.flatMap((r) =>
             r.failures.map((f) => `${r.view}: ${f.source}/${f.id}: ${f.error}`),

@@ -54,7 +54,13 @@ export interface MartsOutcome {
   /** The marts (re)created, schema-qualified. */
   made: string[];
   /** The marts left out because the view tables cannot support them, with why. */
-  skipped: Array<{ mart: string; reason: string }>;
+  skipped: SkippedMart[];
+}
+
+/** A mart left out: its name (in analytics) and PostgreSQL's reason, or the mart it reads that was left out. */
+export interface SkippedMart {
+  mart: string;
+  reason: string;
 }
 
 /** PostgreSQL's codes for a column or table the mart's SELECT names but the view tables lack. */
